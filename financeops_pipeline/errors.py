@@ -1,0 +1,27 @@
+"""Errors that name the file, the record and the field, so a bad input is fixable without a debugger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """One rejected record: where it is, which field is wrong, why, and its raw text for quarantine."""
+
+    file: str
+    position: str  # "line 12", "Stmt[1]/Ntry[3]", "record 7"
+    field: str
+    message: str
+    raw: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.position}: field {self.field!r}: {self.message}"
+
+
+class FileRejected(Exception):
+    """A whole file cannot be read (wrong format, truncated, missing required columns, bad encoding)."""
+
+    def __init__(self, file: str, message: str, position: str = "file", field: str = "-") -> None:
+        self.error = RecordError(file=file, position=position, field=field, message=message)
+        super().__init__(str(self.error))
