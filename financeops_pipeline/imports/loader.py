@@ -1,0 +1,177 @@
+"""Load one file into its canonical Postgres table: hash check, archive, parse, COPY, quarantine.
+
+Idempotency is per file, not per row: a file's SHA-256 is claimed in `imports.files` in the same
+transaction as its rows, so a file already imported (under any name, by any concurrent run) loads
+nothing. Policy for bad records: the valid records of a file are loaded and each bad record is
+quarantined with its raw text (status 'partial'); a file that cannot be read at all is 'rejected'.
+A different file (new hash) under a name already imported for the same tenant, day and source is
+rejected as a possible correction: replacing data silently would break the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pyarrow as pa
+
+from financeops_pipeline.audit import code_version
+from financeops_pipeline.db.connect import copy_arrow
+from financeops_pipeline.errors import FileRejected, RecordError
+from financeops_pipeline.imports import detect
+from financeops_pipeline.imports.normalize import classify_bank_lines
+from financeops_pipeline.imports.records import BANK_STATEMENT_SCHEMA, SCHEMAS, ParsedFile, to_table
+
+TABLES = {
+    "bank": "imports.bank_lines",
+    "processor": "imports.processor_lines",
+    "internal": "imports.internal_transactions",
+}
+
+
+@dataclass
+class FileImport:
+    """Outcome of importing one file, as printed by `financeops import` and recorded as metadata."""
+
+    path: str
+    sha256: str
+    status: str                      # loaded | partial | rejected | already_imported
+    format: str = "unknown"
+    source: str = "unknown"
+    records_loaded: int = 0
+    errors: list[RecordError] = field(default_factory=list)
+    amount_totals: dict[str, int] = field(default_factory=dict)   # currency -> minor units loaded
+
+    @property
+    def records_quarantined(self) -> int:
+        return len(self.errors)
+
+    def summary(self) -> str:
+        name = Path(self.path).name
+        if self.status == "already_imported":
+            return f"{name}: already imported (sha256 {self.sha256[:12]}), nothing loaded"
+        text = f"{name}: {self.format}, {self.records_loaded} loaded, {self.records_quarantined} quarantined"
+        if self.errors:
+            text += f"; first error: {self.errors[0]}"
+        return text
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def archive(data: bytes, sha: str, archive_dir: Path) -> Path:
+    """Content-addressed copy of the raw file: archive/ab/abcdef... (written once, never changed)."""
+    target = archive_dir / sha[:2] / sha
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return target
+
+
+def import_file(
+    conn: psycopg.Connection,
+    tenant: str,
+    path: Path,
+    business_date: dt.date,
+    run_id: str,
+    archive_dir: Path,
+) -> FileImport:
+    """Import one file in one transaction on a tenant connection. Never raises for bad input."""
+    data = path.read_bytes()
+    sha = sha256_of(data)
+    name = path.name
+    try:
+        parsed = detect.parse_file(data, name)
+    except FileRejected as exc:
+        parsed = ParsedFile(format="unknown", source="unknown", errors=[exc.error])
+        rejected = True
+    else:
+        rejected = False
+    result = FileImport(path=str(path), sha256=sha, status="loaded", format=parsed.format, source=parsed.source,
+                        errors=list(parsed.errors))
+
+    with conn.transaction():
+        if _already_imported(conn, tenant, sha):
+            return FileImport(path=str(path), sha256=sha, status="already_imported",
+                              format=parsed.format, source=parsed.source)
+        table = None
+        if not rejected:
+            clash = conn.execute(
+                "SELECT sha256 FROM imports.files WHERE tenant = %s AND business_date = %s AND source = %s"
+                " AND original_name = %s AND status <> 'rejected'",
+                (tenant, business_date, parsed.source, name),
+            ).fetchone()
+            if clash:
+                rejected = True
+                result.errors = [RecordError(name, "file", "-", (
+                    f"a different file with this name was already imported for {business_date} "
+                    f"(sha256 {clash[0][:12]}); corrections must come as new files or reversals"))]
+            else:
+                table = parsed.table if parsed.table is not None else to_table(parsed.rows, SCHEMAS[parsed.source])
+        result.status = "rejected" if rejected else ("partial" if result.errors else "loaded")
+        archive_path = archive(data, sha, archive_dir)
+        conn.execute(
+            "INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
+            " archive_path, size_bytes, status, records_loaded, records_quarantined, first_error, run_id,"
+            " code_version) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+            (tenant, sha, business_date, parsed.source,
+             parsed.format, name, str(archive_path), len(data), result.status,
+             table.num_rows if table is not None else 0, len(result.errors),
+             str(result.errors[0]) if result.errors else None, run_id, code_version()),
+        )
+        if table is not None and table.num_rows:
+            result.records_loaded = _copy_records(conn, tenant, business_date, sha, parsed.source, table)
+            result.amount_totals = _totals(table)
+        if table is not None and parsed.statements:
+            statements = to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
+            copy_arrow(conn, "imports.bank_statements", _stamp(statements, tenant, business_date, sha))
+        if result.errors:
+            _quarantine(conn, tenant, business_date, sha, name, result.errors)
+    return result
+
+
+def _already_imported(conn: psycopg.Connection, tenant: str, sha: str) -> bool:
+    # Serialises concurrent importers of the same file: the second waits, then sees the first one's row.
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{tenant}:{sha}",))
+    return conn.execute(
+        "SELECT 1 FROM imports.files WHERE tenant = %s AND sha256 = %s", (tenant, sha)
+    ).fetchone() is not None
+
+
+def _stamp(table: pa.Table, tenant: str, business_date: dt.date, sha: str) -> pa.Table:
+    n = table.num_rows
+    table = table.add_column(0, "tenant", pa.array([tenant] * n, pa.string()))
+    table = table.add_column(1, "business_date", pa.array([business_date] * n, pa.date32()))
+    return table.add_column(2, "file_sha256", pa.array([sha] * n, pa.string()))
+
+
+def _copy_records(conn: psycopg.Connection, tenant: str, business_date: dt.date, sha: str, source: str,
+                  table: pa.Table) -> int:
+    target = TABLES[source]
+    if source == "bank":
+        table = classify_bank_lines(table)
+    conn.execute("SELECT ops.ensure_day_partition(%s::regclass, %s)", (target, business_date))
+    return copy_arrow(conn, target, _stamp(table, tenant, business_date, sha),
+                      jsonb_columns=("extra",) if source == "processor" else ())
+
+
+def _totals(table: pa.Table) -> dict[str, int]:
+    amount = "amount_minor" if "amount_minor" in table.column_names else "gross_minor"
+    grouped = table.group_by("currency").aggregate([(amount, "sum")])
+    return {c: int(v) for c, v in zip(grouped["currency"].to_pylist(), grouped[f"{amount}_sum"].to_pylist(),
+                                        strict=True) if c is not None}
+
+
+def _quarantine(conn: psycopg.Connection, tenant: str, business_date: dt.date, sha: str, name: str,
+                errors: list[RecordError]) -> None:
+    unique = {(e.position, e.field): e for e in reversed(errors)}   # one row per record and field
+    rows = [{"tenant": tenant, "business_date": business_date, "file_sha256": sha, "file_name": name,
+             "position": e.position, "field": e.field, "message": e.message, "raw_text": e.raw}
+            for e in reversed(unique.values())]
+    copy_arrow(conn, "imports.quarantine", pa.Table.from_pylist(rows))

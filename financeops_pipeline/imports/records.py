@@ -1,0 +1,103 @@
+"""Canonical, exact schemas that every parser produces, one per source.
+
+Parsers return plain Python rows (dicts keyed by these column names); `to_table` turns them into
+Arrow with exactly these types so they can be COPYed into Postgres in binary form.
+Amounts are int64 minor units, signed from the company's point of view (money in > 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from financeops_pipeline.errors import RecordError
+
+# Position of the record in its file ("line 12", "Stmt[1]/Ntry[3]/TxDtls[2]") and the file's hash are
+# added by the loader, not by parsers: parsers only set `source_position`.
+BANK_LINE_SCHEMA = pa.schema([
+    ("statement_id", pa.string()),      # statement identifier as given by the bank
+    ("account_id", pa.string()),        # IBAN or bank account number
+    ("currency", pa.string()),
+    ("booking_date", pa.date32()),
+    ("value_date", pa.date32()),        # may be null
+    ("amount_minor", pa.int64()),       # signed: credit > 0, debit < 0
+    ("is_reversal", pa.bool_()),
+    ("bank_tx_code", pa.string()),      # BAI2 type code, camt BkTxCd, MT940 transaction type
+    ("end_to_end_id", pa.string()),
+    ("acct_svcr_ref", pa.string()),     # bank's own reference (camt AcctSvcrRef, BAI2 bank ref, MT940 bank ref)
+    ("instr_id", pa.string()),          # camt InstrId, BAI2 customer ref, MT940 customer ref
+    ("remittance_info", pa.string()),   # Ustrd / Strd / 88 continuation / :86: text
+    ("counterparty_name", pa.string()),
+    ("source_position", pa.string()),
+])
+
+BANK_STATEMENT_SCHEMA = pa.schema([
+    ("statement_id", pa.string()),
+    ("account_id", pa.string()),
+    ("currency", pa.string()),
+    ("opening_date", pa.date32()),
+    ("opening_balance_minor", pa.int64()),   # signed, OPBD / 60F / BAI2 type 010
+    ("closing_date", pa.date32()),
+    ("closing_balance_minor", pa.int64()),   # signed, CLBD / 62F / BAI2 type 015
+    ("entry_count", pa.int64()),
+    ("entries_total_minor", pa.int64()),     # sum of this statement's lines as parsed
+    ("source_position", pa.string()),
+])
+
+PROCESSOR_LINE_SCHEMA = pa.schema([
+    ("processor", pa.string()),          # 'stripe' | 'adyen'
+    ("line_id", pa.string()),            # Stripe balance_transaction_id; Adyen '<Psp Reference>:<Type>:<line>'
+    ("category", pa.string()),           # charge | refund | dispute | fee | payout | adjustment | other
+    ("processor_type", pa.string()),     # the processor's own value (reporting_category, Adyen Type)
+    ("reference", pa.string()),          # charge id / PSP reference the internal record points at
+    ("merchant_reference", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+    ("available_on", pa.date32()),
+    ("currency", pa.string()),
+    ("gross_minor", pa.int64()),         # signed: charge > 0, refund/dispute < 0
+    ("fee_minor", pa.int64()),           # fee charged by the processor, >= 0 is a cost
+    ("net_minor", pa.int64()),           # gross - fee
+    ("payout_id", pa.string()),          # Stripe automatic_payout_id; Adyen '<merchant account>:<Batch Number>'
+    ("payout_date", pa.date32()),
+    ("extra", pa.string()),              # JSON object of columns we do not model, kept verbatim
+    ("source_position", pa.string()),
+])
+
+INTERNAL_TRANSACTION_SCHEMA = pa.schema([
+    ("transaction_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+    ("type", pa.string()),               # payment | refund | chargeback
+    ("amount_minor", pa.int64()),        # positive as exported
+    ("currency", pa.string()),
+    ("processor", pa.string()),          # stripe | adyen
+    ("processor_reference", pa.string()),
+    ("customer_id", pa.string()),
+    ("description", pa.string()),
+    ("source_position", pa.string()),
+])
+
+
+@dataclass
+class ParsedFile:
+    """What a parser read from one file: canonical rows, statement balances (bank only), record errors."""
+
+    format: str                       # camt053 | bai2 | mt940 | stripe | adyen | internal_csv | internal_parquet
+    source: str                       # bank | processor | internal
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    statements: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    table: pa.Table | None = None     # parsers may hand back Arrow directly instead of rows (fast CSV paths)
+
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "bank": BANK_LINE_SCHEMA,
+    "processor": PROCESSOR_LINE_SCHEMA,
+    "internal": INTERNAL_TRANSACTION_SCHEMA,
+}
+
+
+def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Rows to an Arrow table with exactly `schema` (missing keys become null)."""
+    return pa.Table.from_pylist(rows, schema=schema)
