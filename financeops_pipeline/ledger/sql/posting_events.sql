@@ -1,0 +1,59 @@
+-- Every money movement of one tenant-day as a normalized event, ready for the posting rules.
+-- Columns: event_type, idempotency_key, currency, amount_minor (signed), processor, bank_account,
+--          source_kind, source_file_sha256, source_position, source_ref, description.
+-- Parameters: %(tenant)s, %(day)s.
+WITH internal AS (
+    SELECT 'internal_' || t.type AS event_type,
+           'internal:' || t.transaction_id AS idempotency_key,
+           t.currency, t.amount_minor, t.processor, NULL::text AS bank_account,
+           'internal' AS source_kind, t.file_sha256, t.source_position, t.transaction_id AS source_ref,
+           t.type || ' ' || t.transaction_id AS description
+    FROM imports.internal_transactions t
+    WHERE t.tenant = %(tenant)s AND t.business_date = %(day)s
+),
+fees AS (
+    -- Fees on charges, refunds and disputes; standalone fee lines (category 'fee') carry the fee as -net.
+    SELECT 'processor_fee', 'processor_fee:' || p.processor || ':' || p.line_id,
+           p.currency, CASE WHEN p.category = 'fee' THEN -p.net_minor ELSE p.fee_minor END,
+           p.processor, NULL, 'processor', p.file_sha256, p.source_position, p.line_id,
+           'fee on ' || p.category || ' ' || coalesce(p.reference, p.line_id)
+    FROM imports.processor_lines p
+    WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND p.category <> 'payout'
+      AND (CASE WHEN p.category = 'fee' THEN -p.net_minor ELSE p.fee_minor END) <> 0
+),
+payouts AS (
+    -- A payout row (Stripe 'payout', Adyen 'MerchantPayout') posts the transfer it reports.
+    SELECT 'processor_payout', 'payout:' || p.processor || ':' || p.payout_id,
+           p.currency, -p.net_minor, p.processor, NULL, 'payout', p.file_sha256, p.source_position,
+           p.payout_id, 'payout ' || p.payout_id
+    FROM imports.processor_lines p
+    WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND p.category = 'payout'
+      AND p.payout_id IS NOT NULL AND p.net_minor <> 0
+    UNION ALL
+    -- Itemized reports without a payout row: the payout is the sum of its lines' net.
+    SELECT 'processor_payout', 'payout:' || p.processor || ':' || p.payout_id,
+           p.currency, sum(p.net_minor), p.processor, NULL, 'payout', min(p.file_sha256),
+           min(p.source_position), p.payout_id, 'payout ' || p.payout_id
+    FROM imports.processor_lines p
+    WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND p.payout_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM imports.processor_lines r
+                      WHERE r.tenant = p.tenant AND r.processor = p.processor
+                        AND r.payout_id = p.payout_id AND r.category = 'payout')
+    GROUP BY p.processor, p.payout_id, p.currency
+    HAVING sum(p.net_minor) <> 0
+),
+bank AS (
+    -- classification and processor were derived once at import (imports/normalize.py)
+    SELECT CASE b.classification WHEN 'payout' THEN 'bank_payout_received' WHEN 'fee' THEN 'bank_fee'
+                                 WHEN 'interest' THEN 'bank_interest' ELSE 'bank_unidentified' END,
+           'bank:' || b.account_id || ':' || coalesce(b.acct_svcr_ref, b.file_sha256 || ':' || b.source_position),
+           b.currency, b.amount_minor, b.processor, b.account_id, 'bank', b.file_sha256, b.source_position,
+           coalesce(b.acct_svcr_ref, b.end_to_end_id, b.source_position),
+           left(coalesce(b.remittance_info, b.counterparty_name, ''), 200)
+    FROM imports.bank_lines b
+    WHERE b.tenant = %(tenant)s AND b.business_date = %(day)s
+)
+SELECT * FROM internal
+UNION ALL SELECT * FROM fees
+UNION ALL SELECT * FROM payouts
+UNION ALL SELECT * FROM bank

@@ -1,0 +1,125 @@
+"""The ledger's invariants hold in the database itself: each test tries to break one with raw SQL."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from financeops_pipeline.db.connect import tenant_connection
+
+ENTRY = (
+    "INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id, rule_version,"
+    " source_kind, run_id, code_version) VALUES (%s, %s, %s, '2026-11-02', 'manual', 't', 'manual', 'test', 't')"
+)
+POSTING = ("INSERT INTO ledger.postings (entry_id, line_no, tenant, business_date, account_code, currency,"
+           " amount_minor) VALUES ")
+
+
+def _entry(conn: psycopg.Connection, entry_id: int, tenant: str = "acme", key: str | None = None) -> None:
+    conn.execute(ENTRY, (entry_id, tenant, key or f"k{entry_id}"))
+
+
+@pytest.fixture
+def owner(db_url):
+    with psycopg.connect(db_url) as conn:
+        conn.execute("SELECT ops.register_tenant('acme'), ops.register_tenant('globex')")
+        conn.commit()
+        yield conn
+
+
+def test_balanced_entry_is_accepted_and_snapshots_follow(owner):
+    _entry(owner, 1)
+    owner.execute(POSTING + "(1, 1, 'acme', '2026-11-02', 'cash:A', 'USD', 1500),"
+                            "(1, 2, 'acme', '2026-11-02', 'revenue', 'USD', -1500)")
+    owner.commit()
+    rows = owner.execute("SELECT account_code, balance_minor FROM ledger.daily_balances ORDER BY 1").fetchall()
+    assert rows == [("cash:A", 1500), ("revenue", -1500)]
+
+
+def test_unbalanced_entry_is_refused(owner):
+    _entry(owner, 1)
+    with pytest.raises(psycopg.errors.CheckViolation, match="does not balance in USD"):
+        owner.execute(POSTING + "(1, 1, 'acme', '2026-11-02', 'cash:A', 'USD', 1500),"
+                                "(1, 2, 'acme', '2026-11-02', 'revenue', 'USD', -1499)")
+
+
+def test_balance_is_per_currency(owner):
+    _entry(owner, 1)
+    with pytest.raises(psycopg.errors.CheckViolation, match="does not balance"):
+        owner.execute(POSTING + "(1, 1, 'acme', '2026-11-02', 'cash:A', 'USD', 1500),"
+                                "(1, 2, 'acme', '2026-11-02', 'revenue', 'EUR', -1500)")
+
+
+def test_postings_and_entries_are_append_only(owner):
+    _entry(owner, 1)
+    owner.execute(POSTING + "(1, 1, 'acme', '2026-11-02', 'cash:A', 'USD', 100),"
+                            "(1, 2, 'acme', '2026-11-02', 'revenue', 'USD', -100)")
+    owner.commit()
+    for statement in ("UPDATE ledger.postings SET amount_minor = 200 WHERE line_no = 1",
+                      "DELETE FROM ledger.postings", "UPDATE ledger.journal_entries SET rule_id = 'x'",
+                      "DELETE FROM ledger.journal_entries", "TRUNCATE ledger.postings"):
+        with pytest.raises(psycopg.errors.RestrictViolation, match="append-only"):
+            owner.execute(statement)
+        owner.rollback()
+
+
+def test_adding_lines_to_a_posted_entry_is_refused(owner):
+    _entry(owner, 1)
+    owner.execute(POSTING + "(1, 1, 'acme', '2026-11-02', 'cash:A', 'USD', 100),"
+                            "(1, 2, 'acme', '2026-11-02', 'revenue', 'USD', -100)")
+    owner.commit()
+    with pytest.raises(psycopg.errors.RestrictViolation, match="earlier transaction"):
+        owner.execute(POSTING + "(1, 3, 'acme', '2026-11-02', 'cash:A', 'USD', 5),"
+                                "(1, 4, 'acme', '2026-11-02', 'revenue', 'USD', -5)")
+
+
+def test_idempotency_key_is_unique_per_tenant(owner):
+    _entry(owner, 1, key="internal:T1")
+    _entry(owner, 2, tenant="globex", key="internal:T1")   # another tenant may use the same key
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        _entry(owner, 3, key="internal:T1")
+
+
+@pytest.mark.parametrize("amount, currency, error", [
+    ("'12.5'", "'USD'", psycopg.errors.InvalidTextRepresentation),   # not an integer of minor units
+    ("100", "'usd'", psycopg.errors.CheckViolation),                  # not an ISO 4217 code
+    ("100", "'US'", psycopg.errors.CheckViolation),
+    ("0", "'USD'", psycopg.errors.CheckViolation),                    # a zero posting carries nothing
+])
+def test_amounts_are_integer_minor_units_with_a_currency(owner, amount, currency, error):
+    _entry(owner, 1)
+    with pytest.raises(error):
+        owner.execute(POSTING + f"(1, 1, 'acme', '2026-11-02', 'cash:A', {currency}, {amount}),"
+                                f"(1, 2, 'acme', '2026-11-02', 'revenue', {currency}, -{amount})")
+
+
+def test_money_columns_are_never_floating_point(db_url):
+    rows = psycopg.connect(db_url).execute(
+        "SELECT table_schema || '.' || table_name || '.' || column_name FROM information_schema.columns"
+        " WHERE table_schema IN ('ops', 'imports', 'ledger', 'recon', 'reports')"
+        " AND data_type IN ('real', 'double precision')").fetchall()
+    assert rows == []
+    amount_columns = psycopg.connect(db_url).execute(
+        "SELECT DISTINCT data_type FROM information_schema.columns"
+        " WHERE table_schema IN ('imports', 'ledger', 'recon', 'reports') AND column_name LIKE '%%minor'").fetchall()
+    assert amount_columns == [("bigint",)]
+
+
+def test_a_tenant_role_cannot_read_or_write_another_tenants_rows(owner, db_url):
+    for entry_id, tenant in ((1, "acme"), (2, "globex")):
+        _entry(owner, entry_id, tenant=tenant)
+        owner.execute(POSTING + f"({entry_id}, 1, '{tenant}', '2026-11-02', 'cash:A', 'USD', 100),"
+                                f"({entry_id}, 2, '{tenant}', '2026-11-02', 'revenue', 'USD', -100)")
+    owner.execute("SELECT ops.ensure_day_partition('imports.bank_lines', '2026-11-02')")
+    owner.commit()
+    with tenant_connection(db_url, "acme") as conn:
+        assert conn.execute("SELECT DISTINCT tenant FROM ledger.postings").fetchall() == [("acme",)]
+        assert conn.execute("SELECT count(*) FROM ledger.journal_entries WHERE tenant = 'globex'").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            conn.execute(ENTRY, (3, "globex", "sneaky"))
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM imports.bank_lines_p20261102")   # partitions: no direct access
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE TABLE ledger.x (a int)")
