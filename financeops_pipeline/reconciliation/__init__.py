@@ -1,0 +1,1 @@
+"""Three-way reconciliation (internal <-> processor <-> payout <-> bank), computed in DuckDB."""

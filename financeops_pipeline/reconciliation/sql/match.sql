@@ -1,0 +1,190 @@
+-- Three-way matching of one tenant-day in DuckDB. Inputs (Arrow, registered by engine.py):
+--   internal_src, processor_src, bank_src : canonical rows of the lookback window
+--   windows(processor, settle_days, internal_days, bank_days), params(day, bank_unmatched_days)
+-- An item is `pending` while its age (day - item_date) is within its window, a break after.
+-- Output: item_status (one row per item, exactly one state) and matched_groups.
+
+CREATE OR REPLACE TEMP TABLE int_items AS
+SELECT 'internal' AS source, transaction_id AS ref, processor, processor_reference AS pref,
+       CASE type WHEN 'payment' THEN 'charge' WHEN 'refund' THEN 'refund' ELSE 'dispute' END AS kind,
+       currency, amount_minor, business_date AS item_date,
+       row_number() OVER (PARTITION BY transaction_id ORDER BY business_date, file_sha256, source_position) AS dup_rank
+FROM internal_src;
+
+CREATE OR REPLACE TEMP TABLE proc_all AS
+SELECT *, row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_sha256, source_position) AS dup_rank
+FROM processor_src;
+
+CREATE OR REPLACE TEMP TABLE proc_items AS
+SELECT 'processor' AS source, processor || ':' || line_id AS ref, processor, reference AS pref, category AS kind,
+       currency, abs(gross_minor) AS amount_minor, merchant_reference, business_date AS item_date, dup_rank
+FROM proc_all WHERE category IN ('charge', 'refund', 'dispute');
+
+-- Rule 1, by processor reference: groups on both sides allow splits (one-to-many, many-to-one).
+CREATE OR REPLACE TEMP TABLE ref_pairs AS
+WITH i AS (SELECT processor, pref, kind, currency, sum(amount_minor) AS amt, count(*) AS n, max(item_date) AS d,
+                  min(ref) AS first_ref
+           FROM int_items WHERE dup_rank = 1 GROUP BY ALL),
+     p AS (SELECT processor, pref, kind, currency, sum(amount_minor) AS amt, count(*) AS n, max(item_date) AS d
+           FROM proc_items WHERE dup_rank = 1 AND pref IS NOT NULL GROUP BY ALL)
+SELECT i.processor, i.pref, i.kind, i.currency AS i_currency, p.currency AS p_currency, i.amt AS i_amt,
+       p.amt AS p_amt, i.first_ref, greatest(i.d, p.d) AS matched_on,
+       CASE WHEN i.currency <> p.currency THEN 'currency_mismatch'
+            WHEN i.amt <> p.amt THEN 'amount_mismatch' ELSE 'matched' END AS outcome,
+       CASE WHEN i.n = 1 AND p.n = 1 THEN 'processor_reference' ELSE 'processor_reference_split' END AS rule
+FROM i JOIN p USING (processor, pref, kind)
+QUALIFY row_number() OVER (PARTITION BY i.processor, i.pref, i.kind ORDER BY (i.currency = p.currency) DESC) = 1;
+
+-- Rule 2 (fallback), merchant reference = internal transaction id, same currency and amount, one-to-one.
+CREATE OR REPLACE TEMP TABLE mref_pairs AS
+SELECT i.ref AS i_ref, p.ref AS p_ref, i.currency, i.amount_minor, greatest(i.item_date, p.item_date) AS matched_on
+FROM int_items i
+JOIN proc_items p ON p.merchant_reference = i.ref AND p.processor = i.processor AND p.kind = i.kind
+                 AND p.currency = i.currency AND p.amount_minor = i.amount_minor
+WHERE i.dup_rank = 1 AND p.dup_rank = 1
+  AND NOT EXISTS (SELECT 1 FROM ref_pairs r WHERE r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind)
+  AND NOT EXISTS (SELECT 1 FROM ref_pairs r WHERE r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind)
+QUALIFY count(*) OVER (PARTITION BY i.ref) = 1 AND count(*) OVER (PARTITION BY p.ref) = 1;
+
+-- Payouts: every processor line with a payout id belongs to one; the payout row (if any) must equal
+-- the sum of its lines' net ("payout proof").
+CREATE OR REPLACE TEMP TABLE payouts AS
+SELECT processor, payout_id, currency,
+       coalesce(sum(net_minor) FILTER (WHERE category <> 'payout'), 0) AS lines_net,
+       -sum(net_minor) FILTER (WHERE category = 'payout') AS reported,
+       coalesce(max(business_date) FILTER (WHERE category = 'payout'), max(business_date)) AS item_date,
+       coalesce(max(payout_date), max(business_date)) AS payout_date
+FROM proc_all WHERE payout_id IS NOT NULL
+GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE payout_items AS
+SELECT 'payout' AS source, processor || ':' || payout_id AS ref, processor, payout_id, currency,
+       coalesce(reported, lines_net) AS amount_minor, lines_net, reported, item_date, payout_date,
+       CASE processor WHEN 'adyen' THEN '(?i)\bbatch\s*' || split_part(payout_id, ':', 2) || '\b'
+                      ELSE '(?i)' || regexp_escape(payout_id) END AS bank_pattern
+FROM payouts;
+
+CREATE OR REPLACE TEMP TABLE bank_items AS
+SELECT 'bank' AS source, account_id || ':' || coalesce(acct_svcr_ref, file_sha256 || ':' || source_position) AS ref,
+       currency, amount_minor, business_date AS item_date, booking_date, classification, processor,
+       concat_ws(' ', end_to_end_id, acct_svcr_ref, instr_id, remittance_info, counterparty_name) AS text_all
+FROM bank_src;
+
+-- Rule 3, payout reference in the bank text within the bank window; one bank credit may cover several
+-- payouts (many-to-one) when their amounts add up exactly.
+CREATE OR REPLACE TEMP TABLE bank_candidates AS
+SELECT b.ref AS bank_ref, y.ref AS payout_ref, y.amount_minor AS payout_amount, b.amount_minor AS bank_amount,
+       greatest(b.item_date, y.item_date) AS matched_on
+FROM bank_items b
+JOIN payout_items y ON y.currency = b.currency AND (b.processor IS NULL OR b.processor = y.processor)
+ AND b.booking_date BETWEEN y.payout_date AND y.payout_date + (SELECT max(bank_days) FROM windows w WHERE w.processor = y.processor)::INTEGER
+ AND regexp_matches(b.text_all, y.bank_pattern)
+WHERE b.amount_minor > 0 AND b.classification IN ('payout', 'other')
+QUALIFY row_number() OVER (PARTITION BY y.ref ORDER BY b.booking_date, b.ref) = 1;
+
+CREATE OR REPLACE TEMP TABLE bank_groups AS
+SELECT bank_ref, max(bank_amount) AS bank_amount, sum(payout_amount) AS payouts_amount, count(*) AS n,
+       max(matched_on) AS matched_on,
+       CASE WHEN sum(payout_amount) = max(bank_amount) THEN 'matched' ELSE 'amount_mismatch' END AS outcome
+FROM bank_candidates GROUP BY bank_ref;
+
+-- One state per item. Breaks name the type; near misses keep the per-field differences.
+CREATE OR REPLACE TEMP TABLE item_status AS
+WITH params_row AS (SELECT * FROM params),
+int_state AS (
+    SELECT i.source, i.ref, i.currency, i.amount_minor, i.item_date,
+           CASE WHEN i.dup_rank > 1 THEN 'duplicate'
+                WHEN r.outcome IS NOT NULL THEN r.outcome
+                WHEN m.i_ref IS NOT NULL THEN 'matched'
+                WHEN (SELECT day FROM params_row) - i.item_date <= w.settle_days THEN 'pending'
+                ELSE 'missing_in_processor' END AS state,
+           CASE WHEN r.outcome IS NOT NULL THEN r.rule WHEN m.i_ref IS NOT NULL THEN 'merchant_reference' END AS rule,
+           CASE WHEN i.dup_rank > 1 THEN NULL
+                WHEN r.outcome IS NOT NULL THEN 'ref:' || i.processor || ':' || i.pref || ':' || i.kind
+                WHEN m.i_ref IS NOT NULL THEN 'mref:' || i.ref END AS match_group,
+           coalesce(r.matched_on, m.matched_on) AS matched_on,
+           CASE WHEN r.outcome = 'amount_mismatch' THEN
+                    json_object('field', 'amount_minor', 'internal', r.i_amt, 'processor', r.p_amt,
+                                'difference', r.p_amt - r.i_amt)
+                WHEN r.outcome = 'currency_mismatch' THEN
+                    json_object('field', 'currency', 'internal', r.i_currency, 'processor', r.p_currency)
+           END AS details,
+           -- The break is reported once per group, on its first internal record.
+           CASE WHEN r.outcome IN ('amount_mismatch', 'currency_mismatch') THEN r.first_ref ELSE i.ref END AS break_ref
+    FROM int_items i
+    LEFT JOIN ref_pairs r ON i.dup_rank = 1 AND r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind
+                         AND r.i_currency = i.currency
+    LEFT JOIN mref_pairs m ON m.i_ref = i.ref AND i.dup_rank = 1
+    LEFT JOIN windows w ON w.processor = i.processor
+),
+proc_state AS (
+    SELECT p.source, p.ref, p.currency, p.amount_minor, p.item_date,
+           CASE WHEN p.dup_rank > 1 THEN 'duplicate'
+                WHEN r.outcome IS NOT NULL THEN r.outcome
+                WHEN m.p_ref IS NOT NULL THEN 'matched'
+                WHEN (SELECT day FROM params_row) - p.item_date <= w.internal_days THEN 'pending'
+                ELSE 'missing_in_internal' END,
+           CASE WHEN r.outcome IS NOT NULL THEN r.rule WHEN m.p_ref IS NOT NULL THEN 'merchant_reference' END,
+           CASE WHEN p.dup_rank > 1 THEN NULL
+                WHEN r.outcome IS NOT NULL THEN 'ref:' || p.processor || ':' || p.pref || ':' || p.kind
+                WHEN m.p_ref IS NOT NULL THEN 'mref:' || m.i_ref END,
+           coalesce(r.matched_on, m.matched_on),
+           NULL,
+           CASE WHEN r.outcome IN ('amount_mismatch', 'currency_mismatch') THEN r.first_ref ELSE p.ref END
+    FROM proc_items p
+    LEFT JOIN ref_pairs r ON p.dup_rank = 1 AND r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind
+                         AND r.p_currency = p.currency
+    LEFT JOIN mref_pairs m ON m.p_ref = p.ref AND p.dup_rank = 1
+    LEFT JOIN windows w ON w.processor = p.processor
+),
+payout_state AS (
+    SELECT y.source, y.ref, y.currency, y.amount_minor, y.item_date,
+           CASE WHEN y.reported IS NOT NULL AND y.reported <> y.lines_net THEN 'payout_sum_mismatch'
+                WHEN g.outcome IS NOT NULL THEN g.outcome
+                WHEN (SELECT day FROM params_row) - y.item_date <= w.bank_days THEN 'pending'
+                ELSE 'payout_not_in_bank' END,
+           CASE WHEN g.outcome = 'matched' AND g.n = 1 THEN 'payout_reference'
+                WHEN g.outcome = 'matched' THEN 'payout_reference_many' END,
+           CASE WHEN g.outcome IS NOT NULL THEN 'bank:' || g.bank_ref END,
+           g.matched_on,
+           CASE WHEN y.reported IS NOT NULL AND y.reported <> y.lines_net THEN
+                    json_object('field', 'net_minor', 'payout', y.reported, 'sum_of_lines', y.lines_net,
+                                'difference', y.reported - y.lines_net)
+                WHEN g.outcome = 'amount_mismatch' THEN
+                    json_object('field', 'amount_minor', 'payouts', g.payouts_amount, 'bank', g.bank_amount,
+                                'difference', g.bank_amount - g.payouts_amount)
+           END,
+           CASE WHEN g.outcome = 'amount_mismatch' THEN g.bank_ref ELSE y.ref END
+    FROM payout_items y
+    LEFT JOIN bank_candidates c ON c.payout_ref = y.ref
+    LEFT JOIN bank_groups g ON g.bank_ref = c.bank_ref
+    LEFT JOIN windows w ON w.processor = y.processor
+),
+bank_state AS (
+    SELECT b.source, b.ref, b.currency, b.amount_minor, b.item_date,
+           CASE WHEN b.classification IN ('fee', 'interest') THEN 'explained'
+                WHEN g.outcome IS NOT NULL THEN g.outcome
+                WHEN (SELECT day - bank_unmatched_days FROM params_row) <= b.item_date THEN 'pending'
+                ELSE 'bank_unmatched' END,
+           CASE WHEN b.classification IN ('fee', 'interest') THEN 'bank_' || b.classification
+                WHEN g.outcome = 'matched' AND g.n = 1 THEN 'payout_reference'
+                WHEN g.outcome = 'matched' THEN 'payout_reference_many' END,
+           CASE WHEN g.outcome IS NOT NULL THEN 'bank:' || g.bank_ref END,
+           g.matched_on,
+           NULL,
+           b.ref
+    FROM bank_items b
+    LEFT JOIN bank_groups g ON g.bank_ref = b.ref
+),
+all_states AS (
+    SELECT * FROM int_state UNION ALL SELECT * FROM proc_state
+    UNION ALL SELECT * FROM payout_state UNION ALL SELECT * FROM bank_state
+)
+SELECT source, ref AS source_ref, currency, amount_minor, item_date,
+       CASE WHEN state IN ('matched', 'explained', 'pending') THEN state ELSE 'break' END AS status,
+       CASE WHEN state NOT IN ('matched', 'explained', 'pending') THEN state END AS break_type,
+       CASE WHEN state NOT IN ('matched', 'explained', 'pending')
+            THEN substr(sha256(state || '|' || break_ref), 1, 16) END AS break_id,
+       CASE WHEN state NOT IN ('matched', 'explained', 'pending') THEN break_ref END AS break_ref,
+       rule, match_group, matched_on, details
+FROM all_states;
