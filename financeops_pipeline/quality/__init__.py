@@ -1,0 +1,1 @@
+"""Data-quality checks as plain SQL over Postgres; Dagster asset checks wrap them."""

@@ -1,0 +1,20 @@
+-- Every minor unit of every source of the day is matched, explained, pending or in a break: item counts
+-- and amounts of the day's recon states equal the day's inputs per source and currency (no rows = good).
+WITH inputs AS (
+    SELECT 'internal' AS source, currency, count(*) AS items, sum(amount_minor) AS amount_minor
+    FROM imports.internal_transactions WHERE tenant = %(tenant)s AND business_date = %(day)s GROUP BY 1, 2
+    UNION ALL
+    SELECT 'processor', currency, count(*), sum(abs(gross_minor)) FROM imports.processor_lines
+    WHERE tenant = %(tenant)s AND business_date = %(day)s AND category IN ('charge', 'refund', 'dispute') GROUP BY 1, 2
+    UNION ALL
+    SELECT 'bank', currency, count(*), sum(amount_minor) FROM imports.bank_lines
+    WHERE tenant = %(tenant)s AND business_date = %(day)s GROUP BY 1, 2
+), states AS (
+    SELECT source, currency, count(*) AS items, sum(amount_minor) AS amount_minor FROM recon.item_status
+    WHERE tenant = %(tenant)s AND business_date = %(day)s AND item_date = %(day)s AND source <> 'payout'
+    GROUP BY 1, 2
+)
+SELECT coalesce(i.source, s.source) AS source, coalesce(i.currency, s.currency) AS currency,
+       i.items AS input_items, s.items AS recon_items, i.amount_minor AS input_minor, s.amount_minor AS recon_minor
+FROM inputs i FULL JOIN states s USING (source, currency)
+WHERE i.items IS DISTINCT FROM s.items OR i.amount_minor IS DISTINCT FROM s.amount_minor

@@ -1,0 +1,1 @@
+"""Financial reports computed in Postgres from the ledger snapshots and reconciliation tables."""

@@ -1,0 +1,38 @@
+"""Build and publish the reports of one tenant-day into `reports.*` tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+from psycopg import sql
+
+from financeops_pipeline.sqlfiles import load_sql
+
+REPORTS = {
+    "trial_balance": "reports/sql/trial_balance.sql",
+    "recon_summary": "reports/sql/recon_summary.sql",
+}
+
+
+def build_report(conn: psycopg.Connection, name: str, tenant: str, day: dt.date) -> list[dict]:
+    """Compute a report, replace its stored rows for the tenant-day, and return them."""
+    params = {"tenant": tenant, "day": day}
+    table = sql.Identifier("reports", name)
+    with conn.transaction():
+        conn.execute(sql.SQL("DELETE FROM {} WHERE tenant = %s AND business_date = %s").format(table),
+                     (tenant, day))
+        cur = conn.execute(sql.SQL("INSERT INTO {} {} RETURNING *").format(table, sql.SQL(load_sql(REPORTS[name]))),
+                           params)
+        columns = [d.name for d in cur.description]
+        return [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+
+
+def markdown_table(rows: list[dict], columns: list[str], limit: int = 30) -> str:
+    """A small markdown preview for Dagster metadata and the CLI."""
+    if not rows:
+        return "_no rows_"
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    body = "".join("| " + " | ".join(str(r.get(c, "")) for c in columns) + " |\n" for r in rows[:limit])
+    more = f"\n_{len(rows) - limit} more rows_" if len(rows) > limit else ""
+    return head + body + more
