@@ -1,0 +1,144 @@
+"""The `financeops` command: run the daily close, start the UI, import files, list breaks."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import json
+import subprocess
+import sys
+import uuid
+import warnings
+from pathlib import Path
+
+import click
+
+from financeops_pipeline.landing import discover_tenants, validate_tenant
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+# Step logs stay in Dagster's event log (Postgres); the terminal shows warnings and the summary.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _days(start: dt.date, end: dt.date | None) -> list[dt.date]:
+    end = end or start
+    if end < start:
+        raise click.BadParameter("--to must not be before --date")
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """financeops: import, post, reconcile and report every penny of the day.
+
+    With no DATABASE_URL, an embedded PostgreSQL 18 is started under FINANCEOPS_HOME (default
+    .financeops/) and stopped when the command ends.
+    """
+    # Dagster flags beta/preview parameters on every import; they are known and pinned here.
+    warnings.filterwarnings("ignore", message=r".*currently in (beta|preview).*")
+
+
+@main.command()
+@click.option("--date", "start", type=DATE, required=True, help="First business day (YYYY-MM-DD).")
+@click.option("--to", "end", type=DATE, help="Last business day, inclusive (default: --date).")
+@click.option("--tenant", "tenants", multiple=True, help="Tenant to run (repeatable; default: every tenant).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Landing folder <tenant>/<YYYY-MM-DD>/{bank,processor,internal}/ (default FINANCEOPS_DATA_DIR).")
+def run(start: dt.datetime, end: dt.datetime | None, tenants: tuple[str, ...], data_dir: Path | None) -> None:
+    """Materialize the whole asset graph through Dagster for each day, in date order, and print a summary."""
+    from dagster import DagsterInstance
+
+    from financeops_pipeline.db.connect import tenant_connection
+    from financeops_pipeline.orchestration.definitions import defs
+    from financeops_pipeline.runtime import runtime
+    from financeops_pipeline.summary import day_summary
+
+    for t in tenants:
+        validate_tenant(t)
+    days = _days(start.date(), end.date() if end else None)
+    failed = False
+    with runtime(data_dir, tenants) as rt:
+        chosen = list(tenants) or list(rt.settings.tenants) or discover_tenants(
+            (data_dir or rt.settings.data_dir).resolve())
+        if not chosen:
+            raise click.ClickException(f"no tenant folders in {data_dir or rt.settings.data_dir}")
+        job = defs.resolve_job_def("daily_close")
+        with DagsterInstance.get() as instance:
+            for day in days:
+                result = job.execute_in_process(partition_key=day.isoformat(), instance=instance,
+                                                raise_on_error=False, run_config=QUIET_LOGS)
+                status = "succeeded" if result.success else "FAILED"
+                click.echo(f"== {day} run {result.run_id[:8]} {status}")
+                failed |= not result.success
+                for tenant in chosen:
+                    with tenant_connection(rt.db_url, tenant) as conn:
+                        for line in day_summary(conn, tenant, day):
+                            click.echo(line)
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Landing folder.")
+@click.option("--port", default=3000, show_default=True, help="Port of the Dagster UI.")
+def dev(data_dir: Path | None, port: int) -> None:
+    """Start Postgres if needed, then the Dagster UI on workspace.yaml (Ctrl-C stops both)."""
+    from financeops_pipeline.runtime import runtime
+    from financeops_pipeline.settings import PROJECT_ROOT
+
+    with runtime(data_dir):
+        cmd = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+               "-p", str(port)]
+        with contextlib.suppress(KeyboardInterrupt):   # Ctrl-C stops the UI; the server stops below
+            subprocess.run(cmd, check=False)
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tenant", required=True, help="Tenant the files belong to.")
+@click.option("--date", "day", type=DATE, help="Business day to file them under (default: today).")
+def import_cmd(paths: tuple[Path, ...], tenant: str, day: dt.datetime | None) -> None:
+    """Load files of any supported format (detected by content), outside the daily run."""
+    from financeops_pipeline.db.connect import tenant_connection
+    from financeops_pipeline.imports.loader import import_file
+    from financeops_pipeline.runtime import runtime
+
+    validate_tenant(tenant)
+    business_date = day.date() if day else dt.date.today()
+    bad = False
+    with runtime() as rt, tenant_connection(rt.db_url, tenant) as conn:
+        run_id = f"cli-import-{uuid.uuid4()}"
+        for path in paths:
+            outcome = import_file(conn, tenant, path, business_date, run_id, rt.settings.archive_dir)
+            click.echo(outcome.summary())
+            bad |= outcome.status in ("rejected", "partial")
+    if bad:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--date", "day", type=DATE, required=True, help="As-of business day.")
+@click.option("--tenant", required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+def breaks(day: dt.datetime, tenant: str, fmt: str) -> None:
+    """Print the open breaks as of a day."""
+    from financeops_pipeline.db.connect import tenant_connection
+    from financeops_pipeline.runtime import runtime
+    from financeops_pipeline.sqlfiles import load_sql
+
+    validate_tenant(tenant)
+    with runtime() as rt, tenant_connection(rt.db_url, tenant) as conn:
+        cur = conn.execute(load_sql("reconciliation/sql/open_breaks.sql"), {"tenant": tenant, "day": day.date()})
+        columns = [d.name for d in cur.description]
+        rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+    if fmt == "json":
+        click.echo(json.dumps(rows, default=str, indent=2))
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""The financeops code location: every stage's assets, their checks, the daily job and its schedule."""
+
+
+import dagster as dg
+
+from financeops_pipeline.orchestration.assets.imports import bank_records, internal_records, processor_records
+from financeops_pipeline.orchestration.assets.ledger import journal_entries
+from financeops_pipeline.orchestration.assets.reconciliation import three_way_match
+from financeops_pipeline.orchestration.assets.reports import recon_summary, trial_balance
+from financeops_pipeline.orchestration.checks import asset_checks
+from financeops_pipeline.orchestration.partitions import daily_partitions
+from financeops_pipeline.orchestration.resources import default_resources
+
+ALL_ASSETS = [bank_records, processor_records, internal_records, journal_entries, three_way_match,
+              trial_balance, recon_summary]
+
+daily_job = dg.define_asset_job(
+    "daily_close", selection=dg.AssetSelection.all(), partitions_def=daily_partitions,
+    description="Import, post, reconcile and report one business day for every tenant.",
+)
+
+daily_schedule = dg.build_schedule_from_partitioned_job(daily_job, hour_of_day=6, minute_of_hour=0)
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    asset_checks=asset_checks,
+    jobs=[daily_job],
+    schedules=[daily_schedule],
+    resources=default_resources(),
+)
