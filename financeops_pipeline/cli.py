@@ -28,7 +28,22 @@ def _days(start: dt.date, end: dt.date | None) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns expected failures (bad input, database refusals) into one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        import psycopg
+
+        from financeops_pipeline.errors import FileRejected
+        from financeops_pipeline.money import MoneyError
+
+        try:
+            return super().invoke(ctx)
+        except (FileRejected, MoneyError, ValueError, psycopg.Error, OSError) as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """financeops: import, post, reconcile and report every penny of the day.
 
@@ -138,6 +153,38 @@ def breaks(day: dt.datetime, tenant: str, fmt: str) -> None:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+@main.command("trace")
+@click.argument("reference")
+@click.option("--tenant", required=True)
+def trace_cmd(reference: str, tenant: str) -> None:
+    """Walk the audit trail from REFERENCE (entry id, idempotency key, transaction / line / payout / bank
+    reference, or FILE_SHA256[:position]) to its journal entries, their postings and the source record."""
+    from financeops_pipeline.db.connect import tenant_connection
+    from financeops_pipeline.ledger.trace import trace
+    from financeops_pipeline.money import format_minor
+    from financeops_pipeline.runtime import runtime
+
+    validate_tenant(tenant)
+    with runtime() as rt, tenant_connection(rt.db_url, tenant) as conn:
+        traced = trace(conn, tenant, reference)
+    if not traced:
+        raise click.ClickException(f"nothing posted for {reference!r} in tenant {tenant}")
+    for item in traced:
+        e = item.entry
+        click.echo(f"entry {e['entry_id']} {e['business_date']} {e['rule_id']} (rules {e['rule_version']}, "
+                   f"code {e['code_version']}, run {e['run_id']}) key {e['idempotency_key']}")
+        for p in item.postings:
+            side = "Dr" if p["amount_minor"] > 0 else "Cr"
+            click.echo(f"  {side} {p['account_code']:<36} {format_minor(abs(p['amount_minor']), p['currency'])}")
+        if item.source:
+            click.echo(f"  source: {item.source['source']} record {e['source_position']} of "
+                       f"{item.source['original_name']} (sha256 {e['source_file_sha256'][:12]}, "
+                       f"archived {item.source['archive_path']})")
+        elif e["source_file_sha256"]:
+            click.echo(f"  source: {e['source_kind']} aggregate, first record {e['source_position']} of file "
+                       f"sha256 {e['source_file_sha256'][:12]}")
 
 
 if __name__ == "__main__":
