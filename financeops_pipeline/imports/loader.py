@@ -23,7 +23,7 @@ from financeops_pipeline.db.connect import copy_arrow
 from financeops_pipeline.errors import FileRejected, RecordError
 from financeops_pipeline.imports import detect
 from financeops_pipeline.imports.normalize import classify_bank_lines
-from financeops_pipeline.imports.records import BANK_STATEMENT_SCHEMA, SCHEMAS, ParsedFile, to_table
+from financeops_pipeline.imports.records import BANK_STATEMENT_SCHEMA, ParsedFile, to_table
 
 TABLES = {
     "bank": "imports.bank_lines",
@@ -113,7 +113,7 @@ def import_file(
                     f"a different file with this name was already imported for {business_date} "
                     f"(sha256 {clash[0][:12]}); corrections must come as new files or reversals"))]
             else:
-                table = parsed.table if parsed.table is not None else to_table(parsed.rows, SCHEMAS[parsed.source])
+                table = parsed.to_arrow()
         result.status = "rejected" if rejected else ("partial" if result.errors else "loaded")
         archive_path = archive(data, sha, archive_dir)
         conn.execute(

@@ -90,6 +90,14 @@ class ParsedFile:
     errors: list[RecordError] = field(default_factory=list)
     table: pa.Table | None = None     # parsers may hand back Arrow directly instead of rows (fast CSV paths)
 
+    def records(self) -> list[dict[str, Any]]:
+        """The canonical records as dicts, whichever way the parser returned them."""
+        return self.table.to_pylist() if self.table is not None else self.rows
+
+    def to_arrow(self) -> pa.Table:
+        """The canonical records as Arrow with the source's exact schema."""
+        return self.table if self.table is not None else to_table(self.rows, SCHEMAS[self.source])
+
 
 SCHEMAS: dict[str, pa.Schema] = {
     "bank": BANK_LINE_SCHEMA,

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from financeops_pipeline.imports import csvutil
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from financeops_pipeline.imports import columnar, csvutil
 from financeops_pipeline.imports.csvutil import RowError
-from financeops_pipeline.imports.records import ParsedFile
+from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA, ParsedFile
 
 FORMAT = "stripe"
 REQUIRED = ("balance_transaction_id", "created_utc", "currency", "gross", "fee", "net", "reporting_category")
@@ -60,8 +63,65 @@ def sniff(data: bytes) -> bool:
     return {"balance_transaction_id", "gross", "net"} <= names and _category_column(header) is not None
 
 
+def _parse_columnar(data: bytes) -> ParsedFile | None:
+    """The whole-column path for a clean file (None: let the row path find and name the problems)."""
+    header = csvutil.sniff_header(data)
+    category_col = _category_column(header or [])
+    if (not header or category_col is None or len(set(header)) != len(header)
+            or not {c for c in REQUIRED if c != "reporting_category"} <= set(header)):
+        return None
+    t = columnar.read_strings(data, header)
+    if t is None:
+        return None
+    ids = columnar.trimmed(t["balance_transaction_id"])
+    raw_cat = columnar.trimmed(t[category_col])
+    codes = columnar.currencies(t["currency"])
+    created = columnar.utc_timestamps(t["created_utc"], naive_is_utc=True)
+    if codes is None or created is None or not columnar.unique_non_empty(ids) \
+            or not pc.all(pc.not_equal(raw_cat, "")).as_py():
+        return None
+    gross, fee, net = (columnar.to_minor(t[c], codes[1]) for c in ("gross", "fee", "net"))
+    if gross is None or fee is None or net is None or not pc.all(pc.equal(pc.subtract(gross, fee), net)).as_py():
+        return None
+    wrong_sign = pc.or_(pc.and_(pc.less(gross, 0), pc.is_in(raw_cat, pa.array(sorted(_NON_NEGATIVE)))),
+                        pc.and_(pc.greater(gross, 0), pc.is_in(raw_cat, pa.array(sorted(_NON_POSITIVE)))))
+    if pc.any(wrong_sign).as_py():
+        return None
+    n = t.num_rows
+    nulls = pa.nulls(n, pa.string())
+    payout_at = next((c for c in ("automatic_payout_effective_at_utc", "automatic_payout_effective_at")
+                      if c in header), None)
+    available = columnar.dates_as_written(t["available_on_utc"]) if "available_on_utc" in header else None
+    payout_date = columnar.dates_as_written(t[payout_at]) if payout_at else None
+    extra = columnar.json_objects(t, [c for c in header if c not in _MODELLED])
+    if ("available_on_utc" in header and available is None) or (payout_at and payout_date is None) or extra is None:
+        return None
+    categories = pa.array([CATEGORY.get(c, "other") for c in pc.unique(raw_cat).to_pylist()])
+    category = pc.take(categories, pc.index_in(raw_cat, value_set=pc.unique(raw_cat)))
+
+    def optional(name: str) -> pa.ChunkedArray | pa.Array:
+        return columnar.empty_to_null(columnar.trimmed(t[name])) if name in header else nulls
+
+    table = pa.table({
+        "processor": pa.array(["stripe"] * n), "line_id": ids, "category": category, "processor_type": raw_cat,
+        "reference": optional("source_id"), "merchant_reference": nulls, "created_at": created,
+        "available_on": available if available is not None else pa.nulls(n, pa.date32()),
+        "currency": codes[0], "gross_minor": gross, "fee_minor": fee, "net_minor": net,
+        "payout_id": optional("automatic_payout_id"),
+        "payout_date": payout_date if payout_date is not None else pa.nulls(n, pa.date32()),
+        "extra": extra, "source_position": columnar.line_positions(n),
+    }, schema=PROCESSOR_LINE_SCHEMA)
+    return ParsedFile(format=FORMAT, source="processor", table=table)
+
+
 def parse(data: bytes, filename: str) -> ParsedFile:
     """Parse a Stripe itemized balance report; bad lines become RecordErrors, the others rows."""
+    fast = _parse_columnar(data) if isinstance(data, bytes) else None
+    return fast if fast is not None else parse_rows(data, filename)
+
+
+def parse_rows(data: bytes, filename: str) -> ParsedFile:
+    """The row-by-row path: every problem becomes a RecordError naming its line and field."""
     f = csvutil.CsvFile(csvutil.decode(data, filename), filename)
     category_col = _category_column(f.header)
     f.require([c for c in REQUIRED if c != "reporting_category"] + [category_col or "reporting_category"],

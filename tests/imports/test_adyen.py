@@ -43,10 +43,10 @@ def test_batch_380_sample():
     assert parsed.errors == []
     # 229 physical lines = header + 228 records: 220 Settled, 6 Refunded, 1 Fee, 1 MerchantPayout
     # (counted with `cut -d, -f8 | sort | uniq -c`).
-    assert len(parsed.rows) == 228
-    assert Counter(r["processor_type"] for r in parsed.rows) == {
+    assert len(parsed.records()) == 228
+    assert Counter(r["processor_type"] for r in parsed.records()) == {
         "Settled": 220, "Refunded": 6, "Fee": 1, "MerchantPayout": 1}
-    rows = parsed.rows
+    rows = parsed.records()
     payout = [r for r in rows if r["category"] == "payout"]
     others = [r for r in rows if r["category"] != "payout"]
     # The file's own last line: MerchantPayout, Net Debit (NC) 55308.07. The batch's other lines must net
@@ -101,7 +101,7 @@ def test_categories_timezones_and_fx():
     )
     parsed = adyen.parse(data, "mix.csv")
     assert parsed.errors == []
-    settled, refund, chargeback, fx, correction, other = parsed.rows
+    settled, refund, chargeback, fx, correction, other = parsed.records()
     assert (settled["gross_minor"], settled["fee_minor"], settled["net_minor"]) == (10000, 300, 9700)
     assert settled["created_at"] == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # CET = +01:00
     assert refund["category"] == "refund" and refund["gross_minor"] == -1000
@@ -140,13 +140,13 @@ def test_bad_line_is_a_record_error(line, field, words):
     assert (err.file, err.position, err.field) == ("bad.csv", "line 3", field)
     assert words in err.message
     assert err.raw == line
-    assert len(parsed.rows) == 1
+    assert len(parsed.records()) == 1
 
 
 def test_repeated_key_gets_a_suffix():
     fee = "Co,ACC,,,,2026-11-02 10:00:00,CET,Fee,Fees,,,,,EUR,1.00,,,,,,,7"
     parsed = adyen.parse(csv_bytes(fee, fee), "fees.csv")
-    assert [r["line_id"] for r in parsed.rows] == ["ACC:7:-:Fee:Fees", "ACC:7:-:Fee:Fees#2"]
+    assert [r["line_id"] for r in parsed.records()] == ["ACC:7:-:Fee:Fees", "ACC:7:-:Fee:Fees#2"]
 
 
 def test_missing_columns_are_all_named():

@@ -23,12 +23,12 @@ def _sample(name: str) -> bytes:
 
 def _check_shapes(parsed) -> None:
     assert parsed.format == "bai2" and parsed.source == "bank"
-    for row in parsed.rows:
+    for row in parsed.records():
         assert set(row) == set(BANK_LINE_SCHEMA.names)
         assert type(row["amount_minor"]) is int
     for stmt in parsed.statements:
         assert set(stmt) == set(BANK_STATEMENT_SCHEMA.names)
-    to_table(parsed.rows, BANK_LINE_SCHEMA)
+    to_table(parsed.records(), BANK_LINE_SCHEMA)
     to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
 
 
@@ -39,22 +39,22 @@ def test_moov_sample1():
     _check_shapes(parsed)
     # All trailers agree: 49 +834000 / 14 records, 49 +446000 / 9, 98 1280000 / 2 accounts / 25, 99 / 27.
     assert parsed.errors == []
-    assert len(parsed.rows) == 17                              # 11 + 6 records '16'
-    credits = sum(r["amount_minor"] for r in parsed.rows if r["amount_minor"] > 0)
-    debits = sum(r["amount_minor"] for r in parsed.rows if r["amount_minor"] < 0)
+    assert len(parsed.records()) == 17                              # 11 + 6 records '16'
+    credits = sum(r["amount_minor"] for r in parsed.records() if r["amount_minor"] > 0)
+    debits = sum(r["amount_minor"] for r in parsed.records() if r["amount_minor"] < 0)
     # account 1: 108 = 203500 + 2500 + 2500 = 208500;
     #            409 = 2500 + 90000 + 500 + 20000 + 90000 + 2000 + 2500 + 1000 = 208500
     # account 2: 108 = 11500 + 100000 = 111500; 409 = 100000 + 9000 + 2000 + 500 = 111500
     assert credits == 208500 + 111500 == 320000
     assert debits == -320000
-    first = parsed.rows[0]
+    first = parsed.records()[0]
     assert first["amount_minor"] == -2500 and first["bank_tx_code"] == "409"   # 409 = debit
     assert first["currency"] == "CAD"                                          # from the 03 record
     assert first["booking_date"] == date(2006, 3, 17)                          # 02 as-of date 060317
     assert first["value_date"] == date(2006, 3, 16)                            # funds type V 060316
     assert first["remittance_info"] == "RETURNED CHEQUE"
     assert first["source_position"] == "line 5"
-    assert parsed.rows[3]["amount_minor"] == 203500                            # 108 = credit
+    assert parsed.records()[3]["amount_minor"] == 203500                            # 108 = credit
     a1, a2 = parsed.statements
     assert a1["account_id"] == a2["account_id"] == "10200123456"
     assert a1["statement_id"] != a2["statement_id"]
@@ -72,14 +72,14 @@ def test_moov_sample2_continuations_and_funds_types():
     # control total matches (9150000, 4000000, 180000000, 140500000, 11800000; file 345450000).
     assert parsed.errors == []
     # 115 450000 (S availability 100000/200000/150000), 115 500000, 218 20000000, 195 10000000
-    assert [r["amount_minor"] for r in parsed.rows] == [450000, 500000, 20000000, 10000000]
-    assert sum(r["amount_minor"] for r in parsed.rows) == 30950000
-    assert all(r["currency"] == "USD" for r in parsed.rows)                    # 02 and 03 leave it blank
-    lc = parsed.rows[2]
+    assert [r["amount_minor"] for r in parsed.records()] == [450000, 500000, 20000000, 10000000]
+    assert sum(r["amount_minor"] for r in parsed.records()) == 30950000
+    assert all(r["currency"] == "USD" for r in parsed.records())                    # 02 and 03 leave it blank
+    lc = parsed.records()[2]
     assert lc["acct_svcr_ref"] == "SP4738" and lc["instr_id"] == "YRC065321"
     assert lc["remittance_info"] == "PROCEEDS OF LETTER OF CREDIT FROM THE ARAMCO OIL CO"   # 88 text
     assert lc["value_date"] == date(2004, 6, 22) and lc["booking_date"] == date(2004, 6, 20)
-    assert parsed.rows[1]["remittance_info"] == "LOCK BOX NO.68751"
+    assert parsed.records()[1]["remittance_info"] == "LOCK BOX NO.68751"
     assert [s["opening_balance_minor"] for s in parsed.statements] == [
         4350000, -500000, 10000000, 500000, 800000]                          # type 010, signed
     assert all(s["closing_balance_minor"] is None for s in parsed.statements)  # no 015 anywhere
@@ -89,17 +89,17 @@ def test_moov_sample2_continuations_and_funds_types():
 def test_moov_sample4_newline_delimited_continuations_and_bad_trailers():
     parsed = bai2.parse(_sample("moov__sample4-continuations-newline-delimited.bai2"), "s4.bai2")
     _check_shapes(parsed)
-    assert len(parsed.rows) == 17
+    assert len(parsed.records()) == 17
     # account 107049932: 447 -60000, 261 +143500, 447 -928650 = -845150
     # account 104108339: credits 1912 + 1125 + 60000 + 931 + 50050 + 527 + 337686 + 5000 = 457231
     #                    debits 200000 + 55555 + 50500 + 10100 + 44250 + 30000000 = 30360405
     #                    net 457231 - 30360405 = -29903174
-    assert sum(r["amount_minor"] for r in parsed.rows) == -845150 - 29903174
+    assert sum(r["amount_minor"] for r in parsed.records()) == -845150 - 29903174
     acct = parsed.statements[2]
     assert acct["account_id"] == "104108339"
     assert acct["opening_balance_minor"] == 159581194 and acct["closing_balance_minor"] == 159381194
     assert acct["entries_total_minor"] == -29903174 and acct["opening_date"] == date(2023, 9, 6)
-    first = parsed.rows[0]
+    first = parsed.records()[0]
     assert first["acct_svcr_ref"] == "SPB2322984714570" and first["instr_id"] == "1111"
     # text keeps its commas, 88 lines are appended with a space
     assert first["remittance_info"].startswith("ACH Credit Payment,Entry Description: EXP; -, SEC: CCD")
@@ -141,7 +141,7 @@ def test_jpy_amounts_have_no_decimals_and_ledger_balances_are_read():
     account = "03,ACC9,JPY,010,-100,,,015,12200,,/\n"
     parsed = bai2.parse(_file(account, body, control=-100 + 12200 + 12345 + 45), "jp.bai2")
     assert parsed.errors == []
-    assert [(r["amount_minor"], r["currency"]) for r in parsed.rows] == [(12345, "JPY"), (-45, "JPY")]
+    assert [(r["amount_minor"], r["currency"]) for r in parsed.records()] == [(12345, "JPY"), (-45, "JPY")]
     (stmt,) = parsed.statements
     assert stmt["opening_balance_minor"] == -100 and stmt["closing_balance_minor"] == 12200
     assert stmt["entries_total_minor"] == 12300
@@ -162,7 +162,7 @@ def test_bad_detail_records_are_record_errors_and_the_rest_is_kept():
         ("line 8", "value_date"),
     ]
     assert parsed.errors[0].raw == "16,165,-500,0,,,negative credit/"
-    (row,) = parsed.rows
+    (row,) = parsed.records()
     assert row["amount_minor"] == -250 and row["acct_svcr_ref"] == "REF"
     assert row["remittance_info"] == "distributed" and row["source_position"] == "line 9"
     # the 49 (line 10) control total 0 does not match 250 -> an error on the trailer, not a crash
@@ -176,7 +176,7 @@ def test_records_without_slash_terminators():
     )
     parsed = bai2.parse(text.encode(), "noslash.bai2")
     assert parsed.errors == []
-    (row,) = parsed.rows
+    (row,) = parsed.records()
     assert row["currency"] == "EUR" and row["remittance_info"] == "first part second part"
 
 

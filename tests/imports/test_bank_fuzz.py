@@ -40,16 +40,16 @@ def _check(module, data: bytes) -> None:
         return
     assert isinstance(parsed, ParsedFile)
     assert all(isinstance(e, RecordError) and e.file == "fuzz.dat" for e in parsed.errors)
-    for row in parsed.rows:
+    for row in parsed.records():
         assert set(row) == set(BANK_LINE_SCHEMA.names)
         assert type(row["amount_minor"]) is int
-    to_table(parsed.rows, BANK_LINE_SCHEMA)
+    to_table(parsed.records(), BANK_LINE_SCHEMA)
     to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
     for stmt in parsed.statements:
         assert set(stmt) == set(BANK_STATEMENT_SCHEMA.names)
     # each statement's totals are the sum of the lines emitted for it
     by_stmt: dict[tuple, tuple[int, int]] = {}
-    for row in parsed.rows:
+    for row in parsed.records():
         n, total = by_stmt.get((row["statement_id"], row["account_id"]), (0, 0))
         by_stmt[(row["statement_id"], row["account_id"])] = (n + 1, total + row["amount_minor"])
     for stmt in parsed.statements:

@@ -23,12 +23,12 @@ def _sample(name: str) -> bytes:
 
 def _check_shapes(parsed) -> None:
     assert parsed.format == "camt053" and parsed.source == "bank"
-    for row in parsed.rows:
+    for row in parsed.records():
         assert set(row) == set(BANK_LINE_SCHEMA.names)
         assert type(row["amount_minor"]) is int
     for stmt in parsed.statements:
         assert set(stmt) == set(BANK_STATEMENT_SCHEMA.names)
-    to_table(parsed.rows, BANK_LINE_SCHEMA)
+    to_table(parsed.records(), BANK_LINE_SCHEMA)
     to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
 
 
@@ -40,11 +40,11 @@ def test_oca_test_camt053_lines_and_unbalanced_statement():
     assert parsed.errors == []
     # Ntry1 DBIT 754.25 (one TxDtls -> one line); Ntry2 DBIT 664.05 batch, RvslInd=true, two TxDtls
     # with TxAmt 564.05 + 100.00 = 664.05 -> two lines; Ntry3 CRDT 1405.31 -> one line.
-    amounts = [r["amount_minor"] for r in parsed.rows]
+    amounts = [r["amount_minor"] for r in parsed.records()]
     assert amounts == [-75425, -56405, -10000, 140531]
     # -754.25 - 564.05 - 100.00 + 1405.31 = -12.99
     assert sum(amounts) == -1299
-    assert [r["source_position"] for r in parsed.rows] == [
+    assert [r["source_position"] for r in parsed.records()] == [
         "Stmt[1]/Ntry[1]", "Stmt[1]/Ntry[2]/TxDtls[1]", "Stmt[1]/Ntry[2]/TxDtls[2]", "Stmt[1]/Ntry[3]",
     ]
     (stmt,) = parsed.statements
@@ -58,7 +58,7 @@ def test_oca_test_camt053_lines_and_unbalanced_statement():
     # SOURCES.md: this statement does not balance. 15568.27 - 12.99 = 15555.28 != 15121.12
     assert stmt["opening_balance_minor"] + stmt["entries_total_minor"] != stmt["closing_balance_minor"]
 
-    first, batch1, batch2, credit = parsed.rows
+    first, batch1, batch2, credit = parsed.records()
     assert first["end_to_end_id"] == "435005714488-ABNO33052620"
     assert first["instr_id"] == "INNDNL2U20141231000142300002844"
     assert first["counterparty_name"] == "INSURANCE COMPANY TESTX"       # debit -> Cdtr/Nm
@@ -78,14 +78,14 @@ def test_oca_txdtls_batch_split_and_structured_remittance():
     _check_shapes(parsed)
     assert parsed.errors == []
     # One CRDT entry of 3483.00 with two TxDtls/Amt: 2187.00 + 1296.00 = 3483.00
-    assert [r["amount_minor"] for r in parsed.rows] == [218700, 129600]
+    assert [r["amount_minor"] for r in parsed.records()] == [218700, 129600]
     (stmt,) = parsed.statements
     assert stmt["currency"] == "CHF"
     assert stmt["opening_balance_minor"] == 7596015 and stmt["opening_date"] == date(2017, 3, 22)
     assert stmt["closing_balance_minor"] == 7944315 and stmt["closing_date"] == date(2017, 3, 23)
     # 75960.15 + 3483.00 = 79443.15: this one balances
     assert stmt["opening_balance_minor"] + stmt["entries_total_minor"] == stmt["closing_balance_minor"]
-    a, b = parsed.rows
+    a, b = parsed.records()
     assert a["remittance_info"] == "302388292000011111111111111"   # Strd/CdtrRefInf/Ref
     assert b["remittance_info"] == "302388292000022222222222222"
     assert a["acct_svcr_ref"] == "123456CHCAFEBABE"
@@ -97,7 +97,7 @@ def test_oca_txdtls_batch_split_and_structured_remittance():
 def test_oca_no_ntry_statement():
     parsed = camt053.parse(_sample("oca__test-camt053-no-ntry.xml"), "no-ntry.xml")
     _check_shapes(parsed)
-    assert parsed.rows == [] and parsed.errors == []
+    assert parsed.records() == [] and parsed.errors == []
     (stmt,) = parsed.statements
     # OPBD = CLBD = CRDT 1520.76 CHF, no entries
     assert stmt["opening_balance_minor"] == stmt["closing_balance_minor"] == 152076
@@ -149,7 +149,7 @@ def test_bad_entries_become_record_errors_and_the_rest_is_kept():
         ("Stmt[1]/Ntry[4]", "CdtDbtInd"), ("Stmt[1]/Ntry[5]", "Amt"),
     ]
     assert all(e.file == "bad.xml" and e.raw.startswith("<Ntry") for e in parsed.errors)
-    (row,) = parsed.rows
+    (row,) = parsed.records()
     assert row["amount_minor"] == -400 and row["booking_date"] == date(2024, 1, 3)
     assert row["source_position"] == "Stmt[1]/Ntry[6]"
     assert parsed.statements[0]["entry_count"] == 1 and parsed.statements[0]["entries_total_minor"] == -400
@@ -161,10 +161,10 @@ def test_txdtls_without_amounts_give_one_line_and_notprovided_is_ignored():
         "<TxDtls><Refs><EndToEndId>E2</EndToEndId></Refs></TxDtls></NtryDtls>"
     )
     parsed = camt053.parse(_doc(_ntry("9.99", extra=details)), "x.xml")
-    (row,) = parsed.rows
+    (row,) = parsed.records()
     assert row["amount_minor"] == 999 and row["source_position"] == "Stmt[1]/Ntry[1]"
     single = "<NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs></TxDtls></NtryDtls>"
-    (row,) = camt053.parse(_doc(_ntry("9.99", extra=single)), "x.xml").rows
+    (row,) = camt053.parse(_doc(_ntry("9.99", extra=single)), "x.xml").records()
     assert row["end_to_end_id"] is None
 
 
@@ -174,7 +174,7 @@ def test_txdtls_amounts_that_do_not_add_up_are_an_error():
         '<TxDtls><Amt Ccy="EUR">2.00</Amt></TxDtls></NtryDtls>'
     )
     parsed = camt053.parse(_doc(_ntry("9.99", extra=details)), "x.xml")
-    assert parsed.rows == []
+    assert parsed.records() == []
     assert [(e.position, e.field) for e in parsed.errors] == [("Stmt[1]/Ntry[1]", "TxDtls/Amt")]
 
 
@@ -185,7 +185,7 @@ def test_version_08_party_names_status_code_and_pending_entries():
     )).replace("<Sts>BOOK</Sts>", "<Sts><Cd>BOOK</Cd></Sts>")
     pending = _ntry("3.00").replace("<Sts>BOOK</Sts>", "<Sts><Cd>PDNG</Cd></Sts>")
     parsed = camt053.parse(_doc(credit + pending, version="08", acct_ccy="EUR"), "v8.xml")
-    (row,) = parsed.rows
+    (row,) = parsed.records()
     assert row["counterparty_name"] == "Payer Ltd"
     assert row["remittance_info"] == "INV 1 INV 2"
 
@@ -231,7 +231,7 @@ def test_external_entities_are_not_resolved(tmp_path):
         parsed = camt053.parse(doc, "xxe.xml")
     except FileRejected:
         return
-    assert all("TOP-SECRET" not in str(row.values()) for row in parsed.rows)
+    assert all("TOP-SECRET" not in str(row.values()) for row in parsed.records())
 
 
 def test_sniff():

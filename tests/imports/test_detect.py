@@ -56,7 +56,7 @@ def test_content_wins_over_extension():
     assert detect.detect(STRIPE_CSV, "report.xml") == "stripe"
     assert detect.detect(INTERNAL_CSV, "statement.sta") == "internal_csv"
     parsed = detect.parse_file(STRIPE_CSV, "report.parquet")
-    assert parsed.format == "stripe" and parsed.rows[0]["gross_minor"] == 100
+    assert parsed.format == "stripe" and parsed.records()[0]["gross_minor"] == 100
 
 
 def test_internal_parquet_is_detected_and_parsed():
@@ -71,12 +71,12 @@ def test_internal_parquet_is_detected_and_parsed():
     data = sink.getvalue()
     assert detect.detect(data, "x.csv") == "internal_parquet"
     parsed = detect.parse_file(data, "x.csv")
-    assert parsed.format == "internal_parquet" and parsed.rows[0]["amount_minor"] == 500
+    assert parsed.format == "internal_parquet" and parsed.records()[0]["amount_minor"] == 500
 
 
 def test_internal_csv_parse_file():
     parsed = detect.parse_file(INTERNAL_CSV, "export.csv")
-    assert parsed.format == "internal_csv" and parsed.rows[0]["amount_minor"] == 1234
+    assert parsed.format == "internal_csv" and parsed.records()[0]["amount_minor"] == 1234
 
 
 @pytest.mark.parametrize(

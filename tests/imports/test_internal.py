@@ -33,7 +33,7 @@ def test_csv_good_rows():
     parsed = internal.parse(data, "export.csv")
     assert parsed.format == "internal_csv" and parsed.source == "internal"
     assert parsed.errors == []
-    t1, t2, t3 = parsed.rows
+    t1, t2, t3 = parsed.records()
     assert set(t1) == set(INTERNAL_TRANSACTION_SCHEMA.names)
     assert t1["created_at"] == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     assert (t1["amount_minor"], t1["currency"], t1["type"]) == (1234, "EUR", "payment")
@@ -44,7 +44,7 @@ def test_csv_good_rows():
     assert t3["customer_id"] is None
     assert t3["created_at"] == datetime(2026, 11, 2, 12, 0, 0, 500000, tzinfo=UTC)
     # 12.34 EUR + 0.77 USD + 500 JPY: per currency 1234, 77 and 500 minor units.
-    assert to_table(parsed.rows, INTERNAL_TRANSACTION_SCHEMA).num_rows == 3
+    assert to_table(parsed.records(), INTERNAL_TRANSACTION_SCHEMA).num_rows == 3
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_csv_bad_line(line, field, words):
     assert (err.file, err.position, err.field) == ("bad.csv", "line 3", field)
     assert words in err.message
     assert err.raw == line
-    assert [r["transaction_id"] for r in parsed.rows] == ["t1", "t2"]
+    assert [r["transaction_id"] for r in parsed.records()] == ["t1", "t2"]
 
 
 def test_duplicate_is_reported_on_the_later_line():
@@ -120,10 +120,10 @@ def test_parquet_decimal_amounts():
     parsed = internal.parse(data, "export.parquet")
     assert parsed.format == "internal_parquet"
     # 12.34 -> 1234, 0.50 -> 50; -1.00 is refused (amounts are exported positive).
-    assert [r["amount_minor"] for r in parsed.rows] == [1234, 50]
-    assert [r["source_position"] for r in parsed.rows] == ["row 1", "row 2"]
-    assert parsed.rows[0]["created_at"] == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-    assert parsed.rows[0]["customer_id"] == "1" and parsed.rows[1]["customer_id"] is None
+    assert [r["amount_minor"] for r in parsed.records()] == [1234, 50]
+    assert [r["source_position"] for r in parsed.records()] == ["row 1", "row 2"]
+    assert parsed.records()[0]["created_at"] == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    assert parsed.records()[0]["customer_id"] == "1" and parsed.records()[1]["customer_id"] is None
     assert [(e.file, e.position, e.field) for e in parsed.errors] == [("export.parquet", "row 3", "amount")]
 
 
@@ -131,7 +131,7 @@ def test_parquet_string_columns_and_naive_text():
     created = pa.array(["2026-11-02T10:00:00+01:00", "2026-11-02T10:00:00"])
     data = _parquet(pa.table(_columns(pa.array(["1.00", "2.00"]), created)))
     parsed = internal.parse(data, "s.parquet")
-    assert parsed.rows[0]["created_at"] == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert parsed.records()[0]["created_at"] == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     assert [(e.position, e.field) for e in parsed.errors] == [("row 2", "created_at")]
 
 

@@ -26,12 +26,12 @@ def _parse(name: str):
     assert mt940.sniff(data)
     parsed = mt940.parse(data, name)
     assert parsed.format == "mt940" and parsed.source == "bank"
-    for row in parsed.rows:
+    for row in parsed.records():
         assert set(row) == set(BANK_LINE_SCHEMA.names)
         assert type(row["amount_minor"]) is int
     for stmt in parsed.statements:
         assert set(stmt) == set(BANK_STATEMENT_SCHEMA.names)
-    to_table(parsed.rows, BANK_LINE_SCHEMA)
+    to_table(parsed.records(), BANK_LINE_SCHEMA)
     to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
     return parsed
 
@@ -50,13 +50,13 @@ def test_abnamro():
     assert (s2["entry_count"], s2["entries_total_minor"]) == (2, -2449)
     # The sample's figures do not balance (3236.28 - 321.44 = 2914.84 != 876.84): reported as is.
     assert s1["statement_id"] == s2["statement_id"] == "ABN AMRO BANK NV"   # ABN repeats its :20:
-    assert len(parsed.rows) == 10 and sum(r["amount_minor"] for r in parsed.rows) == -34593
-    second = parsed.rows[1]          # :61:1105210523D11,59N426NONREF on line 12
+    assert len(parsed.records()) == 10 and sum(r["amount_minor"] for r in parsed.records()) == -34593
+    second = parsed.records()[1]          # :61:1105210523D11,59N426NONREF on line 12
     assert second["source_position"] == "line 12"
     assert second["value_date"] == date(2011, 5, 21) and second["booking_date"] == date(2011, 5, 23)
     assert second["bank_tx_code"] == "N426" and second["instr_id"] is None     # NONREF -> None
-    assert parsed.rows[0]["remittance_info"].startswith("GIRO   428428 KPN - DIGITENNE")
-    assert parsed.rows[0]["remittance_info"].endswith("INCL. 1,44 BTW")
+    assert parsed.records()[0]["remittance_info"].startswith("GIRO   428428 KPN - DIGITENNE")
+    assert parsed.records()[0]["remittance_info"].endswith("INCL. 1,44 BTW")
 
 
 def test_ing():
@@ -65,12 +65,12 @@ def test_ing():
     (stmt,) = parsed.statements
     # 60F C0,00 ; 62F C3,47 ; -25.03 -3.03 -1.11 -20.00 -1.10 +3.68 +1.00 = -45.59
     assert stmt["opening_balance_minor"] == 0 and stmt["closing_balance_minor"] == 347
-    assert [r["amount_minor"] for r in parsed.rows] == [-2503, -303, -111, -2000, -110, 368, 100]
+    assert [r["amount_minor"] for r in parsed.records()] == [-2503, -303, -111, -2000, -110, 368, 100]
     assert stmt["entries_total_minor"] == -4559 and stmt["account_id"] == "0001234567"
-    assert parsed.rows[2]["instr_id"] == "TMG TANGO"
-    assert parsed.rows[6]["booking_date"] == date(2010, 7, 23)
+    assert parsed.records()[2]["instr_id"] == "TMG TANGO"
+    assert parsed.records()[6]["booking_date"] == date(2010, 7, 23)
     # the trailing ':86:' after :62F: is statement information, not appended to the last line
-    assert "D000004" not in (parsed.rows[6]["remittance_info"] or "")
+    assert "D000004" not in (parsed.records()[6]["remittance_info"] or "")
 
 
 def test_rabobank():
@@ -80,13 +80,13 @@ def test_rabobank():
         "940A110615", "940A110616", "940A110617", "940A120829"]
     # debits 1213.28 | - | 44.95 + 236.56 | 88.10 + 6.20 ; total 1589.09
     assert [s["entry_count"] for s in parsed.statements] == [1, 0, 2, 2]
-    assert sum(r["amount_minor"] for r in parsed.rows) == -158909
+    assert sum(r["amount_minor"] for r in parsed.records()) == -158909
     first, _, _, last = parsed.statements
     assert (first["opening_balance_minor"], first["closing_balance_minor"]) == (47317, 39582)
     # 4196.12 - 88.10 - 6.20 = 4101.82: the last statement balances
     assert (last["opening_balance_minor"], last["closing_balance_minor"]) == (419612, 410182)
     assert last["opening_balance_minor"] + last["entries_total_minor"] == last["closing_balance_minor"]
-    row = parsed.rows[0]
+    row = parsed.records()[0]
     assert row["instr_id"] == "0121470966" and row["bank_tx_code"] == "N044"
     # four consecutive :86: tags belong to the same line
     assert row["remittance_info"] == ("Terugboeking\nNIET AKKOORD MET AFSCHRIJVING\n"
@@ -101,8 +101,8 @@ def test_mbank():
     assert (stmt["opening_balance_minor"], stmt["entries_total_minor"], stmt["closing_balance_minor"]) == (
         40, 3, 43)
     assert stmt["currency"] == "PLN" and stmt["account_id"] == "PL29114010810000267002001002"
-    assert [r["acct_svcr_ref"] for r in parsed.rows] == ["MB170119012058", "MB170119012085", "MB170119012121"]
-    assert parsed.rows[0]["source_position"] == "line 6"
+    assert [r["acct_svcr_ref"] for r in parsed.records()] == ["MB170119012058", "MB170119012085", "MB170119012121"]
+    assert parsed.records()[0]["source_position"] == "line 6"
 
 
 def test_betterplace_sepa():
@@ -110,15 +110,15 @@ def test_betterplace_sepa():
     assert parsed.errors == []
     # 26 ':20:' blocks and 97 ':61:' lines (grep -c). Grand total, cross-checked with an awk one-liner
     # over the raw ':61:' lines (D and RC negative): -9269135.90 EUR.
-    assert len(parsed.statements) == 26 and len(parsed.rows) == 97
-    assert sum(r["amount_minor"] for r in parsed.rows) == -926913590
+    assert len(parsed.statements) == 26 and len(parsed.records()) == 97
+    assert sum(r["amount_minor"] for r in parsed.records()) == -926913590
     s1 = parsed.statements[0]
     # 60F D1234718,36 ; credits 300 + 335.33 + 15000 + 66295.08 + 915311.55 = 997241.96 ;
     # debits 999946.95 + RC 204.88 (reversal of a credit = money out) = 1000151.83 ; net -2909.87 ;
     # -1234718.36 - 2909.87 = -1237628.23 = 62F D1237628,23: RC must be negative for this to balance.
     assert s1["opening_balance_minor"] == -123471836 and s1["closing_balance_minor"] == -123762823
     assert s1["entries_total_minor"] == -290987 and s1["entry_count"] == 7
-    reversal = parsed.rows[5]         # :61:0709040904RCR204,88NRTINONREF on line 19
+    reversal = parsed.records()[5]         # :61:0709040904RCR204,88NRTINONREF on line 19
     assert reversal["source_position"] == "line 19"
     assert reversal["is_reversal"] is True and reversal["amount_minor"] == -20488
     # An intermediate pair (60F/62M): T089414006000001: -40432.20 + 19990.05 - 57.34 - 2 x 5002.17
@@ -127,7 +127,7 @@ def test_betterplace_sepa():
     assert mid["opening_balance_minor"] == -4043220 and mid["closing_balance_minor"] == -3050383
     assert mid["entries_total_minor"] == 992837
     # structured :86: (?20..?29 purpose, ?32/?33 name, EREF+ end-to-end id)
-    gutschrift = parsed.rows[7]       # :61:0709040904CR15000,05NTRFNONREF//0724710290621954
+    gutschrift = parsed.records()[7]       # :61:0709040904CR15000,05NTRFNONREF//0724710290621954
     assert gutschrift["amount_minor"] == 1500005
     assert gutschrift["acct_svcr_ref"] == "0724710290621954"
     assert gutschrift["end_to_end_id"] == "EndToEndIdTFNR2000400001"
@@ -167,7 +167,7 @@ def test_swift_envelope_reversal_of_debit_and_year_boundary():
     )
     parsed = mt940.parse(_swift(body), "s.sta")
     assert parsed.errors == []
-    rd, credit = parsed.rows
+    rd, credit = parsed.records()
     assert rd["amount_minor"] == 6000 and rd["is_reversal"] is True
     assert rd["value_date"] == date(2023, 12, 31) and rd["booking_date"] == date(2024, 1, 2)
     assert rd["instr_id"] == "REF1" and rd["acct_svcr_ref"] == "B1" and rd["remittance_info"] == "refund"
@@ -189,7 +189,7 @@ def test_bad_statement_lines_are_record_errors_and_the_rest_is_kept():
     assert [(e.position, e.field) for e in parsed.errors] == [
         ("line 6", "value_date"), ("line 7", "amount"), ("line 8", ":61:")]
     assert parsed.errors[0].raw.startswith(":61:240230C1,00")
-    (row,) = parsed.rows
+    (row,) = parsed.records()
     assert row["amount_minor"] == 250 and row["source_position"] == "line 9"
 
 

@@ -35,12 +35,12 @@ def test_hledger_sample():
     assert parsed.format == "stripe" and parsed.source == "processor"
     assert parsed.errors == []
     # The file has 2 data lines: a charge of 12.00 and a refund of -0.77, both with fee 0.00.
-    assert len(parsed.rows) == 2
+    assert len(parsed.records()) == 2
     # gross: 12.00 + (-0.77) = 11.23 -> 1123 cents; fee 0; net = 12.00 + (-0.77) = 1123 cents.
-    assert sum(r["gross_minor"] for r in parsed.rows) == 1123
-    assert sum(r["fee_minor"] for r in parsed.rows) == 0
-    assert sum(r["net_minor"] for r in parsed.rows) == 1123
-    charge, refund = parsed.rows
+    assert sum(r["gross_minor"] for r in parsed.records()) == 1123
+    assert sum(r["fee_minor"] for r in parsed.records()) == 0
+    assert sum(r["net_minor"] for r in parsed.records()) == 1123
+    charge, refund = parsed.records()
     assert set(charge) == set(PROCESSOR_LINE_SCHEMA.names)
     assert charge["line_id"] == "txn_14G11HjubSIHf9IKrvJdwN"
     assert charge["category"] == "charge" and charge["gross_minor"] == 1200
@@ -55,7 +55,7 @@ def test_hledger_sample():
     assert refund["source_position"] == "line 3"
     # No source_id / payout columns in this export.
     assert refund["reference"] is None and refund["payout_id"] is None and refund["payout_date"] is None
-    assert to_table(parsed.rows, PROCESSOR_LINE_SCHEMA).num_rows == 2
+    assert to_table(parsed.records(), PROCESSOR_LINE_SCHEMA).num_rows == 2
 
 
 def test_full_report_columns_and_categories():
@@ -71,7 +71,7 @@ def test_full_report_columns_and_categories():
     )
     parsed = stripe.parse(data, "full.csv")
     assert parsed.errors == []
-    by_id = {r["line_id"]: r for r in parsed.rows}
+    by_id = {r["line_id"]: r for r in parsed.records()}
     assert by_id["txn_1"]["reference"] == "ch_1"
     assert by_id["txn_1"]["fee_minor"] == 320 and by_id["txn_1"]["net_minor"] == 9680
     assert by_id["txn_1"]["payout_id"] == "po_9" and by_id["txn_1"]["payout_date"] == date(2026, 11, 5)
@@ -89,7 +89,7 @@ def test_older_type_column_is_accepted():
                      header="balance_transaction_id,created_utc,currency,gross,fee,net,type")
     assert stripe.sniff(data)
     parsed = stripe.parse(data, "old.csv")
-    assert parsed.errors == [] and parsed.rows[0]["category"] == "charge"
+    assert parsed.errors == [] and parsed.records()[0]["category"] == "charge"
 
 
 def _only_error(data: bytes, filename: str = "bad.csv"):
@@ -122,8 +122,8 @@ def test_bad_line_is_a_record_error_and_others_survive(line, field, words):
     assert (err.file, err.position, err.field) == ("bad.csv", "line 3", field)
     assert words in err.message
     assert err.raw == line
-    assert [r["line_id"] for r in parsed.rows] == ["txn_1", "txn_3"]
-    assert [r["source_position"] for r in parsed.rows] == ["line 2", "line 4"]
+    assert [r["line_id"] for r in parsed.records()] == ["txn_1", "txn_3"]
+    assert [r["source_position"] for r in parsed.records()] == ["line 2", "line 4"]
 
 
 def test_line_numbers_are_physical_lines():
@@ -134,8 +134,8 @@ def test_line_numbers_are_physical_lines():
         "txn_2,2026-11-02 09:00:00,,usd,1.00,0.10,1.00,charge,ch_2,,,",
     )
     parsed, err = _only_error(data)
-    assert parsed.rows[0]["source_position"] == "line 2"
-    assert json.loads(parsed.rows[0]["extra"]) == {"description": "two\nlines"}
+    assert parsed.records()[0]["source_position"] == "line 2"
+    assert json.loads(parsed.records()[0]["extra"]) == {"description": "two\nlines"}
     assert (err.position, err.field) == ("line 5", "net")
 
 
@@ -164,13 +164,13 @@ def test_bom_and_crlf_are_fine():
     data = csv_bytes("txn_1,2026-11-02 09:00:00,,usd,1.00,0.00,1.00,charge,ch_1,,,")
     data = b"\xef\xbb\xbf" + data.replace(b"\n", b"\r\n")
     parsed = stripe.parse(data, "bom.csv")
-    assert parsed.errors == [] and parsed.rows[0]["line_id"] == "txn_1"
+    assert parsed.errors == [] and parsed.records()[0]["line_id"] == "txn_1"
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n\n", HEADER.encode()])
 def test_empty_file_or_header_only(data):
     if data == HEADER.encode():
-        assert stripe.parse(data, "h.csv").rows == []
+        assert stripe.parse(data, "h.csv").records() == []
     else:
         with pytest.raises(FileRejected, match="empty file"):
             stripe.parse(data, "e.csv")
