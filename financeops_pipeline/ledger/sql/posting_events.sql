@@ -22,25 +22,20 @@ fees AS (
       AND (CASE WHEN p.category = 'fee' THEN -p.net_minor ELSE p.fee_minor END) <> 0
 ),
 payouts AS (
-    -- A payout row (Stripe 'payout', Adyen 'MerchantPayout') posts the transfer it reports.
-    SELECT 'processor_payout', 'payout:' || p.processor || ':' || p.payout_id,
-           p.currency, -p.net_minor, p.processor, NULL, 'payout', p.file_sha256, p.source_position,
+    -- A payout row (Stripe 'payout', Adyen 'MerchantPayout') posts the transfer it reports; an itemized
+    -- report without one posts the sum of its lines' net. One pass, grouped: no correlated lookups.
+    SELECT 'processor_payout', 'payout:' || p.processor || ':' || p.payout_id, p.currency,
+           CASE WHEN bool_or(p.category = 'payout') THEN -sum(p.net_minor) FILTER (WHERE p.category = 'payout')
+                ELSE sum(p.net_minor) END,
+           p.processor, NULL, 'payout',
+           coalesce(min(p.file_sha256) FILTER (WHERE p.category = 'payout'), min(p.file_sha256)),
+           coalesce(min(p.source_position) FILTER (WHERE p.category = 'payout'), min(p.source_position)),
            p.payout_id, 'payout ' || p.payout_id
     FROM imports.processor_lines p
-    WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND p.category = 'payout'
-      AND p.payout_id IS NOT NULL AND p.net_minor <> 0
-    UNION ALL
-    -- Itemized reports without a payout row: the payout is the sum of its lines' net.
-    SELECT 'processor_payout', 'payout:' || p.processor || ':' || p.payout_id,
-           p.currency, sum(p.net_minor), p.processor, NULL, 'payout', min(p.file_sha256),
-           min(p.source_position), p.payout_id, 'payout ' || p.payout_id
-    FROM imports.processor_lines p
     WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND p.payout_id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM imports.processor_lines r
-                      WHERE r.tenant = p.tenant AND r.processor = p.processor
-                        AND r.payout_id = p.payout_id AND r.category = 'payout')
     GROUP BY p.processor, p.payout_id, p.currency
-    HAVING sum(p.net_minor) <> 0
+    HAVING CASE WHEN bool_or(p.category = 'payout') THEN sum(p.net_minor) FILTER (WHERE p.category = 'payout')
+                ELSE sum(p.net_minor) END <> 0
 ),
 bank AS (
     -- classification and processor were derived once at import (imports/normalize.py)
