@@ -187,5 +187,15 @@ def trace_cmd(reference: str, tenant: str) -> None:
                        f"sha256 {e['source_file_sha256'][:12]}")
 
 
+from financeops_pipeline.cli_reports import report  # noqa: E402
+
+main.add_command(report)
+
+
+from financeops_pipeline.cli_synthetic import generate  # noqa: E402
+
+main.add_command(generate)
+
+
 if __name__ == "__main__":
     main()

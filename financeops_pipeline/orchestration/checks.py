@@ -1,9 +1,22 @@
-"""Asset checks: the ones that protect money are blocking, so a bad day stops before its reports."""
+"""Asset checks: the ones that protect money are blocking, so a bad day stops before its reports.
 
+| stage | check | blocking |
+|---|---|---|
+| imports (each source) | `expectation_suite` (Great Expectations) | yes |
+| imports (each source) | `files_fresh`, `quarantined_records` (WARN) | no |
+| imports/bank_records | `statement_integrity` | no |
+| ledger/journal_entries | `ledger_balanced`, `snapshots_match_postings`, | yes |
+| | `no_duplicate_idempotency_keys`, `source_records_posted` | yes |
+| recon/three_way_match | `recon_conservation`, `cash_matches_bank` | yes |
+"""
+
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import dagster as dg
 
-from financeops_pipeline.orchestration.assets.imports import bank_records
+from financeops_pipeline.orchestration.assets.imports import bank_records, internal_records, processor_records
 from financeops_pipeline.orchestration.assets.ledger import journal_entries
 from financeops_pipeline.orchestration.assets.reconciliation import three_way_match
 from financeops_pipeline.orchestration.partitions import daily_partitions
@@ -12,31 +25,137 @@ from financeops_pipeline.quality.checks import CHECKS, run_check
 from financeops_pipeline.reports.build import markdown_table
 
 
+@dataclass(frozen=True)
+class _Check:
+    """One asset check: its spec and the function that evaluates it for the run's partition(s)."""
+
+    name: str
+    asset: dg.AssetsDefinition
+    blocking: bool
+    description: str
+    evaluate: Callable[[dg.AssetCheckExecutionContext, FinanceopsResource], dg.AssetCheckResult]
+
+    @property
+    def spec(self) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(self.name, asset=self.asset, blocking=self.blocking, description=self.description,
+                                 partitions_def=daily_partitions)
+
+
 def _sql_check(name: str, asset: dg.AssetsDefinition, blocking: bool,
-               severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetChecksDefinition:
-    @dg.asset_check(name=name, asset=asset, blocking=blocking, partitions_def=daily_partitions,
-                    description=CHECKS[name])
-    def _check(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
+               severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR, **params: object) -> _Check:
+    def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
         violations = []
         for tenant in financeops.tenant_list():
             with financeops.tenant_conn(tenant) as conn:
                 for day in partition_days(context):
                     violations += [{"tenant": tenant, "day": day.isoformat(), **row}
-                                   for row in run_check(conn, name, tenant, day)]
+                                   for row in run_check(conn, name, tenant, day, **params)]
         return dg.AssetCheckResult(
-            passed=not violations, severity=severity,
+            asset_key=asset.key, check_name=name, passed=not violations, severity=severity,
             metadata={"violations": len(violations),
                       "details": dg.MetadataValue.md(markdown_table(violations, list(violations[0]))
                                                      if violations else "_none_")},
         )
 
-    return _check
+    return _Check(name, asset, blocking, CHECKS[name], evaluate)
 
+
+def _freshness_check(asset: dg.AssetsDefinition, source: str) -> _Check:
+    """The day's files of this source arrived by the cut-off (quality/freshness.py); a warning, not a stop."""
+
+    def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
+        from financeops_pipeline.quality.freshness import cutoff_time, deadline, late_or_missing
+
+        cutoff = cutoff_time()
+        violations, deadlines = [], []
+        for tenant in financeops.tenant_list():
+            with financeops.tenant_conn(tenant) as conn:
+                for day in partition_days(context):
+                    due = deadline(day, daily_partitions.timezone, cutoff)
+                    deadlines.append(due.isoformat())
+                    violations += [{"tenant": tenant, "day": day.isoformat(), **v}
+                                   for v in late_or_missing(conn, tenant, day, source, due)]
+        return dg.AssetCheckResult(
+            asset_key=asset.key, check_name="files_fresh", passed=not violations,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"cutoff": cutoff.strftime("%H:%M"), "deadline": ", ".join(sorted(set(deadlines))),
+                      "violations": len(violations),
+                      "details": dg.MetadataValue.md(markdown_table(violations, list(violations[0]))
+                                                     if violations else "_none_")},
+        )
+
+    return _Check("files_fresh", asset, False,
+                  f"Each tenant's {source} files of the day were imported by FINANCEOPS_FRESHNESS_CUTOFF "
+                  "(default 08:00) on the next day, partition timezone.", evaluate)
+
+
+def _expectations_check(asset: dg.AssetsDefinition, source: str) -> _Check:
+    """The source's Great Expectations suite (quality/expectations.py) on the partition's imported rows."""
+
+    def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
+        from financeops_pipeline.quality.expectations import SOURCE_TABLE, read_frame, validate
+
+        table = SOURCE_TABLE[source]
+        days = partition_days(context)
+        failures, rows, evaluated = [], 0, 0
+        for tenant in financeops.tenant_list():
+            with financeops.tenant_conn(tenant) as conn:
+                frame = read_frame(conn, table, tenant, days[0], days[-1])
+            outcome = validate(frame, table, days[0], days[-1])
+            rows += outcome.rows
+            evaluated = max(evaluated, outcome.evaluated)
+            failures += [{"tenant": tenant, **f} for f in outcome.failures]
+        return dg.AssetCheckResult(
+            asset_key=asset.key, check_name="expectation_suite", passed=not failures,
+            metadata={"suite": f"{table}_suite", "rows_validated": rows, "expectations": evaluated,
+                      "failed_expectations": len(failures),
+                      "failures": dg.MetadataValue.md(markdown_table(
+                          failures, ["tenant", "expectation", "column", "unexpected_count", "sample"])
+                          if failures else "_none_")},
+        )
+
+    return _Check("expectation_suite", asset, True,
+                  f"Great Expectations suite on the {source} records of the partition: keys, uniqueness, ISO 4217 "
+                  "currencies, amount ranges, dates in the partition, allowed values.", evaluate)
+
+
+def _stage_checks(name: str, checks: list[_Check]) -> dg.AssetChecksDefinition:
+    """The checks of one stage evaluated in one step (each Dagster step costs a round of event-log writes);
+    each keeps its own key, blocking flag and result, and can be run alone (can_subset)."""
+    by_key = {dg.AssetCheckKey(c.asset.key, c.name): c for c in checks}
+
+    @dg.multi_asset_check(name=name, specs=[c.spec for c in checks], can_subset=True)
+    def _checks(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource):
+        for key in sorted(context.selected_asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
+            check = by_key[key]
+            try:
+                yield check.evaluate(context, financeops)
+            except Exception as exc:   # one broken check must not hide the others' results
+                context.log.exception(f"check {key.to_user_string()} raised")
+                yield dg.AssetCheckResult(asset_key=key.asset_key, check_name=key.name, passed=False,
+                                          metadata={"error": f"{type(exc).__name__}: {exc}"})
+
+    return _checks
+
+
+_IMPORTS = [(bank_records, "bank"), (processor_records, "processor"), (internal_records, "internal")]
 
 asset_checks = [
-    _sql_check("ledger_balanced", journal_entries, blocking=True),
-    _sql_check("snapshots_match_postings", journal_entries, blocking=True),
-    _sql_check("statement_integrity", bank_records, blocking=False),
-    _sql_check("quarantined_records", bank_records, blocking=False, severity=dg.AssetCheckSeverity.WARN),
-    _sql_check("recon_conservation", three_way_match, blocking=True),
+    _stage_checks("import_checks", [
+        *[_expectations_check(asset, source) for asset, source in _IMPORTS],
+        *[_freshness_check(asset, source) for asset, source in _IMPORTS],
+        _sql_check("statement_integrity", bank_records, blocking=False),
+        *[_sql_check("quarantined_records", asset, blocking=False, severity=dg.AssetCheckSeverity.WARN,
+                     source=source) for asset, source in _IMPORTS],
+    ]),
+    _stage_checks("ledger_checks", [
+        _sql_check("ledger_balanced", journal_entries, blocking=True),
+        _sql_check("snapshots_match_postings", journal_entries, blocking=True),
+        _sql_check("no_duplicate_idempotency_keys", journal_entries, blocking=True),
+        _sql_check("source_records_posted", journal_entries, blocking=True),
+    ]),
+    _stage_checks("recon_checks", [
+        _sql_check("recon_conservation", three_way_match, blocking=True),
+        _sql_check("cash_matches_bank", three_way_match, blocking=True),
+    ]),
 ]

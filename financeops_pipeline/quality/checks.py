@@ -14,12 +14,17 @@ CHECKS = {
     "statement_integrity": "Opening + entries = closing, and each opening = the previous closing.",
     "quarantined_records": "No record of the day was quarantined.",
     "recon_conservation": "Every item and minor unit of the day is matched, explained, pending or a break.",
+    "cash_matches_bank": "Ledger cash per bank account moves as the bank statements do (closing - opening), "
+                         "for the day and since the first statement.",
+    "no_duplicate_idempotency_keys": "No idempotency key stands for two different money movements.",
+    "source_records_posted": "Every loaded source record of the day has the journal entry it requires "
+                             "(or is a known duplicate of a posted record).",
 }
 
 
-def run_check(conn: psycopg.Connection, name: str, tenant: str, day: dt.date) -> list[dict]:
-    """Violations found by the check (empty list = pass)."""
-    cur = conn.execute(load_sql(f"quality/sql/{name}.sql"), {"tenant": tenant, "day": day})
+def run_check(conn: psycopg.Connection, name: str, tenant: str, day: dt.date, **params: object) -> list[dict]:
+    """Violations found by the check (empty list = pass); `params` fill the query's other placeholders."""
+    cur = conn.execute(load_sql(f"quality/sql/{name}.sql"), {"tenant": tenant, "day": day, "source": None, **params})
     columns = [d.name for d in cur.description]
     rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
     conn.rollback()

@@ -9,9 +9,18 @@ from psycopg import sql
 
 from financeops_pipeline.sqlfiles import load_sql
 
+# Every stored report table and the SQL that computes it (INSERT ... SELECT into reports.<name>).
 REPORTS = {
     "trial_balance": "reports/sql/trial_balance.sql",
     "recon_summary": "reports/sql/recon_summary.sql",
+    "recon_match_rate": "reports/sql/recon_match_rate.sql",
+    "recon_breaks": "reports/sql/recon_breaks.sql",
+    "balance_sheet": "reports/sql/balance_sheet.sql",
+    "income_statement": "reports/sql/income_statement.sql",
+    "cash_position": "reports/sql/cash_position.sql",
+    "processor_fees": "reports/sql/processor_fees.sql",
+    "break_aging": "reports/sql/break_aging.sql",
+    "break_aging_items": "reports/sql/break_aging_items.sql",
 }
 
 
@@ -26,6 +35,14 @@ def build_report(conn: psycopg.Connection, name: str, tenant: str, day: dt.date)
                            params)
         columns = [d.name for d in cur.description]
         return [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+
+
+def build_sections(conn: psycopg.Connection, report: str, tenant: str, day: dt.date) -> dict[str, list[dict]]:
+    """Build every section table of a catalog report (see catalog.py) for the tenant-day, in one transaction."""
+    from financeops_pipeline.reports.catalog import REPORT_CATALOG
+
+    with conn.transaction():
+        return {s.table: build_report(conn, s.table, tenant, day) for s in REPORT_CATALOG[report].sections}
 
 
 def markdown_table(rows: list[dict], columns: list[str], limit: int = 30) -> str:

@@ -1,0 +1,210 @@
+"""Each data-quality gate passes on the sample days and fails, for the right reason, on a bad day.
+
+Bad days are planted as the database owner in a scratch copy of the sample database (the check then runs
+alone, so the planted row stays as planted), or landed as crafted files in tmp_path and run through the
+assets. Every check runs through Dagster materialization with a partition key, as in production.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import psycopg
+import pytest
+
+from tests.conftest import SAMPLES, query
+from tests.reports.sample_run import clone_sample, drop_database, evaluations, materialize, md
+
+D4 = "2026-11-04"
+IMPORTS = ["imports/bank_records", "imports/processor_records", "imports/internal_records"]
+ALL_CHECKS = {
+    "imports/bank_records/expectation_suite", "imports/processor_records/expectation_suite",
+    "imports/internal_records/expectation_suite", "imports/bank_records/files_fresh",
+    "imports/processor_records/files_fresh", "imports/internal_records/files_fresh",
+    "imports/bank_records/statement_integrity", "imports/bank_records/quarantined_records",
+    "imports/processor_records/quarantined_records", "imports/internal_records/quarantined_records",
+    "ledger/journal_entries/ledger_balanced", "ledger/journal_entries/snapshots_match_postings",
+    "ledger/journal_entries/no_duplicate_idempotency_keys", "ledger/journal_entries/source_records_posted",
+    "recon/three_way_match/recon_conservation", "recon/three_way_match/cash_matches_bank",
+}
+
+
+@pytest.fixture
+def scratch(sample, pg_target):
+    """A throw-away copy of the sample database (all three days run) to plant bad rows in as the owner."""
+    name = f"fo_q_{uuid.uuid4().hex[:8]}"
+    yield clone_sample(pg_target, sample, name)
+    drop_database(pg_target, name)
+
+
+def test_the_sample_days_pass_every_gate(sample):
+    for day, result in sample.results.items():
+        ev = {k: e for k, e in evaluations(result).items() if k in ALL_CHECKS}   # other stages test their own
+        assert set(ev) == ALL_CHECKS, day
+        # files_fresh is about wall-clock arrival: the sample is loaded long after its days (tested below)
+        failed = sorted(k for k, e in ev.items() if not e.passed and not k.endswith("files_fresh"))
+        assert failed == [], (day, failed)
+        suite = ev["imports/processor_records/expectation_suite"]
+        assert suite.metadata["rows_validated"].value > 0 and suite.metadata["failed_expectations"].value == 0
+
+
+def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch):
+    # An internal record that reuses acme-T0016, in an unknown currency, through an unknown processor, too large.
+    query(scratch, "INSERT INTO imports.internal_transactions (tenant, business_date, file_sha256, source_position,"
+                   " transaction_id, created_at, type, amount_minor, currency, processor, processor_reference)"
+                   " VALUES ('acme', %s, repeat('a', 64), 'line 99', 'acme-T0016', now(), 'payment', 10000000000000,"
+                   " 'XXX', 'paypal', 'ref') RETURNING 1", (D4,))
+    query(scratch, "INSERT INTO imports.processor_lines (tenant, business_date, file_sha256, source_position,"
+                   " processor, line_id, category, created_at, currency, gross_minor, fee_minor, net_minor)"
+                   " VALUES ('acme', %s, repeat('b', 64), 'line 9', 'stripe', 'txn_x', 'bogus', now(), 'USD',"
+                   " 100, 0, 100) RETURNING 1", (D4,))
+    query(scratch, "INSERT INTO imports.bank_lines (tenant, business_date, file_sha256, source_position, account_id,"
+                   " currency, booking_date, amount_minor, classification) VALUES ('acme', %s, repeat('c', 64),"
+                   " 'Ntry[9]', '123456789', 'USD', '2026-01-15', 100, 'mystery') RETURNING 1", (D4,))
+    result = materialize(scratch, D4, checks=[(a, "expectation_suite") for a in IMPORTS])
+    ev = evaluations(result)
+    assert not result.success   # the suites are blocking
+    internal = ev["imports/internal_records/expectation_suite"]
+    assert not internal.passed and internal.metadata["failed_expectations"].value == 4
+    failures = md(internal, "failures")
+    assert "| acme | expect_column_values_to_be_unique | transaction_id | 2 | acme-T0016, acme-T0016 |" in failures
+    assert "| expect_column_values_to_be_in_set | currency | 1 | XXX |" in failures
+    assert "| expect_column_values_to_be_in_set | processor | 1 | paypal |" in failures
+    assert "| expect_column_values_to_be_between | amount_minor | 1 | 10000000000000 |" in failures
+    processor = md(ev["imports/processor_records/expectation_suite"], "failures")
+    assert "| expect_column_values_to_be_in_set | category | 1 | bogus |" in processor
+    bank = md(ev["imports/bank_records/expectation_suite"], "failures")
+    assert "| classification | 1 | mystery |" in bank and "| booking_date | 1 | 2026-01-15 |" in bank
+
+
+def test_freshness_cut_off(scratch):
+    checks = [(a, "files_fresh") for a in IMPORTS]
+    # Good day: every file of 11-04 imported at 07:59 on 11-05, before the 08:00 cut-off (UTC partitions).
+    query(scratch, "UPDATE imports.files SET imported_at = '2026-11-05 07:59+00' WHERE business_date = %s"
+                   " RETURNING 1", (D4,))
+    ev = evaluations(materialize(scratch, D4, checks=checks, env={"FINANCEOPS_FRESHNESS_CUTOFF": "08:00"}))
+    assert all(e.passed for e in ev.values()), {k: md(e) for k, e in ev.items()}
+    assert ev["imports/bank_records/files_fresh"].metadata["deadline"].value == "2026-11-05T08:00:00+00:00"
+    # Bad day: acme's bank statement lands at 09:30 and globex's settlement report never arrives.
+    query(scratch, "UPDATE imports.files SET imported_at = '2026-11-05 09:30+00' WHERE business_date = %s"
+                   " AND tenant = 'acme' AND source = 'bank' RETURNING 1", (D4,))
+    query(scratch, "DELETE FROM imports.files WHERE business_date = %s AND tenant = 'globex' AND source = 'processor'"
+                   " RETURNING 1", (D4,))
+    ev = evaluations(materialize(scratch, D4, checks=checks, env={"FINANCEOPS_FRESHNESS_CUTOFF": "08:00"}))
+    bank, processor = ev["imports/bank_records/files_fresh"], ev["imports/processor_records/files_fresh"]
+    assert not bank.passed and "camt053_2026-11-04.xml" in md(bank) and "arrived 1:30:00 after the deadline" in md(bank)
+    assert not processor.passed and "| globex |" in md(processor) and "no processor file arrived" in md(processor)
+    assert ev["imports/internal_records/files_fresh"].passed
+    assert bank.severity.value == "WARN"   # late files warn; they do not stop the day
+    # A later cut-off (10:00) accepts the 09:30 statement.
+    ev = evaluations(materialize(scratch, D4, checks=checks[:1], env={"FINANCEOPS_FRESHNESS_CUTOFF": "10:00"}))
+    assert ev["imports/bank_records/files_fresh"].passed
+
+
+def test_cash_at_bank_must_move_as_the_bank_statements(scratch):
+    # The bank's 11-04 statement reports 1.00 more than the entries the ledger posted (and adds up by itself).
+    query(scratch, "UPDATE imports.bank_statements SET closing_balance_minor = closing_balance_minor + 100,"
+                   " entries_total_minor = entries_total_minor + 100 WHERE tenant = 'acme' AND business_date = %s"
+                   " RETURNING 1", (D4,))
+    result = materialize(scratch, D4, checks=[("recon/three_way_match", "cash_matches_bank"),
+                                              ("imports/bank_records", "statement_integrity")])
+    ev = evaluations(result)
+    cash = ev["recon/three_way_match/cash_matches_bank"]
+    assert not cash.passed and not result.success   # blocking
+    # ledger: 233.06 + 117.65 = 350.71 on the day; the statement now says 10284.48 -> 10636.19, i.e. 351.71
+    assert "| acme | 2026-11-04 | 123456789 | USD | 35071 | 35171 |" in md(cash)
+    assert "day: ledger moved 35071, bank statements 35171" in md(cash)
+    assert ev["imports/bank_records/statement_integrity"].passed   # only the ledger-vs-bank gate sees it
+
+
+def test_statement_continuity_names_account_and_day(scratch):
+    # The 11-04 statement opens 0.01 below the 11-03 closing 10284.48 (and closes 0.01 lower, so it adds up).
+    query(scratch, "UPDATE imports.bank_statements SET opening_balance_minor = opening_balance_minor - 1,"
+                   " closing_balance_minor = closing_balance_minor - 1 WHERE tenant = 'acme' AND business_date = %s"
+                   " RETURNING 1", (D4,))
+    ev = evaluations(materialize(scratch, D4, checks=[("imports/bank_records", "statement_integrity")]))
+    check = ev["imports/bank_records/statement_integrity"]
+    assert not check.passed
+    assert "| 123456789 | USD | ACME-STMT-20261104 | 2026-11-04 | opening 1028447 <> previous closing 1028448 of " \
+           "2026-11-03 |" in md(check)
+
+
+def test_a_source_record_without_its_journal_entry_fails(scratch):
+    # A bank line of 11-04 that no posting run has seen (loaded behind the pipeline's back).
+    query(scratch, "INSERT INTO imports.bank_lines (tenant, business_date, file_sha256, source_position, account_id,"
+                   " currency, booking_date, amount_minor, acct_svcr_ref, classification) VALUES ('acme', %s,"
+                   " repeat('d', 64), 'Ntry[3]', '123456789', 'USD', %s, 500, 'ACME-BANK-20261104-099', 'other')"
+                   " RETURNING 1", (D4, D4))
+    ev = evaluations(materialize(scratch, D4, checks=[("ledger/journal_entries", "source_records_posted"),
+                                                      ("ledger/journal_entries", "no_duplicate_idempotency_keys")]))
+    posted = ev["ledger/journal_entries/source_records_posted"]
+    assert not posted.passed and posted.metadata["violations"].value == 1
+    assert "| bank |" in md(posted) and "bank:123456789:ACME-BANK-20261104-099 | no journal entry |" in md(posted)
+    assert ev["ledger/journal_entries/no_duplicate_idempotency_keys"].passed
+
+
+@pytest.mark.parametrize("resent_amount, bad", [("41.00", True), ("40.00", False)])
+def test_an_id_reused_for_other_money_fails_a_known_duplicate_passes(db_url, tmp_path, resent_amount, bad):
+    """acme-T0001 (40.00 on 11-02) arrives again on 11-03: with 41.00 it is another movement under a taken key
+    (posting skips it, money is lost); with 40.00 it is the same record delivered twice (a known duplicate)."""
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLES / "acme" / "2026-11-02" / "internal", landing / "acme" / "2026-11-02" / "internal")
+    lines = (SAMPLES / "acme" / "2026-11-02" / "internal" / "transactions.csv").read_text().splitlines()
+    resent = lines[1].replace(",40.00,", f",{resent_amount},")
+    (landing / "acme" / "2026-11-03" / "internal").mkdir(parents=True)
+    (landing / "acme" / "2026-11-03" / "internal" / "resent.csv").write_text(f"{lines[0]}\n{resent}\n")
+    assets = ["imports/internal_records", "ledger/journal_entries"]
+    assert materialize(db_url, "2026-11-02", assets=assets, data_dir=landing, archive=tmp_path / "a").success
+    checks = [("ledger/journal_entries", "no_duplicate_idempotency_keys"),
+              ("ledger/journal_entries", "source_records_posted")]
+    result = materialize(db_url, "2026-11-03", assets=assets, checks=checks, data_dir=landing,
+                         archive=tmp_path / "a")
+    ev = evaluations(result)
+    dup, posted = (ev[f"ledger/journal_entries/{c}"] for _, c in checks)
+    if not bad:
+        assert result.success and dup.passed and posted.passed
+        return
+    assert not result.success and not dup.passed and not posted.passed
+    assert "| internal:acme-T0001 | record USD 4100 but the key was posted as USD 4000 |" in md(dup)
+    assert "resent.csv" in md(posted) and "the key was posted from transactions.csv" in md(posted)
+    assert "as USD 4000, this record is USD 4100" in md(posted)
+
+
+def test_existing_ledger_and_recon_gates_fail_on_a_bad_day(scratch):
+    # As the owner, bypass the balance trigger and post a one-legged 1.00 to cash; drop one recon state.
+    with psycopg.connect(scratch) as conn:
+        conn.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_balanced")
+    query(scratch, "INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id,"
+                   " rule_version, source_kind, run_id, code_version) VALUES (999999, 'acme', 'test:one-legged', %s,"
+                   " 'manual', 't', 'manual', 'test', 't') RETURNING 1", (D4,))
+    query(scratch, "INSERT INTO ledger.postings VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
+                   " RETURNING 1", (D4,))
+    query(scratch, "DELETE FROM recon.item_status WHERE tenant = 'acme' AND business_date = %s"
+                   " AND source_ref = 'acme-T0021' RETURNING 1", (D4,))
+    ev = evaluations(materialize(scratch, D4, checks=[
+        ("ledger/journal_entries", "ledger_balanced"), ("ledger/journal_entries", "snapshots_match_postings"),
+        ("recon/three_way_match", "recon_conservation")]))
+    assert "| acme | 2026-11-04 | USD | 100 |" in md(ev["ledger/journal_entries/ledger_balanced"])
+    # snapshot 635.19 (the trigger was off) vs postings 635.19 + 1.00
+    assert "| cash:123456789 | USD | 63519 | 63619 |" in md(ev["ledger/journal_entries/snapshots_match_postings"])
+    # internal inputs of 11-04: 6 items, 50 + 80 + 30 + 110 + 40 + 250 = 560.00; states without T0021 (250.00)
+    assert "| internal | USD | 6 | 5 | 56000 | 31000 |" in md(ev["recon/three_way_match/recon_conservation"])
+    assert not any(e.passed for e in ev.values())
+
+
+def test_quarantined_records_warn(db_url, tmp_path):
+    landing = tmp_path / "landing" / "acme" / "2026-11-02" / "internal"
+    landing.mkdir(parents=True)
+    lines = (SAMPLES / "acme" / "2026-11-02" / "internal" / "transactions.csv").read_text().splitlines()
+    (landing / "transactions.csv").write_text("\n".join([lines[0], lines[1], lines[2].replace(",100.00,", ",1e2,")])
+                                              + "\n")
+    result = materialize(db_url, "2026-11-02", assets=["imports/internal_records"],
+                         checks=[("imports/internal_records", "quarantined_records"),
+                                 ("imports/bank_records", "quarantined_records")],
+                         data_dir=tmp_path / "landing", archive=tmp_path / "a")
+    check = evaluations(result)["imports/internal_records/quarantined_records"]
+    assert not check.passed and check.severity.value == "WARN" and result.success
+    assert "| acme | 2026-11-02 | internal | transactions.csv |" in md(check) and "| amount |" in md(check)
+    # each import asset shows only its own source's quarantine
+    assert evaluations(result)["imports/bank_records/quarantined_records"].passed
