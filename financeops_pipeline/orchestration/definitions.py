@@ -6,13 +6,13 @@ import dagster as dg
 from financeops_pipeline.orchestration.assets.imports import bank_records, internal_records, processor_records
 from financeops_pipeline.orchestration.assets.ledger import journal_entries
 from financeops_pipeline.orchestration.assets.reconciliation import three_way_match
-from financeops_pipeline.orchestration.assets.reports import recon_summary, trial_balance
+from financeops_pipeline.orchestration.assets.reports import REPORT_ASSETS
 from financeops_pipeline.orchestration.checks import asset_checks
 from financeops_pipeline.orchestration.partitions import daily_partitions
 from financeops_pipeline.orchestration.resources import default_resources
+from financeops_pipeline.orchestration.sql_models import SQL_MODEL_ASSETS, SQL_MODEL_CHECKS
 
-ALL_ASSETS = [bank_records, processor_records, internal_records, journal_entries, three_way_match,
-              trial_balance, recon_summary]
+ALL_ASSETS = [bank_records, processor_records, internal_records, journal_entries, three_way_match, *REPORT_ASSETS]
 
 daily_job = dg.define_asset_job(
     "daily_close", selection=dg.AssetSelection.all(), partitions_def=daily_partitions,
@@ -22,8 +22,8 @@ daily_job = dg.define_asset_job(
 daily_schedule = dg.build_schedule_from_partitioned_job(daily_job, hour_of_day=6, minute_of_hour=0)
 
 defs = dg.Definitions(
-    assets=ALL_ASSETS,
-    asset_checks=asset_checks,
+    assets=[*ALL_ASSETS, *SQL_MODEL_ASSETS],   # SQL models: one asset per dbt_like_sql/**/*.sql
+    asset_checks=[*asset_checks, *SQL_MODEL_CHECKS],
     jobs=[daily_job],
     schedules=[daily_schedule],
     resources=default_resources(),
