@@ -61,11 +61,12 @@ def main() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Landing folder <tenant>/<YYYY-MM-DD>/{bank,processor,internal}/ (default FINANCEOPS_DATA_DIR).")
 def run(start: dt.datetime, end: dt.datetime | None, tenants: tuple[str, ...], data_dir: Path | None) -> None:
-    """Materialize the whole asset graph through Dagster for each day, in date order, and print a summary."""
+    """Materialize the whole asset graph through Dagster: one run per tenant over the date range (the
+    tenant-day partitions --date..--to, days in date order inside the run, as a single-run backfill does),
+    then print a summary per day."""
     from dagster import DagsterInstance
 
     from financeops_pipeline.db.connect import tenant_connection
-    from financeops_pipeline.orchestration.definitions import defs
     from financeops_pipeline.runtime import runtime
     from financeops_pipeline.summary import day_summary
 
@@ -78,16 +79,20 @@ def run(start: dt.datetime, end: dt.datetime | None, tenants: tuple[str, ...], d
             (data_dir or rt.settings.data_dir).resolve())
         if not chosen:
             raise click.ClickException(f"no tenant folders in {data_dir or rt.settings.data_dir}")
+        # imported here, after runtime() exported the environment its partitions (tenants) are read from
+        from financeops_pipeline.orchestration.definitions import defs
+        from financeops_pipeline.orchestration.partitions import range_tags
+
         job = defs.resolve_job_def("daily_close")
         with DagsterInstance.get() as instance:
-            for day in days:
-                result = job.execute_in_process(partition_key=day.isoformat(), instance=instance,
+            for tenant in chosen:
+                result = job.execute_in_process(tags=range_tags(days[0], days[-1], [tenant]), instance=instance,
                                                 raise_on_error=False, run_config=QUIET_LOGS)
                 status = "succeeded" if result.success else "FAILED"
-                click.echo(f"== {day} run {result.run_id[:8]} {status}")
+                click.echo(f"== {tenant} {days[0]}..{days[-1]} run {result.run_id[:8]} {status}")
                 failed |= not result.success
-                for tenant in chosen:
-                    with tenant_connection(rt.db_url, tenant) as conn:
+                with tenant_connection(rt.db_url, tenant) as conn:
+                    for day in days:
                         for line in day_summary(conn, tenant, day):
                             click.echo(line)
     if failed:
@@ -195,6 +200,11 @@ main.add_command(report)
 from financeops_pipeline.cli_synthetic import generate  # noqa: E402
 
 main.add_command(generate)
+
+
+from financeops_pipeline.cli_bench import bench  # noqa: E402
+
+main.add_command(bench)
 
 
 if __name__ == "__main__":

@@ -30,3 +30,13 @@ def day_files(data_dir: Path, tenant: str, day: dt.date, source: str) -> list[Pa
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+READY_MARKER = "_READY"
+
+
+def day_landed(data_dir: Path, tenant: str, day: dt.date) -> bool:
+    """A tenant-day has landed when its sender put a `_READY` marker in the day folder (the file transfer is
+    complete, whatever sources it holds), or when every source (internal, processor, bank) has at least one file."""
+    folder = data_dir / tenant / day.isoformat()
+    return (folder / READY_MARKER).is_file() or all(day_files(data_dir, tenant, day, s) for s in SOURCES)

@@ -19,8 +19,8 @@ import dagster as dg
 from financeops_pipeline.orchestration.assets.imports import bank_records, internal_records, processor_records
 from financeops_pipeline.orchestration.assets.ledger import journal_entries
 from financeops_pipeline.orchestration.assets.reconciliation import three_way_match
-from financeops_pipeline.orchestration.partitions import daily_partitions
-from financeops_pipeline.orchestration.resources import FinanceopsResource, partition_days
+from financeops_pipeline.orchestration.partitions import daily_partitions, tenant_day_partitions
+from financeops_pipeline.orchestration.resources import FinanceopsResource, partition_days, partition_tenants
 from financeops_pipeline.quality.checks import CHECKS, run_check
 from financeops_pipeline.reports.build import markdown_table
 
@@ -38,14 +38,14 @@ class _Check:
     @property
     def spec(self) -> dg.AssetCheckSpec:
         return dg.AssetCheckSpec(self.name, asset=self.asset, blocking=self.blocking, description=self.description,
-                                 partitions_def=daily_partitions)
+                                 partitions_def=tenant_day_partitions)
 
 
 def _sql_check(name: str, asset: dg.AssetsDefinition, blocking: bool,
                severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR, **params: object) -> _Check:
     def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
         violations = []
-        for tenant in financeops.tenant_list():
+        for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
                 for day in partition_days(context):
                     violations += [{"tenant": tenant, "day": day.isoformat(), **row}
@@ -68,7 +68,7 @@ def _freshness_check(asset: dg.AssetsDefinition, source: str) -> _Check:
 
         cutoff = cutoff_time()
         violations, deadlines = [], []
-        for tenant in financeops.tenant_list():
+        for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
                 for day in partition_days(context):
                     due = deadline(day, daily_partitions.timezone, cutoff)
@@ -98,7 +98,7 @@ def _expectations_check(asset: dg.AssetsDefinition, source: str) -> _Check:
         table = SOURCE_TABLE[source]
         days = partition_days(context)
         failures, rows, evaluated = [], 0, 0
-        for tenant in financeops.tenant_list():
+        for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
                 frame = read_frame(conn, table, tenant, days[0], days[-1])
             outcome = validate(frame, table, days[0], days[-1])

@@ -8,23 +8,24 @@ from financeops_pipeline.orchestration.assets.ledger import journal_entries
 from financeops_pipeline.orchestration.assets.reconciliation import three_way_match
 from financeops_pipeline.orchestration.assets.reports import REPORT_ASSETS
 from financeops_pipeline.orchestration.checks import asset_checks
-from financeops_pipeline.orchestration.partitions import daily_partitions
+from financeops_pipeline.orchestration.partitions import tenant_day_partitions
 from financeops_pipeline.orchestration.resources import default_resources
+from financeops_pipeline.orchestration.schedules import daily_close_schedule
+from financeops_pipeline.orchestration.sensors import files_landed_sensor
 from financeops_pipeline.orchestration.sql_models import SQL_MODEL_ASSETS, SQL_MODEL_CHECKS
 
 ALL_ASSETS = [bank_records, processor_records, internal_records, journal_entries, three_way_match, *REPORT_ASSETS]
 
 daily_job = dg.define_asset_job(
-    "daily_close", selection=dg.AssetSelection.all(), partitions_def=daily_partitions,
-    description="Import, post, reconcile and report one business day for every tenant.",
+    "daily_close", selection=dg.AssetSelection.all(), partitions_def=tenant_day_partitions,
+    description="Import, post, reconcile and report a range of tenant-days (days in date order within a run).",
 )
-
-daily_schedule = dg.build_schedule_from_partitioned_job(daily_job, hour_of_day=6, minute_of_hour=0)
 
 defs = dg.Definitions(
     assets=[*ALL_ASSETS, *SQL_MODEL_ASSETS],   # SQL models: one asset per dbt_like_sql/**/*.sql
     asset_checks=[*asset_checks, *SQL_MODEL_CHECKS],
     jobs=[daily_job],
-    schedules=[daily_schedule],
+    schedules=[daily_close_schedule],
+    sensors=[files_landed_sensor],
     resources=default_resources(),
 )

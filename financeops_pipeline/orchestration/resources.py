@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
-from financeops_pipeline.db.connect import tenant_connection
+from financeops_pipeline.db.pools import tenant_session
 from financeops_pipeline.landing import discover_tenants
 
 
@@ -27,7 +27,14 @@ class FinanceopsResource(dg.ConfigurableResource):
 
     @contextmanager
     def tenant_conn(self, tenant: str) -> Iterator[psycopg.Connection]:
-        with tenant_connection(self.database_url, tenant, application_name="financeops-dagster") as conn:
+        """A tenant session from the posting pool (imports, ledger, reconciliation, checks)."""
+        with tenant_session(self.database_url, tenant, "posting") as conn:
+            yield conn
+
+    @contextmanager
+    def report_conn(self, tenant: str) -> Iterator[psycopg.Connection]:
+        """A tenant session from the reports pool: capped and timed out apart from posting's."""
+        with tenant_session(self.database_url, tenant, "reports") as conn:
             yield conn
 
     @property
@@ -48,6 +55,47 @@ def partition_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCon
         days.append(day)
         day += dt.timedelta(days=1)
     return days
+
+
+def partition_tenants(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+                      financeops: FinanceopsResource) -> list[str]:
+    """Tenants of the run's partition range (one for a tenant-day run or a one-tenant backfill), kept to the
+    resource's tenants; every tenant of the resource when the asset is not partitioned."""
+    from financeops_pipeline.orchestration.partitions import TENANT, tenant_day_partitions, tenant_partitions
+
+    configured = financeops.tenant_list()
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return configured
+    keys = context.partition_key_range
+    first, last = (tenant_day_partitions.get_partition_key_from_str(str(k)).keys_by_dimension[TENANT]
+                   for k in (keys.start, keys.end))
+    order = tenant_partitions.get_partition_keys()
+    in_range = order[order.index(first):order.index(last) + 1] if first in order and last in order else [first, last]
+    return [t for t in configured if t in in_range]
+
+
+# Transient database errors (lost connection, serialization failure, deadlock, admin shutdown, lock timeout:
+# psycopg's OperationalError family) are retried with exponential backoff; every step is idempotent, so a retry
+# redoes nothing twice. Anything else fails at once (a bad file or a bug does not get better by waiting).
+RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, psycopg.OperationalError)
+
+
+@contextmanager
+def retry_only_transient() -> Iterator[None]:
+    """Inside an asset with RETRY_POLICY: let transient errors through (Dagster retries them), and turn every
+    other error into a Failure that is not retried."""
+    try:
+        yield
+    except dg.Failure:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        raise dg.Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False) from exc
 
 
 def default_resources() -> dict[str, FinanceopsResource]:

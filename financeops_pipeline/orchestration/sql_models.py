@@ -14,8 +14,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from financeops_pipeline.orchestration.partitions import daily_partitions
-from financeops_pipeline.orchestration.resources import FinanceopsResource, partition_days
+from financeops_pipeline.orchestration.partitions import tenant_day_partitions
+from financeops_pipeline.orchestration.resources import FinanceopsResource, partition_days, partition_tenants
 from financeops_pipeline.reports.build import markdown_table
 from financeops_pipeline.sql_models import ModelError, Project, SqlModel, load_project
 from financeops_pipeline.sql_models.model import ModelTest
@@ -35,7 +35,7 @@ def _common(model: SqlModel) -> dict:
     return {
         "key": model_key(model.name),
         "group_name": model.group,
-        "partitions_def": daily_partitions if model.partitioned else None,
+        "partitions_def": tenant_day_partitions if model.partitioned else None,
         "backfill_policy": dg.BackfillPolicy.single_run() if model.partitioned else None,
         "code_version": hashlib.sha256(model.text.encode()).hexdigest()[:16],
         "owners": list(model.owners) or None,
@@ -57,7 +57,7 @@ def _run_tests(context: dg.AssetExecutionContext, financeops: FinanceopsResource
     results = []
     for test in model.tests:
         failing = []
-        for tenant in financeops.tenant_list():
+        for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
                 for day in _days(context, model):
                     count, rows = run_test(conn, model, test, tenant, day)
@@ -90,7 +90,7 @@ def _model_asset(model: SqlModel) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, financeops: FinanceopsResource) -> dg.MaterializeResult:
         runs = []
-        for tenant in financeops.tenant_list():
+        for tenant in partition_tenants(context, financeops):
             for day in _days(context, model):
                 run = materialize(financeops.database_url, model, tenant, day)
                 context.log.info(f"[{tenant} {day or 'all'}] {model.table}: {run.rows} rows")
@@ -110,7 +110,7 @@ def _invalid_asset(model: SqlModel) -> dg.AssetsDefinition:
     errors = [model.error, *model.extra_errors]
     message = "; ".join(str(e) for e in errors)
     common = _common(model)
-    common["partitions_def"] = daily_partitions   # runs (and fails) with the daily job
+    common["partitions_def"] = tenant_day_partitions   # runs (and fails) with the daily job
     common["backfill_policy"] = dg.BackfillPolicy.single_run()
     common["owners"] = None
 

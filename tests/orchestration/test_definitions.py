@@ -7,11 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pyarrow as pa
 
 from financeops_pipeline.imports.records import BANK_STATEMENT_SCHEMA, SCHEMAS
 from financeops_pipeline.orchestration.definitions import defs
-from financeops_pipeline.orchestration.partitions import daily_partitions
+from financeops_pipeline.orchestration.partitions import tenant_day_partitions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +26,7 @@ def test_dagster_definitions_validate_passes():
     assert "Validation successful" in result.stdout + result.stderr
 
 
-def test_every_stage_is_in_the_graph_grouped_and_partitioned_by_day():
+def test_every_stage_is_in_the_graph_grouped_and_partitioned_by_tenant_day():
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     for stage_asset, group in {"imports/bank_records": "imports", "imports/processor_records": "imports",
@@ -34,8 +35,10 @@ def test_every_stage_is_in_the_graph_grouped_and_partitioned_by_day():
                                "reports/recon_summary": "reports"}.items():
         assert groups[stage_asset] == group
     for key in graph.get_all_asset_keys():
-        partitions = graph.get(key).partitions_def
-        assert partitions == daily_partitions, key
+        node = graph.get(key)
+        assert node.partitions_def == tenant_day_partitions, key
+        # a range of tenant-days runs as one run (days in date order inside it)
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
     blocking = {key.name for key in graph.asset_check_keys if graph.get_check_spec(key).blocking}
     assert {"ledger_balanced", "snapshots_match_postings", "recon_conservation"} <= blocking
 

@@ -6,15 +6,21 @@ import dagster as dg
 from financeops_pipeline.imports.loader import FileImport, import_file
 from financeops_pipeline.landing import day_files
 from financeops_pipeline.money import format_minor
-from financeops_pipeline.orchestration.partitions import daily_partitions
-from financeops_pipeline.orchestration.resources import FinanceopsResource, partition_days
+from financeops_pipeline.orchestration.partitions import tenant_day_partitions
+from financeops_pipeline.orchestration.resources import (
+    RETRY_POLICY,
+    FinanceopsResource,
+    partition_days,
+    partition_tenants,
+    retry_only_transient,
+)
 from financeops_pipeline.reports.build import markdown_table
 
 
 def _import_source(context: dg.AssetExecutionContext, financeops: FinanceopsResource,
                    source: str) -> dg.MaterializeResult:
     results: list[tuple[str, str, FileImport]] = []
-    for tenant in financeops.tenant_list():
+    for tenant in partition_tenants(context, financeops):
         with financeops.tenant_conn(tenant) as conn:
             for day in partition_days(context):
                 for path in day_files(financeops.data_path, tenant, day, source):
@@ -37,12 +43,13 @@ def _import_source(context: dg.AssetExecutionContext, financeops: FinanceopsReso
 
 def _import_asset(source: str, table: str, description: str) -> dg.AssetsDefinition:
     @dg.asset(
-        name=f"{source}_records", key_prefix=["imports"], group_name="imports", partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(), description=description,
+        name=f"{source}_records", key_prefix=["imports"], group_name="imports", partitions_def=tenant_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY, description=description,
         metadata={"table": table}, kinds={"postgres"},
     )
     def _asset(context: dg.AssetExecutionContext, financeops: FinanceopsResource) -> dg.MaterializeResult:
-        return _import_source(context, financeops, source)
+        with retry_only_transient():
+            return _import_source(context, financeops, source)
 
     return _asset
 

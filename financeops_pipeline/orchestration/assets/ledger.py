@@ -6,28 +6,35 @@ import dagster as dg
 from financeops_pipeline.ledger.posting import post_day
 from financeops_pipeline.ledger.rules import load_rules
 from financeops_pipeline.orchestration.assets.imports import bank_records, internal_records, processor_records
-from financeops_pipeline.orchestration.partitions import daily_partitions
-from financeops_pipeline.orchestration.resources import FinanceopsResource, partition_days
+from financeops_pipeline.orchestration.partitions import tenant_day_partitions
+from financeops_pipeline.orchestration.resources import (
+    RETRY_POLICY,
+    FinanceopsResource,
+    partition_days,
+    partition_tenants,
+    retry_only_transient,
+)
 from financeops_pipeline.reports.build import markdown_table
 
 
 @dg.asset(
-    key_prefix=["ledger"], group_name="ledger", partitions_def=daily_partitions,
+    key_prefix=["ledger"], group_name="ledger", partitions_def=tenant_day_partitions,
     deps=[bank_records, processor_records, internal_records],
     backfill_policy=dg.BackfillPolicy.single_run(), kinds={"postgres"},
     metadata={"table": "ledger.journal_entries, ledger.postings"},
-    retry_policy=dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL),
+    retry_policy=RETRY_POLICY,
     description="Journal entries and postings per the versioned posting rules; balance enforced by Postgres.",
 )
 def journal_entries(context: dg.AssetExecutionContext, financeops: FinanceopsResource) -> dg.MaterializeResult:
     rows = []
-    for tenant in financeops.tenant_list():
-        with financeops.tenant_conn(tenant) as conn:
-            for day in partition_days(context):   # in date order: snapshots carry forward
-                result = post_day(conn, tenant, day, context.run_id)
-                rows.append({"tenant": tenant, "day": day.isoformat(), "events": result.events,
-                             "entries_posted": result.entries_posted, "postings": result.postings_posted,
-                             "already_posted": result.entries_already_posted})
+    with retry_only_transient():
+        for tenant in partition_tenants(context, financeops):
+            with financeops.tenant_conn(tenant) as conn:
+                for day in partition_days(context):   # in date order: snapshots carry forward
+                    result = post_day(conn, tenant, day, context.run_id)
+                    rows.append({"tenant": tenant, "day": day.isoformat(), "events": result.events,
+                                 "entries_posted": result.entries_posted, "postings": result.postings_posted,
+                                 "already_posted": result.entries_already_posted})
     return dg.MaterializeResult(metadata={
         "dagster/row_count": sum(r["postings"] for r in rows),
         "entries_posted": sum(r["entries_posted"] for r in rows),

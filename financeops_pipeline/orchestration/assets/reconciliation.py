@@ -4,28 +4,36 @@
 import dagster as dg
 
 from financeops_pipeline.orchestration.assets.ledger import journal_entries
-from financeops_pipeline.orchestration.partitions import daily_partitions
-from financeops_pipeline.orchestration.resources import FinanceopsResource, partition_days
+from financeops_pipeline.orchestration.partitions import tenant_day_partitions
+from financeops_pipeline.orchestration.resources import (
+    RETRY_POLICY,
+    FinanceopsResource,
+    partition_days,
+    partition_tenants,
+    retry_only_transient,
+)
 from financeops_pipeline.reconciliation.engine import reconcile_day
 from financeops_pipeline.reports.build import markdown_table
 
 
 @dg.asset(
-    key_prefix=["recon"], group_name="reconciliation", partitions_def=daily_partitions, deps=[journal_entries],
-    backfill_policy=dg.BackfillPolicy.single_run(), kinds={"duckdb", "postgres"},
+    key_prefix=["recon"], group_name="reconciliation", partitions_def=tenant_day_partitions, deps=[journal_entries],
+    backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY, kinds={"duckdb", "postgres"},
     metadata={"table": "recon.item_status, recon.matches, recon.breaks"},
     description="Internal <-> processor <-> payout <-> bank matching with windows and carried-forward breaks.",
 )
 def three_way_match(context: dg.AssetExecutionContext, financeops: FinanceopsResource) -> dg.MaterializeResult:
     rows, breaks = [], []
-    for tenant in financeops.tenant_list():
-        with financeops.tenant_conn(tenant) as conn:
-            for day in partition_days(context):   # in date order: breaks carry forward
-                result = reconcile_day(financeops.database_url, conn, tenant, day, context.run_id)
-                counts = result.counts()
-                rows.append({"tenant": tenant, "day": day.isoformat(), **{k: counts.get(k, 0) for k in (
-                    "matched", "explained", "pending", "break")}})
-                breaks += [{"tenant": tenant, **b} for b in result.breaks.to_pylist() if b["lifecycle"] != "resolved"]
+    with retry_only_transient():
+        for tenant in partition_tenants(context, financeops):
+            with financeops.tenant_conn(tenant) as conn:
+                for day in partition_days(context):   # in date order: breaks carry forward
+                    result = reconcile_day(financeops.database_url, conn, tenant, day, context.run_id)
+                    counts = result.counts()
+                    rows.append({"tenant": tenant, "day": day.isoformat(), **{k: counts.get(k, 0) for k in (
+                        "matched", "explained", "pending", "break")}})
+                    breaks += [{"tenant": tenant, **b} for b in result.breaks.to_pylist()
+                               if b["lifecycle"] != "resolved"]
     return dg.MaterializeResult(metadata={
         "dagster/row_count": sum(sum(v for k, v in r.items() if k not in ("tenant", "day")) for r in rows),
         "matched": sum(r["matched"] for r in rows),

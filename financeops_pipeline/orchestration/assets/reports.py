@@ -5,8 +5,14 @@ import dagster as dg
 
 from financeops_pipeline.orchestration.assets.ledger import journal_entries
 from financeops_pipeline.orchestration.assets.reconciliation import three_way_match
-from financeops_pipeline.orchestration.partitions import daily_partitions
-from financeops_pipeline.orchestration.resources import FinanceopsResource, partition_days
+from financeops_pipeline.orchestration.partitions import tenant_day_partitions
+from financeops_pipeline.orchestration.resources import (
+    RETRY_POLICY,
+    FinanceopsResource,
+    partition_days,
+    partition_tenants,
+    retry_only_transient,
+)
 from financeops_pipeline.reports.build import build_sections
 from financeops_pipeline.reports.catalog import REPORT_CATALOG
 
@@ -23,8 +29,8 @@ def _report_asset(name: str, upstream: dg.AssetsDefinition) -> dg.AssetsDefiniti
     report = REPORT_CATALOG[name]
 
     @dg.asset(
-        name=name, key_prefix=["reports"], group_name="reports", partitions_def=daily_partitions,
-        deps=[upstream], backfill_policy=dg.BackfillPolicy.single_run(), kinds={"postgres"},
+        name=name, key_prefix=["reports"], group_name="reports", partitions_def=tenant_day_partitions,
+        deps=[upstream], backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY, kinds={"postgres"},
         metadata={"table": ", ".join(f"reports.{s.table}" for s in report.sections)},
         description=report.description,
     )
@@ -33,11 +39,12 @@ def _report_asset(name: str, upstream: dg.AssetsDefinition) -> dg.AssetsDefiniti
         from financeops_pipeline.reports.render import markdown
 
         built: dict[str, list[dict]] = {s.table: [] for s in report.sections}
-        for tenant in financeops.tenant_list():
-            with financeops.tenant_conn(tenant) as conn:
-                for day in partition_days(context):
-                    for table, rows in build_sections(conn, name, tenant, day).items():
-                        built[table] += rows
+        with retry_only_transient():
+            for tenant in partition_tenants(context, financeops):
+                with financeops.report_conn(tenant) as conn:
+                    for day in partition_days(context):
+                        for table, rows in build_sections(conn, name, tenant, day).items():
+                            built[table] += rows
         metadata: dict[str, object] = {"dagster/row_count": sum(len(r) for r in built.values())}
         for i, section in enumerate(report.sections):
             key = "preview" if i == 0 else section.table
