@@ -301,13 +301,30 @@ def _check_syntax(model: SqlModel) -> None:
                          f"a model is exactly one SELECT statement (found {len(statements)} statement(s))")
 
 
-def sql_error(model: SqlModel, message: str, position_line: int | None = None) -> ModelError:
-    """A database error located in the model file: DuckDB's 'LINE n:' or Postgres' error position."""
+def sql_error(model: SqlModel, message: str, position_line: int | None = None, rendered: str = "") -> ModelError:
+    """A database error located in the model file: DuckDB's 'LINE n:', Postgres' error position, or else (DuckDB
+    binder and catalog errors carry no position) the first line of the SQL naming the identifier in the error."""
     match = re.search(r"LINE (\d+):", message)
     line = int(match.group(1)) if match else position_line
-    first = message.strip().splitlines()[0] if message.strip() else message
+    if line is None and rendered:
+        line = _identifier_line(message, rendered)
+    lines = message.strip().splitlines() or [message]
+    hint = next((h.strip() for h in lines[1:2] if h.startswith(("Candidate bindings", "Did you mean"))), "")
     return ModelError(model.relative_path, model.file_line(line) if line else model.body_line,
-                      f"SQL error: {first}")
+                      f"SQL error: {lines[0]}" + (f" ({hint})" if hint else ""))
+
+
+def _identifier_line(message: str, rendered: str) -> int | None:
+    """Line of `rendered` where the identifier an error names first appears (whole word, case-insensitive)."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    match = re.search(r'"([^"]+)"', first) or re.search(r"with name (\S+?)(?: does|!|$)", first)
+    if not match:
+        return None
+    word = re.compile(rf"(?<![\w.]){re.escape(match.group(1).split('.')[-1])}(?!\w)", re.IGNORECASE)
+    for number, text in enumerate(rendered.splitlines(), start=1):
+        if word.search(text.split("--", 1)[0]):
+            return number
+    return None
 
 
 def _check_refs(project: Project) -> None:

@@ -184,7 +184,7 @@ def _run_duckdb(conninfo: str, conn: psycopg.Connection, model: SqlModel, tenant
         try:
             return con.sql(rendered).to_arrow_table()
         except duckdb.Error as exc:
-            raise sql_error(model, str(exc)) from exc
+            raise sql_error(model, str(exc), rendered=rendered) from exc
     finally:
         con.close()
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from financeops_pipeline.orchestration.resources import default_resources
+from financeops_pipeline.orchestration.resources import FinanceopsResource, default_resources
 from financeops_pipeline.orchestration.sql_models import build_sql_models, sql_model_definitions
 from financeops_pipeline.sql_models import load_project
 from financeops_pipeline.sql_models.model import SOURCES
+from tests.sql_models.helpers import materialize_day
 
 GOOD = """/* ---
 description: Stripe gross per day.
@@ -68,8 +69,9 @@ def test_shipped_models_load_and_their_sources_are_core_assets():
     assert dg.AssetKey(["models", "cash_forecast"]) in job.asset_layer.selected_asset_keys
 
 
-def test_add_an_asset_by_dropping_a_file(tmp_path, monkeypatch):
-    """The README guide: drop a .sql file, list the models, see the asset and its deps in the asset graph."""
+def test_dropped_files_join_the_asset_graph(tmp_path, monkeypatch):
+    """Dropped files (one refs the other) are listed and become assets with their deps and checks (in process;
+    test_add_an_asset.py runs the README guide end to end)."""
     _write(tmp_path, {"scratch/stripe_gross.sql": GOOD,
                       "scratch/stripe_gross_doubled.sql":
                           "SELECT 2 * gross_minor AS gross_minor FROM {{ ref('stripe_gross') }}\n"})
@@ -168,7 +170,8 @@ def test_an_invalid_model_becomes_a_failing_asset_and_the_rest_loads(tmp_path):
                                 dg.Definitions(assets=assets, asset_checks=checks))
     assert dg.AssetKey(["models", "good"]) in defs.resolve_asset_graph().get_all_asset_keys()
 
-    result = dg.materialize([broken], partition_key="2026-11-02", raise_on_error=False)
+    unused = FinanceopsResource(database_url="unused", data_dir="unused", archive_dir="unused", tenants="acme")
+    result = materialize_day([broken], "2026-11-02", unused)   # fails before any query
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert f"SQL model {tmp_path.name}/broken.sql is invalid: {tmp_path.name}/broken.sql:1: ref('nope')" in (

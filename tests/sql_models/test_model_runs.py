@@ -3,7 +3,6 @@ file and line, a bad model fails alone, and tenant isolation holds on the model 
 
 from __future__ import annotations
 
-import dagster as dg
 import psycopg
 import pytest
 
@@ -11,6 +10,7 @@ from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.orchestration.resources import FinanceopsResource
 from financeops_pipeline.orchestration.sql_models import build_sql_models
 from tests.conftest import SAMPLES
+from tests.sql_models.helpers import materialize_day, step_errors
 
 MODELS = {
     "dup.sql": """/* ---
@@ -53,26 +53,12 @@ def _materialize(tmp_path, db_url, names):
     _, assets, checks = build_sql_models(folder)
     resource = FinanceopsResource(database_url=db_url, data_dir=str(SAMPLES), archive_dir=str(tmp_path / "archive"),
                                   tenants="acme,globex")
-    result = dg.materialize([*assets, *checks], partition_key="2026-11-02", resources={"financeops": resource},
-                            raise_on_error=False)
-    return folder, result
+    return folder, materialize_day([*assets, *checks], "2026-11-02", resource)
 
 
 @pytest.fixture
 def run(tmp_path, db_url):
     return _materialize(tmp_path, db_url, list(MODELS))
-
-
-def _failures(result) -> dict[str, str]:
-    out = {}
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        text = []
-        while error:
-            text.append(error.message)
-            error = error.cause
-        out[event.step_key] = "\n".join(text)
-    return out
 
 
 def test_failing_tests_are_failed_checks_and_errors_name_file_and_line(run, db_url):
@@ -86,7 +72,7 @@ def test_failing_tests_are_failed_checks_and_errors_name_file_and_line(run, db_u
     assert checks[("pg_ok", "unique__account_code")].passed
     assert checks[("pg_ok", "relationships__account_code")].passed
 
-    failures = _failures(result)
+    failures = step_errors(result)
     assert set(failures) == {"models__pg_bad", "models__floaty", "models__hugeint"}
     assert "models/pg_bad.sql:6: SQL error: column \"no_such_column\" does not exist" in failures["models__pg_bad"]
     assert "models/floaty.sql:1: column 'rate' is floating point" in failures["models__floaty"]
