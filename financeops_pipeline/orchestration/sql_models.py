@@ -37,7 +37,8 @@ def _common(model: SqlModel) -> dict:
         "group_name": model.group,
         "partitions_def": tenant_day_partitions if model.partitioned else None,
         "backfill_policy": dg.BackfillPolicy.single_run() if model.partitioned else None,
-        "code_version": hashlib.sha256(model.text.encode()).hexdigest()[:16],
+        "code_version": hashlib.sha256(
+            (model.text + (model.header_text if model.header_path else "")).encode()).hexdigest()[:16],
         "owners": list(model.owners) or None,
     }
 
@@ -46,7 +47,7 @@ def _check_spec(model: SqlModel, test: ModelTest) -> dg.AssetCheckSpec:
     extra = [model_key(r.name) for r in model.refs if r.line == test.line]
     return dg.AssetCheckSpec(
         test.name, asset=model_key(model.name), blocking=test.blocking, additional_deps=extra or None,
-        description=test.description or f"{test.kind} ({model.relative_path}:{test.line}); no rows = pass")
+        description=test.description or f"{test.kind} ({model.header_file}:{test.line}); no rows = pass")
 
 
 def _run_tests(context: dg.AssetExecutionContext, financeops: FinanceopsResource,
@@ -67,7 +68,7 @@ def _run_tests(context: dg.AssetExecutionContext, financeops: FinanceopsResource
         results.append(dg.AssetCheckResult(
             check_name=test.name, asset_key=model_key(model.name), passed=not failing,
             severity=dg.AssetCheckSeverity.WARN if test.severity == "warn" else dg.AssetCheckSeverity.ERROR,
-            metadata={"failing_rows": len(failing), "test": f"{model.relative_path}:{test.line}",
+            metadata={"failing_rows": len(failing), "test": f"{model.header_file}:{test.line}",
                       "details": dg.MetadataValue.md(markdown_table(failing, list(failing[0]))
                                                      if failing else "_none_")},
         ))

@@ -55,6 +55,7 @@ class ModelError(Exception):
 class Ref:
     name: str
     line: int
+    path: str = ""    # file of the line when not the .sql file (a test's ref in a sidecar .yml header)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class SqlModel:
     text: str = ""
     body: str = ""
     body_line: int = 1    # file line of the body's first line (rendered SQL line n = file line body_line + n - 1)
+    header_text: str = ""  # the text the header's lines count in: the .sql file, or its sidecar .yml
+    header_path: str = ""  # the sidecar .yml holding the header, when there is one
     description: str = ""
     group: str = "models"
     owners: tuple[str, ...] = ()
@@ -106,6 +109,11 @@ class SqlModel:
     tests: tuple[ModelTest, ...] = ()
     error: ModelError | None = None
     extra_errors: list[ModelError] = field(default_factory=list)
+
+    @property
+    def header_file(self) -> str:
+        """The file that header and test lines refer to: the sidecar .yml, or the .sql file itself."""
+        return self.header_path or self.relative_path
 
     @property
     def valid(self) -> bool:
@@ -130,8 +138,8 @@ class SqlModel:
         """File line of a line of the rendered body (ref/source render on one line, so lines map 1:1)."""
         return self.body_line + rendered_line - 1
 
-    def fail(self, line: int | None, message: str) -> ModelError:
-        err = ModelError(self.relative_path, line, message)
+    def fail(self, line: int | None, message: str, path: str = "") -> ModelError:
+        err = ModelError(path or self.relative_path, line, message)
         if self.error is None:
             self.error = err
         else:

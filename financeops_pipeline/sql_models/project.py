@@ -4,7 +4,8 @@ Loading never raises for a bad model: the model keeps its error (file:line and m
 the project loads. The Dagster wiring gives an invalid model an asset that fails with that error, and
 `python -m financeops_pipeline.sql_models` lists every model with its dependencies and errors.
 
-Header format (the only one supported): a YAML block in a leading `/* --- ... --- */` comment.
+Header: a YAML block in a leading `/* --- ... --- */` comment, or the same YAML in a sidecar file next to the
+model (`<name>.yml`), never both.
 
     /* ---
     description: Gross, fees, net and payouts per processor, currency and day.
@@ -35,7 +36,7 @@ from typing import Any
 import yaml
 
 from financeops_pipeline.settings import PROJECT_ROOT
-from financeops_pipeline.sql_models.model import ENGINES, NAME_RE, ModelError, ModelTest, SqlModel
+from financeops_pipeline.sql_models.model import ENGINES, NAME_RE, ModelError, ModelTest, Ref, SqlModel
 from financeops_pipeline.sql_models.templating import extract_dependencies, render
 
 HEADER_OPEN = re.compile(r"^/\*\s*---\s*$")
@@ -107,13 +108,21 @@ def read_model(path: Path, root: Path) -> SqlModel:
         if not NAME_RE.match(model.name):
             raise ModelError(rel, None, f"model name {model.name!r} (the file name) must match {NAME_RE.pattern}")
         header, header_line, model.body, model.body_line = _split_header(model.text, str(rel))
+        model.header_text = model.text
+        sidecar = path.with_suffix(".yml")
+        if sidecar.is_file():
+            model.header_path = str(rel.with_suffix(".yml"))
+            if header_line:
+                raise ModelError(model.header_path, 1, f"the header is both here and in {rel}: keep one")
+            model.header_text = sidecar.read_text(encoding="utf-8")
+            header, header_line = _parse_header_yaml(model.header_text, model.header_path, 1), 1
         _apply_header(model, header, header_line)
         refs, sources = extract_dependencies(model.body, model.relative_path, model.body_line)
         model.refs, model.sources = tuple(refs), tuple(sources)
         for test in model.tests:
             for template in (test.sql, test.to):
                 if template:
-                    r, s = extract_dependencies(template, model.relative_path, test.line)
+                    r, s = extract_dependencies(template, model.header_file, test.line)
                     model.refs += tuple(r)
                     model.sources += tuple(s)
         _check_syntax(model)
@@ -136,21 +145,26 @@ def _split_header(text: str, path: str) -> tuple[dict[str, Any], int, str, int]:
             break
     else:
         raise ModelError(path, start + 1, "header '/* ---' is never closed by a line '--- */'")
-    yaml_text = "".join(lines[start + 1:end])
-    try:
-        header = yaml.safe_load(yaml_text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = start + 2 + mark.line if mark else start + 1
-        raise ModelError(path, line, f"header is not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if not isinstance(header, dict):
-        raise ModelError(path, start + 2, "header must be a YAML mapping (key: value lines)")
+    header = _parse_header_yaml("".join(lines[start + 1:end]), path, start + 2)
     body = "".join(lines[end + 1:])
     return header, start + 2, body, end + 2
 
 
+def _parse_header_yaml(yaml_text: str, path: str, first_line: int) -> dict[str, Any]:
+    """The header mapping; `first_line` is the file line of the YAML's first line (for error lines)."""
+    try:
+        header = yaml.safe_load(yaml_text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + mark.line if mark else max(first_line - 1, 1)
+        raise ModelError(path, line, f"header is not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(header, dict):
+        raise ModelError(path, first_line, "header must be a YAML mapping (key: value lines)")
+    return header
+
+
 def _key_line(model: SqlModel, header_line: int, key: str) -> int:
-    for i, line in enumerate(model.text.splitlines()[header_line - 1:], start=header_line):
+    for i, line in enumerate(model.header_text.splitlines()[header_line - 1:], start=header_line):
         if re.match(rf"^\s*-?\s*{re.escape(key)}\s*:", line):
             return i
     return header_line
@@ -158,7 +172,7 @@ def _key_line(model: SqlModel, header_line: int, key: str) -> int:
 
 def _apply_header(model: SqlModel, header: dict[str, Any], header_line: int) -> None:
     def err(key: str, message: str) -> ModelError:
-        return ModelError(model.relative_path, _key_line(model, header_line, key), message)
+        return ModelError(model.header_file, _key_line(model, header_line, key), message)
 
     for key in header:
         if key not in HEADER_KEYS:
@@ -191,8 +205,9 @@ def _apply_header(model: SqlModel, header: dict[str, Any], header_line: int) -> 
 
 def _test_lines(model: SqlModel, header_line: int) -> list[int]:
     """File line of each item under `tests:` (from the YAML node marks of the header)."""
-    lines = model.text.splitlines()
-    end = next((i for i in range(header_line - 1, len(lines)) if HEADER_CLOSE.match(lines[i])), None)
+    lines = model.header_text.splitlines()
+    end = len(lines) if model.header_path else next(
+        (i for i in range(header_line - 1, len(lines)) if HEADER_CLOSE.match(lines[i])), None)
     if not header_line or end is None:
         return []
     root = yaml.compose("\n".join(lines[header_line - 1:end]))
@@ -204,7 +219,7 @@ def _test_lines(model: SqlModel, header_line: int) -> list[int]:
 
 def _parse_tests(model: SqlModel, tests: Any, header_line: int) -> list[ModelTest]:
     if not isinstance(tests, list):
-        raise ModelError(model.relative_path, _key_line(model, header_line, "tests"),
+        raise ModelError(model.header_file, _key_line(model, header_line, "tests"),
                          "tests must be a list of '- <kind>: ...' items")
     lines = _test_lines(model, header_line)
     out: list[ModelTest] = []
@@ -212,7 +227,7 @@ def _parse_tests(model: SqlModel, tests: Any, header_line: int) -> list[ModelTes
         line = lines[i] if i < len(lines) else _key_line(model, header_line, "tests")
 
         def bad(message: str, line: int = line) -> ModelError:
-            return ModelError(model.relative_path, line, message)
+            return ModelError(model.header_file, line, message)
 
         if not (isinstance(item, dict) and len(item) == 1 and next(iter(item)) in TEST_KINDS):
             raise bad(f"a test is one of {', '.join(TEST_KINDS)}: e.g. '- not_null: [column]'")
@@ -282,7 +297,7 @@ def _check_syntax(model: SqlModel) -> None:
     rendered = render(model.body, model.relative_path, model.body_line, variables)
     for test in model.tests:
         if test.sql:
-            render(test.sql, model.relative_path, test.line, {**variables, "this": model.table})
+            render(test.sql, model.header_file, test.line, {**variables, "this": model.table})
     if not rendered.strip():
         raise ModelError(model.relative_path, model.body_line, "the model has no SQL after its header")
     if model.engine != "duckdb":
@@ -334,10 +349,10 @@ def _check_refs(project: Project) -> None:
         for ref in model.refs:
             if ref.name not in project.models:
                 known = ", ".join(sorted(project.models)) or "none"
-                model.fail(ref.line, f"ref('{ref.name}') names no model (models: {known})")
+                model.fail(ref.line, f"ref('{ref.name}') names no model (models: {known})", ref.path)
                 break
             if ref.name == model.name:
-                model.fail(ref.line, f"ref('{ref.name}') refers to the model itself")
+                model.fail(ref.line, f"ref('{ref.name}') refers to the model itself", ref.path)
                 break
 
 
@@ -357,12 +372,12 @@ def _check_cycles(project: Project) -> None:
             if state.get(up) == 1:
                 cycle = stack[stack.index(up):] + [up]
                 text = " -> ".join(cycle)
-                where = ", ".join(f"{project.models[a].relative_path}:{_ref_line(project.models[a], b)}"
-                                  for a, b in zip(cycle, cycle[1:], strict=False))
+                where = ", ".join(_ref_location(project.models[a], b) for a, b in zip(cycle, cycle[1:], strict=False))
                 for member in set(cycle):
                     if project.models[member].valid or "dependency cycle" not in str(project.models[member].error):
-                        project.models[member].fail(_ref_line(project.models[member], cycle[cycle.index(member) + 1]),
-                                                    f"dependency cycle: {text} (refs at {where})")
+                        ref = _ref(project.models[member], cycle[cycle.index(member) + 1])
+                        project.models[member].fail(ref.line if ref else None, f"dependency cycle: {text} "
+                                                    f"(refs at {where})", ref.path if ref else "")
             elif state.get(up) is None:
                 visit(up)
         stack.pop()
@@ -373,8 +388,13 @@ def _check_cycles(project: Project) -> None:
             visit(name)
 
 
-def _ref_line(model: SqlModel, target: str) -> int | None:
-    return next((r.line for r in model.refs if r.name == target), None)
+def _ref(model: SqlModel, target: str) -> Ref | None:
+    return next((r for r in model.refs if r.name == target), None)
+
+
+def _ref_location(model: SqlModel, target: str) -> str:
+    ref = _ref(model, target)
+    return f"{ref.path or model.relative_path}:{ref.line}" if ref else model.relative_path
 
 
 def render_model(model: SqlModel, tenant: str, day: dt.date | None) -> str:

@@ -267,11 +267,11 @@ def failing_rows_sql(conn: psycopg.Connection, model: SqlModel, test: ModelTest,
     if model.partitioned and day is not None:
         variables["partition_date"] = day.isoformat()
     if test.kind == "relationships":
-        parent = render(test.to, model.relative_path, test.line, variables).strip()
+        parent = render(test.to, model.header_file, test.line, variables).strip()
         return sql.SQL("SELECT t.* FROM {} t WHERE t.{} IS NOT NULL AND NOT EXISTS"
                        " (SELECT 1 FROM {} p WHERE p.{} = t.{})").format(
             this, cols[0], sql.SQL(parent), sql.Identifier(test.field), cols[0])
-    return sql.SQL(render(test.sql, model.relative_path, test.line, variables).strip().rstrip(";"))
+    return sql.SQL(render(test.sql, model.header_file, test.line, variables).strip().rstrip(";"))
 
 
 def run_test(conn: psycopg.Connection, model: SqlModel, test: ModelTest, tenant: str, day: dt.date | None,
@@ -284,6 +284,6 @@ def run_test(conn: psycopg.Connection, model: SqlModel, test: ModelTest, tenant:
             columns = [d.name for d in cur.description]
             rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
     except psycopg.Error as exc:
-        raise ModelError(model.relative_path, test.line,
+        raise ModelError(model.header_file, test.line,
                          f"test {test.name} could not run: {str(exc).strip().splitlines()[0]}") from exc
     return len(rows), rows[:limit]

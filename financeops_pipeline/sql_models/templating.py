@@ -42,7 +42,7 @@ def extract_dependencies(template: str, path: str, first_line: int) -> tuple[lis
         if call.node.name == "ref":
             if len(values) != 1:
                 raise ModelError(path, line, "ref() takes one model name, e.g. {{ ref('settlement_summary') }}")
-            refs.append(Ref(values[0], line))
+            refs.append(Ref(values[0], line, path))
         else:
             if len(values) != 2:
                 raise ModelError(path, line, "source() takes a schema and a table, e.g. "

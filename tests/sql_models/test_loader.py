@@ -96,6 +96,40 @@ def test_dropped_files_join_the_asset_graph(tmp_path, monkeypatch):
     assert dg.AssetCheckKey(dg.AssetKey(["models", "stripe_gross"]), "not_null") in graph.asset_check_keys
 
 
+def test_a_sidecar_yml_header(tmp_path):
+    """The header may sit next to the model in <name>.yml; its errors name the .yml file and line."""
+    _write(tmp_path, {
+        "gross.sql": GOOD,
+        "fees.sql": "SELECT sum(fee_minor)::bigint AS fee_minor\nFROM {{ source('imports', 'processor_lines') }}\n",
+        "fees.yml": "description: Fees per day.\ngroup: scratch\nowners: [team:finance]\nengine: postgres\n"
+                    "tests:\n  - not_null: [fee_minor]\n"
+                    "  - relationships: {column: fee_minor, to: \"ref('gross')\", field: gross_minor}\n",
+        "bad_key.sql": "SELECT 1 AS n\n", "bad_key.yml": "description: x\nschedule: daily\n",
+        "bad_ref.sql": "SELECT 1 AS n\n",
+        "bad_ref.yml": "tests:\n  - not_null: [n]\n  - expect: {name: e, sql: \"SELECT * FROM {{ ref('nope') }}\"}\n",
+        "both.sql": GOOD, "both.yml": "description: x\n",
+    })
+    project = load_project(tmp_path)
+    fees = project.models["fees"]
+    assert fees.valid, fees.error
+    assert (fees.description, fees.group, fees.owners, fees.engine) == ("Fees per day.", "scratch",
+                                                                        ("team:finance",), "postgres")
+    assert [(t.name, t.line) for t in fees.tests] == [("not_null", 6), ("relationships__fee_minor", 7)]
+    assert fees.upstream_models == ["gross"] and fees.upstream_source_keys == [("imports", "processor_records")]
+    f = tmp_path.name
+    assert _error(tmp_path, "bad_key").startswith(f"{f}/bad_key.yml:2: unknown header key 'schedule'")
+    assert _error(tmp_path, "bad_ref") == f"{f}/bad_ref.yml:3: ref('nope') names no model (models: " + ", ".join(
+        sorted(project.models)) + ")"
+    assert _error(tmp_path, "both") == f"{f}/both.yml:1: the header is both here and in {f}/both.sql: keep one"
+
+    _, assets, _ = build_sql_models(tmp_path)
+    asset = next(a for a in assets if a.key == dg.AssetKey(["models", "fees"]))
+    assert asset.group_names_by_key[asset.key] == "scratch"
+    assert [(c.name, c.description) for c in asset.check_specs] == [
+        ("not_null", f"not_null ({f}/fees.yml:6); no rows = pass"),
+        ("relationships__fee_minor", f"relationships ({f}/fees.yml:7); no rows = pass")]
+
+
 def test_ref_to_a_missing_model_names_file_and_line(tmp_path):
     _write(tmp_path, {"a.sql": "SELECT 1 AS n\nFROM {{ ref('a_typo') }}\n", "b.sql": "SELECT 1 AS n\n"})
     assert _error(tmp_path, "a") == f"{tmp_path.name}/a.sql:2: ref('a_typo') names no model (models: a, b)"

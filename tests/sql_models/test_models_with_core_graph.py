@@ -35,13 +35,13 @@ FROM {{ source('imports', 'processor_lines') }}
 WHERE business_date = DATE '{{ partition_date }}' AND category <> 'payout'
 GROUP BY ALL
 """,
-    # The same through the postgres engine (runs in Postgres as the tenant's role).
-    "isolation/seen_postgres.sql": """/* ---
-engine: postgres
+    # The same through the postgres engine (runs in Postgres as the tenant's role), header in a sidecar .yml.
+    "isolation/seen_postgres.yml": """engine: postgres
 tests:
   - expect: {name: only_own_rows, sql: "SELECT * FROM {{ this }} WHERE seen_tenant <> rendered_tenant"}
---- */
-SELECT tenant AS seen_tenant, '{{ tenant }}'::text AS rendered_tenant, count(*)::bigint AS transactions
+""",
+    "isolation/seen_postgres.sql": """SELECT tenant AS seen_tenant, '{{ tenant }}'::text AS rendered_tenant,
+       count(*)::bigint AS transactions
 FROM {{ source('imports', 'internal_transactions') }}
 WHERE business_date = DATE '{{ partition_date }}'
 GROUP BY 1, 2
