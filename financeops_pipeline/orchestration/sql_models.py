@@ -44,7 +44,7 @@ def _common(model: SqlModel) -> dict:
 
 
 def _check_spec(model: SqlModel, test: ModelTest) -> dg.AssetCheckSpec:
-    extra = [model_key(r.name) for r in model.refs if r.line == test.line]
+    extra = [model_key(r.name) for r in model.refs if (r.path, r.line) == (model.header_file, test.line)]
     return dg.AssetCheckSpec(
         test.name, asset=model_key(model.name), blocking=test.blocking, additional_deps=extra or None,
         description=test.description or f"{test.kind} ({model.header_file}:{test.line}); no rows = pass")

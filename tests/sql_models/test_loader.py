@@ -128,6 +128,8 @@ def test_a_sidecar_yml_header(tmp_path):
     assert [(c.name, c.description) for c in asset.check_specs] == [
         ("not_null", f"not_null ({f}/fees.yml:6); no rows = pass"),
         ("relationships__fee_minor", f"relationships ({f}/fees.yml:7); no rows = pass")]
+    relationships = next(c for c in asset.check_specs if c.name == "relationships__fee_minor")
+    assert [d.asset_key for d in relationships.additional_deps] == [dg.AssetKey(["models", "gross"])]
 
 
 def test_ref_to_a_missing_model_names_file_and_line(tmp_path):
