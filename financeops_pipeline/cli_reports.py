@@ -48,12 +48,15 @@ def render(fmt: str, title: str, sections) -> bytes:
 @click.option("--tenant", required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "html"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: stdout).")
+@click.option("--from", "period_start", type=_DATE,
+              help="income-statement only: the period --from..--date (inclusive), computed now from the balance "
+                   "snapshots (the stored report has the day and the month to date).")
 @click.option("--account", help="Drill down: list the postings behind this account's line and their source records.")
 @click.option("--currency", help="With --account: only this currency.")
 @click.option("--since", type=_DATE, help="With --account: postings from this day (default: all up to --date for "
                                           "balances, --date itself for the income statement).")
-def report(name: str, day: dt.datetime, tenant: str, fmt: str, out: Path | None, account: str | None,
-           currency: str | None, since: dt.datetime | None) -> None:
+def report(name: str, day: dt.datetime, tenant: str, fmt: str, out: Path | None, period_start: dt.datetime | None,
+           account: str | None, currency: str | None, since: dt.datetime | None) -> None:
     """Print a stored report of a tenant-day (NAME: trial-balance, balance-sheet, income-statement,
     cash-position, recon-summary, break-aging, fees).
 
@@ -66,6 +69,10 @@ def report(name: str, day: dt.datetime, tenant: str, fmt: str, out: Path | None,
     validate_tenant(tenant)
     chosen = BY_CLI_NAME[name]
     business_date = day.date()
+    if period_start and (name != "income-statement" or account):
+        raise click.UsageError("--from is for income-statement (without --account)")
+    if period_start and period_start.date() > business_date:
+        raise click.UsageError(f"--from {period_start.date()} is after --date {business_date}")
     with runtime() as rt, tenant_connection(rt.db_url, tenant, application_name="financeops-report") as conn:
         if account:
             from financeops_pipeline.reports.drill import DRILL_SECTION, postings_behind
@@ -74,6 +81,11 @@ def report(name: str, day: dt.datetime, tenant: str, fmt: str, out: Path | None,
             rows = postings_behind(conn, tenant, account, business_date, currency, start)
             sections = [(DRILL_SECTION, rows)]
             title = f"{chosen.cli_name} {tenant} {business_date}: postings of {account}"
+        elif period_start:
+            from financeops_pipeline.reports.period import PERIOD_SECTION, income_statement_for_period
+
+            sections = [(PERIOD_SECTION, income_statement_for_period(conn, tenant, period_start.date(), business_date))]
+            title = f"{chosen.cli_name} {tenant} {period_start.date()}..{business_date}"
         else:
             sections = read_report(conn, name, tenant, business_date)
             title = f"{chosen.cli_name} {tenant} {business_date}"

@@ -130,6 +130,46 @@ def test_statement_continuity_names_account_and_day(scratch):
            "2026-11-03 |" in md(check)
 
 
+def test_a_statement_that_does_not_add_up_fails(scratch):
+    # The 11-04 statement's closing balance is 0.01 above opening 10284.48 + entries 350.71 = 10635.19.
+    query(scratch, "UPDATE imports.bank_statements SET closing_balance_minor = closing_balance_minor + 1"
+                   " WHERE tenant = 'acme' AND business_date = %s RETURNING 1", (D4,))
+    ev = evaluations(materialize(scratch, D4, checks=[("imports/bank_records", "statement_integrity")]))
+    check = ev["imports/bank_records/statement_integrity"]
+    assert not check.passed and check.metadata["violations"].value == 1
+    assert "| opening 1028448 + entries 35071 <> closing 1063520 |" in md(check)
+
+
+def test_a_failed_blocking_check_stops_the_downstream_reports(scratch):
+    """Good day: the ledger and its trial balance are published. Bad day (a one-legged posting): the ledger
+    asset runs, its blocking check fails, and the report of that partition is not built."""
+    assets = ["ledger/journal_entries", "reports/trial_balance"]
+    checks = [("ledger/journal_entries", "ledger_balanced")]
+    published = "SELECT count(*) FROM reports.trial_balance WHERE business_date = %s"
+    query(scratch, "DELETE FROM reports.trial_balance WHERE business_date = %s RETURNING 1", (D4,))
+    good = materialize(scratch, D4, assets=assets, checks=checks)
+    assert good.success and evaluations(good)["ledger/journal_entries/ledger_balanced"].passed
+    assert "reports/trial_balance" in {m.asset_key.to_user_string() for m in good.get_asset_materialization_events()}
+    assert query(scratch, published, (D4,))[0][0] > 0
+
+    query(scratch, "DELETE FROM reports.trial_balance WHERE business_date = %s RETURNING 1", (D4,))
+    with psycopg.connect(scratch) as conn:
+        conn.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_balanced")
+    query(scratch, "INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id,"
+                   " rule_version, source_kind, run_id, code_version) VALUES (999999, 'acme', 'test:one-legged', %s,"
+                   " 'manual', 't', 'manual', 'test', 't') RETURNING 1", (D4,))
+    query(scratch, "INSERT INTO ledger.postings VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
+                   " RETURNING 1", (D4,))
+    bad = materialize(scratch, D4, assets=assets, checks=checks)
+    assert not bad.success and not evaluations(bad)["ledger/journal_entries/ledger_balanced"].passed
+    materialized = {m.asset_key.to_user_string() for m in bad.get_asset_materialization_events()}
+    assert "ledger/journal_entries" in materialized and "reports/trial_balance" not in materialized
+    # the checks' step failed; the report's step never ran
+    assert {e.step_key for e in bad.get_step_failure_events()} == {"ledger_checks"}
+    assert not any("trial_balance" in e.step_key for e in bad.get_step_success_events())
+    assert query(scratch, published, (D4,))[0][0] == 0   # nothing published for the bad day
+
+
 def test_a_source_record_without_its_journal_entry_fails(scratch):
     # A bank line of 11-04 that no posting run has seen (loaded behind the pipeline's back).
     query(scratch, "INSERT INTO imports.bank_lines (tenant, business_date, file_sha256, source_position, account_id,"

@@ -3,6 +3,7 @@ that materializes a chosen part of the graph (assets and/or checks) for one day 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +48,18 @@ def sample_run(pg_target, tmp_root: Path) -> SampleRun:
     return _cache["run"]
 
 
+def _close_pools() -> None:
+    """A database with open sessions cannot be a template: end the process's pooled sessions first."""
+    try:
+        from financeops_pipeline.db.pools import close_pools
+    except ImportError:   # no connection pools in this version
+        return
+    close_pools()
+
+
 def clone_sample(pg_target, sample: SampleRun, name: str) -> str:
     """A scratch copy of the sample database, to break on purpose."""
+    _close_pools()
     with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {_SAMPLE_DB}")
@@ -67,12 +78,22 @@ def materialize(db_url: str, day: str, *, assets: list[str] = (), checks: list[t
     of the code location for one partition. Checks alone (their asset not re-run, so a planted bad row stays
     as planted) run next to a no-op partitioned probe asset, since Dagster takes the partitions of a run from
     its selected assets."""
+    from financeops_pipeline.orchestration import partitions
     from financeops_pipeline.orchestration.checks import asset_checks
     from financeops_pipeline.orchestration.definitions import ALL_ASSETS
-    from financeops_pipeline.orchestration.partitions import daily_partitions
     from financeops_pipeline.orchestration.resources import default_resources
 
-    @dg.asset(partitions_def=daily_partitions, key=["test_probe"], backfill_policy=dg.BackfillPolicy.single_run())
+    # Partitioned by day, or by tenant-day: then the run is the day's range over the chosen tenants.
+    tenant_days = getattr(partitions, "tenant_day_partitions", None)
+    if tenant_days is not None:
+        chosen = [t for t in tenants.split(",") if t] or partitions.tenant_partitions.get_partition_keys()
+        day_date = dt.date.fromisoformat(day)
+        run = {"tags": partitions.range_tags(day_date, day_date, chosen)}
+    else:
+        run = {"partition_key": day}
+
+    @dg.asset(partitions_def=tenant_days or partitions.daily_partitions, key=["test_probe"],
+              backfill_policy=dg.BackfillPolicy.single_run())
     def probe() -> dg.MaterializeResult:
         return dg.MaterializeResult()
 
@@ -88,8 +109,8 @@ def materialize(db_url: str, day: str, *, assets: list[str] = (), checks: list[t
     with pytest.MonkeyPatch.context() as mp:
         for key, value in environment.items():
             mp.setenv(key, value)
-        return dg.materialize([*everything, probe], selection=selection, partition_key=day,
-                              resources=default_resources(), run_config=QUIET, raise_on_error=False)
+        return dg.materialize([*everything, probe], selection=selection, resources=default_resources(),
+                              run_config=QUIET, raise_on_error=False, **run)
 
 
 def evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:

@@ -85,3 +85,23 @@ def test_drill_down_lists_the_postings_and_source_records_behind_a_line(cli):
     assert sum(Decimal(p["amount_minor"]) for p in fees) == Decimal("11.92")
     assert {json.loads(p["source_record"])["line_id"] for p in fees} == {
         "txn_3Q0016AcmeSample", "txn_3Q0017AcmeSample", "txn_3Q0021AcmeSample"}
+
+
+def test_income_statement_for_any_period(cli):
+    out = cli("income-statement", "--from", "2026-11-03", "--date", "2026-11-04", "--tenant", "acme")
+    got = {r["account_code"]: r["period_minor"] for r in csv.DictReader(io.StringIO(out))}
+    assert got == {
+        "revenue": "1000.00",                 # payments 470.00 (11-03) + 530.00 (11-04)
+        "refunds": "110.00",                  # 80.00 + 30.00
+        "chargebacks": "100.00",              # T0012 on 11-03
+        "processor_fees:stripe": "38.86",     # 26.94 + 11.92
+        "processor_fees:adyen": "4.15",       # 2.35 + 1.80
+        "net_income": "746.99",               # 1000.00 - 110.00 - 100.00 - 38.86 - 4.15
+    }
+    # from the first of the month it is the stored month to date (1241.87, worked out in test_reports.py)
+    out = cli("income-statement", "--from", "2026-11-01", "--date", "2026-11-04", "--tenant", "acme")
+    assert [r["period_minor"] for r in csv.DictReader(io.StringIO(out)) if r["account_code"] == "net_income"] == [
+        "1241.87"]
+    result = CliRunner().invoke(main, ["report", "balance-sheet", "--from", "2026-11-03", "--date", "2026-11-04",
+                                       "--tenant", "acme"])
+    assert result.exit_code == 2 and "--from is for income-statement" in result.output

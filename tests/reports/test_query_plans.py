@@ -10,21 +10,26 @@ import psycopg
 import pytest
 
 from financeops_pipeline.reports.build import REPORTS
-from financeops_pipeline.sqlfiles import load_sql
+from financeops_pipeline.sqlfiles import load_named_sql, load_sql
 
 QUERIES = {**{name: path for name, path in REPORTS.items()},
            "drill_postings": "reports/sql/drill_postings.sql",
+           "income_statement_period": "reports/sql/income_statement_period.sql",
+           **{f"drill_source_records:{kind}": "reports/sql/drill_source_records.sql"
+              for kind in ("internal", "processor", "bank")},
            **{name: f"quality/sql/{name}.sql" for name in (
                "cash_matches_bank", "no_duplicate_idempotency_keys", "source_records_posted",
                "statement_integrity")}}
 PARAMS = {"tenant": "acme", "day": dt.date(2026, 11, 4), "account": "cash:123456789", "currency": None,
-          "since": None}
+          "since": None, "start": dt.date(2026, 11, 1), "shas": ["a" * 64], "positions": ["line 2"]}
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_query_uses_indexes(sample, name):
     with psycopg.connect(sample.url) as conn:
         conn.execute("SET enable_seqscan = off")
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + load_sql(QUERIES[name]), PARAMS).fetchall())
+        path = QUERIES[name]
+        text = load_named_sql(path)[name.split(":")[1]] if ":" in name else load_sql(path)
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + text, PARAMS).fetchall())
     scans = re.findall(r"Seq Scan on (\S+)", plan)
     assert scans == [], plan

@@ -20,6 +20,29 @@ def rows(sample, table: str, tenant: str, day: str, columns: str, order: str = "
                              f" ORDER BY {order}", (tenant, day))
 
 
+def test_trial_balance_debits_equal_credits(sample):
+    got = {code: (debit, credit) for code, debit, credit in rows(
+        sample, "trial_balance", "acme", D4, "account_code, debit_minor, credit_minor")}
+    assert got == {
+        "cash:123456789": (63519, 0),                 # bank 10635.19 - first opening 10000.00
+        "cash_in_transit:stripe": (33809, 0),         # payouts 802.40 - 464.31 at the bank
+        "cash_in_transit:adyen": (37560, 0),          # payouts 493.25 - 117.65 at the bank
+        "processor_receivable:adyen": (0, 0),         # 500.00 - 6.75 fees - 493.25 paid out
+        "processor_receivable:stripe": (0, 3001),     # internal 819.99 - processor gross 850.00
+        "suspense": (0, 7700),                        # the unknown 77.00 credit
+        "revenue": (0, 154999),                       # payments 549.99 + 470.00 + 530.00
+        "interest_income": (0, 123),
+        "refunds": (13000, 0),                        # 20.00 + 80.00 + 30.00
+        "chargebacks": (10000, 0),
+        "processor_fees:stripe": (4760, 0),           # 8.74 + 26.94 + 11.92
+        "processor_fees:adyen": (675, 0),             # 2.60 + 2.35 + 1.80
+        "bank_fees": (2500, 0),
+    }
+    # debits 635.19 + 338.09 + 375.60 + 130.00 + 100.00 + 47.60 + 6.75 + 25.00 = 1658.23
+    # credits 30.01 + 77.00 + 1549.99 + 1.23 = 1658.23
+    assert sum(d for d, _ in got.values()) == sum(c for _, c in got.values()) == 165823
+
+
 def test_balance_sheet_balances_and_shows_each_account_at_the_day(sample):
     got = dict((code, (section, amount)) for code, section, amount in rows(
         sample, "balance_sheet", "acme", D4, "account_code, section, amount_minor"))
@@ -163,13 +186,19 @@ def test_break_aging_buckets_at_their_edges(sample, pg_target):
         drop_database(pg_target, "fo_reports_aging")
 
 
+def report_metadata(sample, asset: str) -> dict:
+    """Metadata of the report asset's materialization on 11-04 (a run over several tenant-day partitions
+    reports the same metadata for each)."""
+    mats = [m.materialization.metadata for m in sample.results[D4].get_asset_materialization_events()
+            if m.asset_key.to_user_string() == f"reports/{asset}"]
+    assert mats and all(m == mats[0] for m in mats)
+    return mats[0]
+
+
 @pytest.mark.parametrize("asset", ["trial_balance", "balance_sheet", "income_statement", "cash_position",
                                    "processor_fees", "recon_summary", "break_aging"])
 def test_each_report_asset_shows_a_table_and_a_png_chart(sample, asset):
-    result = sample.results[D4]
-    [mat] = [m for m in result.get_asset_materialization_events()
-             if m.asset_key.to_user_string() == f"reports/{asset}"]
-    metadata = mat.materialization.metadata
+    metadata = report_metadata(sample, asset)
     assert metadata["preview"].value.startswith("**") and "|---|" in metadata["preview"].value
     chart = metadata["chart"].value
     prefix = "data:image/png;base64,"
@@ -179,7 +208,5 @@ def test_each_report_asset_shows_a_table_and_a_png_chart(sample, asset):
 
 
 def test_money_in_previews_is_exact_decimal_text(sample):
-    [mat] = [m for m in sample.results[D4].get_asset_materialization_events()
-             if m.asset_key.to_user_string() == "reports/cash_position"]
-    preview = mat.materialization.metadata["preview"].value
+    preview = report_metadata(sample, "cash_position")["preview"].value
     assert "| 1206.60 |" in preview and "| 635.19 |" in preview   # globex and acme movement since the start

@@ -1,0 +1,1 @@
+"""Benchmarks behind the speed figures in the README (`financeops bench`)."""

@@ -1,0 +1,115 @@
+-- Synthetic ledger and reconciliation rows for the report-query benchmark (financeops_pipeline/bench/reports.py).
+-- Run as the database owner in an empty, migrated database. Entries and postings go through the normal ledger
+-- tables (the balance trigger checks every entry and maintains ledger.daily_balances); one chunk = a range of
+-- days of one tenant, in date order, entries and postings in one transaction (the trigger requires it).
+-- Parameters: %(tenant)s, %(start)s (first day of the chunk), %(per_day)s (entries per tenant-day),
+-- %(n)s (entries in the chunk), %(first_id)s (entry_id of the chunk's first entry).
+--
+-- Entry g of the chunk: day = start + g / per_day; kind by g % 10 (6 payments, 1 refund, 1 processor fee,
+-- 1 payout to cash in transit, 1 payout credited at the bank), rarer kinds by g % 100 (bank fee, interest,
+-- chargeback, unidentified bank credit); processor stripe/adyen and currency USD/EUR/GBP vary with g.
+
+-- name: accounts
+INSERT INTO ledger.accounts (tenant, account_code, name, account_type, normal_balance)
+SELECT %(tenant)s, code, code, type, CASE WHEN type IN ('asset', 'expense') THEN 'debit' ELSE 'credit' END
+FROM (VALUES ('cash:bank_usd', 'asset'), ('cash:bank_eur', 'asset'), ('cash:bank_gbp', 'asset'),
+             ('processor_receivable:stripe', 'asset'), ('processor_receivable:adyen', 'asset'),
+             ('cash_in_transit:stripe', 'asset'), ('cash_in_transit:adyen', 'asset'),
+             ('suspense', 'liability'), ('revenue', 'revenue'), ('interest_income', 'revenue'),
+             ('refunds', 'expense'), ('chargebacks', 'expense'), ('processor_fees:stripe', 'expense'),
+             ('processor_fees:adyen', 'expense'), ('bank_fees', 'expense'), ('opening_equity', 'equity')
+     ) AS a (code, type)
+ON CONFLICT DO NOTHING;
+
+-- name: entries
+INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id, rule_version,
+                                    source_kind, source_ref, run_id, code_version)
+SELECT %(first_id)s::bigint + g, %(tenant)s, 'bench:' || (%(first_id)s::bigint + g),
+       %(start)s::date + (g / %(per_day)s)::int,
+       'bench_' || (g %% 10), 'bench', CASE WHEN g %% 10 >= 9 THEN 'bank' ELSE 'internal' END, 'ref' || g,
+       'bench', 'bench'
+FROM generate_series(0::bigint, %(n)s::bigint - 1) AS g;
+
+-- name: postings
+INSERT INTO ledger.postings (entry_id, line_no, tenant, business_date, account_code, currency, amount_minor)
+SELECT %(first_id)s::bigint + x.g, l.line_no, %(tenant)s, %(start)s::date + (x.g / %(per_day)s)::int,
+       CASE l.line_no WHEN 1 THEN x.debit ELSE x.credit END, x.currency,
+       CASE l.line_no WHEN 1 THEN x.amount ELSE -x.amount END
+FROM (
+    SELECT g, c.currency,
+           CASE WHEN g %% 100 = 99 THEN 'bank_fees' WHEN g %% 100 IN (98, 96) THEN c.cash
+                WHEN g %% 100 = 97 THEN 'chargebacks'
+                ELSE (ARRAY['processor_receivable:', 'processor_receivable:', 'processor_receivable:',
+                            'processor_receivable:', 'processor_receivable:', 'processor_receivable:',
+                            'refunds', 'processor_fees:', 'cash_in_transit:', 'cash:'])[1 + g %% 10]
+                     || CASE g %% 10 WHEN 6 THEN '' WHEN 9 THEN 'bank_' || lower(c.currency) ELSE c.proc END
+           END AS debit,
+           CASE WHEN g %% 100 = 99 THEN c.cash WHEN g %% 100 = 98 THEN 'interest_income'
+                WHEN g %% 100 = 97 THEN 'processor_receivable:' || c.proc WHEN g %% 100 = 96 THEN 'suspense'
+                WHEN g %% 10 < 6 THEN 'revenue'
+                WHEN g %% 10 = 9 THEN 'cash_in_transit:' || c.proc
+                ELSE 'processor_receivable:' || c.proc
+           END AS credit,
+           (100 + (g * 7919) %% 50000) * CASE g %% 10 WHEN 8 THEN 3 WHEN 9 THEN 3 ELSE 1 END
+               / CASE g %% 10 WHEN 7 THEN 40 WHEN 6 THEN 4 ELSE 1 END AS amount
+    FROM generate_series(0::bigint, %(n)s::bigint - 1) AS g
+    CROSS JOIN LATERAL (
+        SELECT (ARRAY['USD', 'EUR', 'GBP'])[1 + (g / 20) %% 3] AS currency,
+               CASE (g / 10) %% 2 WHEN 0 THEN 'stripe' ELSE 'adyen' END AS proc,
+               'cash:bank_' || lower((ARRAY['USD', 'EUR', 'GBP'])[1 + (g / 20) %% 3]) AS cash
+    ) c
+) x
+CROSS JOIN (VALUES (1::smallint), (2::smallint)) AS l (line_no);
+
+-- name: bank_statements
+-- One statement per bank account and day, each continuing the previous one.
+INSERT INTO imports.bank_statements (tenant, business_date, file_sha256, source_position, statement_id, account_id,
+                                     currency, opening_date, opening_balance_minor, closing_date,
+                                     closing_balance_minor, entry_count, entries_total_minor)
+SELECT %(tenant)s, d::date, md5(%(tenant)s || d::text) || md5(d::text || %(tenant)s), 'Stmt[' || c.n || ']',
+       'S' || c.n || to_char(d, 'YYYYMMDD'), 'bank_' || lower(c.currency), c.currency,
+       d::date, 100000000 + 1000 * (d::date - %(start)s::date), d::date,
+       100000000 + 1000 * (d::date - %(start)s::date + 1), 40, 1000
+FROM generate_series(%(start)s::date, %(end)s::date, interval '1 day') AS d
+CROSS JOIN (VALUES (1, 'USD'), (2, 'EUR'), (3, 'GBP')) AS c (n, currency);
+
+-- name: breaks
+-- %(per_day)s open breaks a day aged 0..89 days (every bucket), and a few resolved ones.
+INSERT INTO recon.breaks (tenant, business_date, break_id, break_type, source, source_ref, currency, amount_minor,
+                          first_seen, age_days, lifecycle)
+SELECT %(tenant)s, d::date, md5(d::text || i), (ARRAY['missing_in_processor', 'missing_in_internal',
+       'amount_mismatch', 'duplicate', 'payout_sum_mismatch', 'bank_unmatched'])[1 + i %% 6],
+       (ARRAY['internal', 'processor', 'internal', 'processor', 'payout', 'bank'])[1 + i %% 6], 'ref' || i,
+       (ARRAY['USD', 'EUR', 'GBP'])[1 + i %% 3], 100 + i * 37, d::date - i %% 90, i %% 90,
+       CASE WHEN i %% 50 = 49 THEN 'resolved' WHEN i %% 90 = 0 THEN 'new' ELSE 'persisting' END
+FROM generate_series(%(start)s::date, %(end)s::date, interval '1 day') AS d
+CROSS JOIN generate_series(0, %(per_day)s - 1) AS i;
+
+-- name: item_status
+-- The reconciliation's state of %(per_day)s items of one day: mostly matched, some pending, breaks, explained.
+INSERT INTO recon.item_status (tenant, business_date, source, source_ref, currency, amount_minor, item_date,
+                               status, break_type, rule)
+SELECT %(tenant)s, %(start)s::date,
+       (ARRAY['internal', 'processor', 'internal', 'processor', 'payout', 'bank'])[1 + i %% 6], 'ref' || i,
+       (ARRAY['USD', 'EUR', 'GBP'])[1 + (i / 6) %% 3], 100 + (i * 7919) %% 50000, %(start)s::date - i %% 3,
+       CASE WHEN i %% 100 < 90 THEN 'matched' WHEN i %% 100 < 95 THEN 'pending' WHEN i %% 100 < 98 THEN 'break'
+            ELSE 'explained' END,
+       CASE WHEN i %% 100 BETWEEN 95 AND 97 THEN 'amount_mismatch' END, 'bench'
+FROM generate_series(0, %(per_day)s - 1) AS i;
+
+-- name: processor_lines
+-- %(per_day)s settlement lines of one day (charges, refunds, disputes, standalone fees), gross - fee = net.
+INSERT INTO imports.processor_lines (tenant, business_date, file_sha256, source_position, processor, line_id,
+                                     category, created_at, currency, gross_minor, fee_minor, net_minor)
+SELECT %(tenant)s, %(start)s::date, md5(%(tenant)s || %(start)s::text) || md5(%(start)s::text), 'line ' || i,
+       CASE (i / 10) %% 2 WHEN 0 THEN 'stripe' ELSE 'adyen' END, 'txn_' || i, k.category,
+       %(start)s::date + time '12:00', (ARRAY['USD', 'EUR', 'GBP'])[1 + (i / 20) %% 3],
+       k.gross, k.fee, k.gross - k.fee
+FROM generate_series(0, %(per_day)s - 1) AS i
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN i %% 10 < 8 THEN 'charge' WHEN i %% 10 = 8 THEN 'refund'
+                WHEN i %% 100 = 99 THEN 'dispute' ELSE 'fee' END AS category,
+           CASE WHEN i %% 10 < 8 THEN 100 + (i * 7919) %% 50000 WHEN i %% 10 = 8 THEN -(100 + i %% 5000)
+                WHEN i %% 100 = 99 THEN -(100 + i %% 5000) ELSE 0 END AS gross,
+           CASE WHEN i %% 10 < 8 THEN 30 + (i * 7919) %% 50000 / 40 WHEN i %% 10 = 9 THEN 1500 ELSE 0 END AS fee
+) k;
