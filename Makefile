@@ -10,7 +10,7 @@ TO     ?= 2026-11-04
 $(BIN)/financeops: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,deploy]'
 	touch $(BIN)/financeops
 
 install: $(BIN)/financeops
@@ -19,6 +19,7 @@ run: install  ## install, then run the whole graph for the sample days on the em
 	$(BIN)/financeops run --date $(DATE) --to $(TO) --data-dir data_samples
 
 test: install  ## install, then run the test suite against a real embedded Postgres and DuckDB
+	@.ci/ensure-chromium   # Debian's chromium for the UI test, when missing and apt-get is usable
 	$(BIN)/pytest -q
 
 test-slow: install
