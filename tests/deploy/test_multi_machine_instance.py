@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, SAMPLES
+from tests.webserver.processes import dagster_process, free_port, log_tail
 
 pytest.importorskip("dagster_k8s", reason="the deploy extra is not installed: pip install -e '.[deploy]'")
 
@@ -123,3 +124,32 @@ def test_definitions_validate_and_instance_info_accept_the_multi_machine_instanc
     # `instance info` shows the storages (the launcher and coordinator are checked in-process above).
     assert "run_storage: PostgresRunStorage" in info.stdout, info.stdout
     assert "event_log_storage: PostgresEventLogStorage" in info.stdout, info.stdout
+
+
+def test_the_webserver_and_daemon_workspace_reaches_a_separate_code_server(instance_home, tmp_path):
+    """deploy/multi-machine/workspace.yaml with its host and port pointed at a `dagster code-server` started here
+    the way the code server Deployment starts it: the code location loads over gRPC and validates."""
+    _, env = instance_home
+    full_env = {**os.environ, **env}
+    port = free_port()
+    workspace = yaml.safe_load((DEPLOY / "workspace.yaml").read_text())
+    (entry,) = workspace["load_from"]
+    entry["grpc_server"].update(host="127.0.0.1", port=port)
+    (tmp_path / "workspace.yaml").write_text(yaml.safe_dump(workspace))
+    log = tmp_path / "code-server.log"
+    with dagster_process([str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(port),
+                          "-m", "financeops_pipeline.orchestration.definitions"], full_env, log) as server:
+        deadline = time.monotonic() + 120
+        while True:   # the gRPC server answers once it has loaded the definitions
+            ping = subprocess.run([str(BIN / "dagster"), "api", "grpc-health-check", "-h", "127.0.0.1",
+                                   "-p", str(port)], env=full_env, capture_output=True, text=True, timeout=60)
+            if ping.returncode == 0:
+                break
+            assert server.poll() is None and time.monotonic() < deadline, log_tail(log)
+            time.sleep(1)
+        validate = subprocess.run(
+            [str(BIN / "dagster"), "definitions", "validate", "-w", str(tmp_path / "workspace.yaml")],
+            cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=300)
+    out = validate.stdout + validate.stderr
+    assert validate.returncode == 0, out[-3000:] + log_tail(log)
+    assert "Validation successful for code location financeops" in out, out[-3000:]
