@@ -63,7 +63,7 @@ def report(name: str, day: dt.datetime, tenant: str, fmt: str, out: Path | None,
     Money is exact decimal text from minor units (XLSX: decimal cells with the currency's number format).
     A report with several sections prints each as a CSV block after a `# <table>` line (XLSX: one sheet each).
     """
-    from financeops_pipeline.db.connect import tenant_connection
+    from financeops_pipeline.db.pools import tenant_session
     from financeops_pipeline.runtime import runtime
 
     validate_tenant(tenant)
@@ -73,7 +73,7 @@ def report(name: str, day: dt.datetime, tenant: str, fmt: str, out: Path | None,
         raise click.UsageError("--from is for income-statement (without --account)")
     if period_start and period_start.date() > business_date:
         raise click.UsageError(f"--from {period_start.date()} is after --date {business_date}")
-    with runtime() as rt, tenant_connection(rt.db_url, tenant, application_name="financeops-report") as conn:
+    with runtime() as rt, tenant_session(rt.db_url, tenant, "reports") as conn:
         if account:
             from financeops_pipeline.reports.drill import DRILL_SECTION, postings_behind
 
