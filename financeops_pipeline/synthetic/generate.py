@@ -441,7 +441,7 @@ def _adyen_payout_row(t: TenantSpec, day: dt.date, batch: int, amount: int) -> p
 
 # ------------------------------------------------------------------------------------------- bank
 @dataclass
-class _BankLine:
+class BankLine:
     kind: str                    # fee | interest | payout | unknown_credit | unknown_debit
     amount: int                  # signed minor units
     text: str
@@ -476,7 +476,7 @@ _BAI2_CODES = {"fee": "698", "interest": "354", "payout": "165", "unknown_credit
 _BANK_BIC = {"USD": "EXBKUS33", "EUR": "EXBKDEFF", "JPY": "EXBKJPJT"}
 
 
-def _camt(t: TenantSpec, day: dt.date, opening: int, lines: list[_BankLine]) -> str:
+def camt_statement(t: TenantSpec, day: dt.date, opening: int, lines: list[BankLine]) -> str:
     exp, ccy = t.exponent, t.currency
     closing = opening + sum(b.amount for b in lines)
     created = f"{(day + dt.timedelta(days=1)).isoformat()}T06:00:00+00:00"
@@ -550,7 +550,7 @@ def _camt(t: TenantSpec, day: dt.date, opening: int, lines: list[_BankLine]) -> 
     return "".join(out)
 
 
-def _bai2(t: TenantSpec, day: dt.date, opening: int, lines: list[_BankLine]) -> str:
+def bai2_file(t: TenantSpec, day: dt.date, opening: int, lines: list[BankLine]) -> str:
     closing = opening + sum(b.amount for b in lines)
     bic = _BANK_BIC.get(t.currency, "EXBKGB2L")
     yymmdd = day.strftime("%y%m%d")
@@ -650,8 +650,8 @@ class _TenantRun:
         self.windows = {p: dict(DEFAULT_WINDOWS[p]) for p in PROCESSORS}
         self.bank_unmatched_days = ReconConfig().bank_unmatched_days
         self.payouts: list[_Payout] = []
-        self.credits: dict[int, list[_BankLine]] = {}
-        self.bank_lines: dict[int, list[_BankLine]] = {}
+        self.credits: dict[int, list[BankLine]] = {}
+        self.bank_lines: dict[int, list[BankLine]] = {}
         self.carry = _Carry()
         self.held_many: dict[int, _Payout] = {}
         self.split_targets: dict[str, tuple[str, int, int]] = {}   # tag -> (psp, amount, method)
@@ -739,15 +739,15 @@ class _TenantRun:
             return
         self.credits.setdefault(when, []).append(self._payout_credit(group, amount))
 
-    def _payout_credit(self, group: list[_Payout], amount: int) -> _BankLine:
+    def _payout_credit(self, group: list[_Payout], amount: int) -> BankLine:
         t = self.t
         first = group[0]
         if first.processor == STRIPE:
             ids = " ".join(x.payout_id for x in group)
-            return _BankLine("payout", amount, f"STRIPE PAYOUT {ids}", "STRIPE", e2e=first.payout_id,
+            return BankLine("payout", amount, f"STRIPE PAYOUT {ids}", "STRIPE", e2e=first.payout_id,
                              cust_ref=first.payout_id, payouts=group, continuation="ORIGINATOR STRIPE PAYMENTS")
         batches = " ".join(f"BATCH {x.batch}" for x in group)
-        return _BankLine("payout", amount, f"ADYEN BV {batches} {t.merchant_account}", "ADYEN N.V.",
+        return BankLine("payout", amount, f"ADYEN BV {batches} {t.merchant_account}", "ADYEN N.V.",
                          cust_ref=f"payout-{first.batch}", payouts=group,
                          continuation="ORIGINATOR ADYEN N.V. SETTLEMENT PAYOUT")
 
@@ -930,22 +930,22 @@ class _TenantRun:
         for d in range(self.days):
             day = self.start + dt.timedelta(days=d)
             rng = _rng(self.seed, t.index, d, 0, 2)
-            lines: list[_BankLine] = []
+            lines: list[BankLine] = []
             if d == 0 or rng.integers(0, 10) < 3:
-                lines.append(_BankLine("fee", -int(rng.integers(5, 50)) * unit, "ACCOUNT MAINTENANCE FEE"))
+                lines.append(BankLine("fee", -int(rng.integers(5, 50)) * unit, "ACCOUNT MAINTENANCE FEE"))
             if d == 0 or rng.integers(0, 10) < 3:
                 month = (day.replace(day=1) - dt.timedelta(days=1)).strftime("%b %Y").upper()
-                lines.append(_BankLine("interest", int(rng.integers(1, 300)) * max(unit // 100, 1),
+                lines.append(BankLine("interest", int(rng.integers(1, 300)) * max(unit // 100, 1),
                                        f"INTEREST CREDIT {month}"))
             lines += self.credits.get(d, [])
             if d in _FORCED_UNKNOWN_CREDIT_DAYS or rng.integers(0, 1_000_000_000) < self.threshold:
                 ref = int(rng.integers(10_000, 100_000))
                 amount = int(rng.integers(1_000, 100_000)) * max(unit // 100, 1)
                 if d in _FORCED_UNKNOWN_CREDIT_DAYS or rng.integers(0, 3):
-                    lines.append(_BankLine("unknown_credit", amount, f"INCOMING TRANSFER REF X{ref}", "JOHN SMITH",
+                    lines.append(BankLine("unknown_credit", amount, f"INCOMING TRANSFER REF X{ref}", "JOHN SMITH",
                                            cust_ref=f"X{ref}"))
                 else:
-                    lines.append(_BankLine("unknown_debit", -amount, f"OUTGOING TRANSFER REF Y{ref}",
+                    lines.append(BankLine("unknown_debit", -amount, f"OUTGOING TRANSFER REF Y{ref}",
                                            "NORTHWIND SUPPLIES LTD", cust_ref=f"Y{ref}"))
             for n, b in enumerate(lines, 1):
                 b.ref = f"{t.code}-BANK-{day.strftime('%Y%m%d')}-{n:03d}"
@@ -953,10 +953,10 @@ class _TenantRun:
             folder.mkdir(parents=True, exist_ok=True)
             if t.bank_format(d) == "camt053":
                 path = folder / f"camt053_{day.isoformat()}.xml"
-                path.write_text(_camt(t, day, balance, lines), encoding="utf-8", newline="\n")
+                path.write_text(camt_statement(t, day, balance, lines), encoding="utf-8", newline="\n")
             else:
                 path = folder / f"bai2_{day.isoformat()}.bai2"
-                path.write_text(_bai2(t, day, balance, lines), encoding="utf-8", newline="\n")
+                path.write_text(bai2_file(t, day, balance, lines), encoding="utf-8", newline="\n")
             self.files.append(path)
             balance += sum(b.amount for b in lines)
             self.bank_lines[d] = lines

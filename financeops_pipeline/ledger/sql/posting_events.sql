@@ -25,8 +25,8 @@ payouts AS (
     -- A payout row (Stripe 'payout', Adyen 'MerchantPayout') posts the transfer it reports; an itemized
     -- report without one posts the sum of its lines' net. One pass, grouped: no correlated lookups.
     SELECT 'processor_payout', 'payout:' || p.processor || ':' || p.payout_id, p.currency,
-           CASE WHEN bool_or(p.category = 'payout') THEN -sum(p.net_minor) FILTER (WHERE p.category = 'payout')
-                ELSE sum(p.net_minor) END,
+           (CASE WHEN bool_or(p.category = 'payout') THEN -sum(p.net_minor) FILTER (WHERE p.category = 'payout')
+                 ELSE sum(p.net_minor) END)::bigint,   -- sum(bigint) is numeric: keep the column bigint
            p.processor, NULL, 'payout',
            coalesce(min(p.file_sha256) FILTER (WHERE p.category = 'payout'), min(p.file_sha256)),
            coalesce(min(p.source_position) FILTER (WHERE p.category = 'payout'), min(p.source_position)),

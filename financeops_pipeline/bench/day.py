@@ -1,0 +1,89 @@
+"""One synthetic business day end to end: import to Postgres, posting, reconciliation, reports.
+
+Each stage calls the same functions the Dagster assets call, in the same order, on a fresh database, so the
+figures are the pipeline's own. The day is written first by `financeops generate` (not counted in the day).
+The naive pandas diff runs afterwards on the very Arrow inputs DuckDB matched, for a ratio.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from financeops_pipeline.bench.measure import Stage, measured
+
+DAY = dt.date(2026, 11, 2)
+TENANT = "acme"
+RUN_ID = "bench"
+
+
+def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable[[str], None] = print,
+              seed: int = 1) -> list[Stage]:
+    """Generate one day of `transactions` internal transactions, run it through every stage, return figures."""
+    from financeops_pipeline.bench.pandas_baseline import reconcile_pandas
+    from financeops_pipeline.db.connect import tenant_connection
+    from financeops_pipeline.db.migrate import migrate
+    from financeops_pipeline.imports.loader import import_file
+    from financeops_pipeline.landing import day_files
+    from financeops_pipeline.ledger.posting import post_day
+    from financeops_pipeline.reconciliation.config import load_recon_config
+    from financeops_pipeline.reconciliation.engine import load_inputs, reconcile, write_results
+    from financeops_pipeline.reports.build import build_sections
+    from financeops_pipeline.reports.catalog import REPORT_CATALOG
+    from financeops_pipeline.synthetic.generate import generate
+
+    landing, archive = workdir / "landing", workdir / "archive"
+    log(f"generating {transactions:,} transactions for {TENANT} {DAY} in {landing} ...")
+    with measured("generate the day's files (not in the day)") as generated:
+        generate(landing, DAY, 1, transactions, [TENANT], seed=seed, progress=False)
+    migrate(database_url)
+
+    day: list[Stage] = []
+    config = load_recon_config()
+    with tenant_connection(database_url, TENANT, application_name="financeops-bench") as conn:
+        for source in ("internal", "processor", "bank"):
+            for path in day_files(landing, TENANT, DAY, source):
+                with measured(f"import {source}") as stage:
+                    outcome = import_file(conn, TENANT, path, DAY, RUN_ID, archive)
+                stage.name, stage.rows = f"import {outcome.format}", outcome.records_loaded
+                stage.note = f"{path.stat().st_size / 1e6:,.0f} MB, {outcome.status}"
+                day.append(stage)
+                log(f"  {stage.name}: {stage.seconds:.1f} s")
+        with measured("posting") as stage:
+            posted = post_day(conn, TENANT, DAY, RUN_ID)
+        stage.rows, stage.note = posted.postings_posted, f"{posted.entries_posted:,} entries"
+        day.append(stage)
+        log(f"  posting: {stage.seconds:.1f} s")
+        with measured("recon: Postgres -> Arrow (ADBC)") as stage:
+            inputs = load_inputs(database_url, TENANT, DAY, config)
+        stage.rows = inputs.internal.num_rows + inputs.processor.num_rows + inputs.bank.num_rows
+        day.append(stage)
+        with measured("recon: three-way match (DuckDB)") as stage:
+            result = reconcile(inputs, DAY, config)
+        stage.rows, stage.note = day[-1].rows, _counts(result.counts())
+        day.append(stage)
+        with measured("recon: results -> Postgres (COPY)") as stage:
+            write_results(conn, TENANT, DAY, result, RUN_ID)
+        stage.rows = result.item_status.num_rows + result.matches.num_rows + result.breaks.num_rows
+        day.append(stage)
+        log(f"  reconciliation: {sum(s.seconds for s in day[-3:]):.1f} s")
+        with measured("reports (all 7, published)") as stage:
+            stage.rows = sum(len(rows) for name in REPORT_CATALOG
+                             for rows in build_sections(conn, name, TENANT, DAY).values())
+        day.append(stage)
+
+    recon = Stage("reconciliation stage (load+match+write)", seconds=sum(s.seconds for s in day[-4:-1]),
+                  peak_rss=max(s.peak_rss for s in day[-4:-1]), rows=day[-3].rows)
+    whole = Stage("whole day end to end", seconds=sum(s.seconds for s in day),
+                  peak_rss=max(s.peak_rss for s in day), rows=transactions, note="rows = internal transactions")
+    with measured("naive pandas diff (same inputs)") as naive:
+        naive_counts = reconcile_pandas(inputs)
+    naive.rows = day[-3].rows
+    match = next(s for s in day if s.name.startswith("recon: three-way"))
+    naive.note = f"{naive.seconds / match.seconds:.1f}x the DuckDB match; {_counts(naive_counts)}"
+    return [generated, *day, recon, whole, naive]
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))

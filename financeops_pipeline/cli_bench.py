@@ -1,0 +1,81 @@
+"""`financeops bench`: the figures behind the README's speed and memory claims, measured on this machine."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+PARTS = ("formats", "day", "reports")
+
+
+@contextmanager
+def _fresh_database(admin_url: str, url_of: Callable[[str], str], name: str, keep: bool) -> Iterator[str]:
+    """An empty database on the server, dropped afterwards unless kept for inspection."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield url_of(name)
+    finally:
+        if not keep:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@click.command("bench")
+@click.option("--transactions", type=click.IntRange(min=1), default=10_000_000, show_default=True,
+              help="Internal transactions in the end-to-end day (with their processor lines, payouts, bank).")
+@click.option("--format-records", type=click.IntRange(min=1), default=1_000_000, show_default=True,
+              help="Records per file for the per-format parse + load throughput.")
+@click.option("--report-postings", type=click.IntRange(min=1), default=50_000_000, show_default=True,
+              help="Postings in the ledger the report queries are timed against.")
+@click.option("--only", type=click.Choice(PARTS), multiple=True,
+              help="Run only these parts (repeatable; default: all three).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where generated files go (default: a temporary folder, removed afterwards).")
+@click.option("--keep", is_flag=True, help="Keep the benchmark databases and files for inspection.")
+def bench(transactions: int, format_records: int, report_postings: int, only: tuple[str, ...],
+          workdir: Path | None, keep: bool) -> None:
+    """Measure import throughput per format, one whole day end to end, and report query latency.
+
+    Runs on fresh databases on the embedded server (or DATABASE_URL's server), never on the pipeline's own
+    database. Prints wall time and peak memory per stage. The full default run takes several minutes.
+    """
+    from financeops_pipeline.bench.day import bench_day
+    from financeops_pipeline.bench.formats import bench_formats
+    from financeops_pipeline.bench.measure import table
+    from financeops_pipeline.bench.reports import bench_report_queries, format_table
+    from financeops_pipeline.db.server import postgres
+    from financeops_pipeline.settings import load_settings
+
+    parts = only or PARTS
+    settings = load_settings()
+    with tempfile.TemporaryDirectory(prefix="financeops-bench-", dir=workdir) as tmp, \
+            postgres(settings.home, settings.database_url) as target:
+        folder = Path(tmp) if not keep else Path(tempfile.mkdtemp(prefix="financeops-bench-", dir=workdir))
+
+        def database(name: str):
+            return _fresh_database(target.admin_url, target.url, name, keep)
+
+        if "formats" in parts:
+            with database("fo_bench_formats") as url:
+                stages = bench_formats(url, format_records, folder / "formats", log=click.echo)
+            click.echo(f"\nParse + load per format ({format_records:,} transactions' worth of each file)\n"
+                       + table(stages, unit="records"))
+        if "day" in parts:
+            with database("fo_bench_day") as url:
+                stages = bench_day(url, transactions, folder / "day", log=click.echo)
+            click.echo(f"\nOne day of {transactions:,} internal transactions\n" + table(stages))
+        if "reports" in parts:
+            with database("fo_bench_reports") as url:
+                results = bench_report_queries(url, report_postings, log=click.echo)
+            click.echo(f"\nReport queries for one tenant-day, {report_postings:,} postings in the ledger "
+                       f"(filled in {results[0]['fill_s']} s)\n" + format_table(results))
+        if keep:
+            click.echo(f"\nkept: databases fo_bench_* and files in {folder}")
