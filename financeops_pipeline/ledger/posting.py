@@ -1,4 +1,4 @@
-"""Bulk posting of one tenant-day: events -> staged legs -> balanced entries, in one transaction."""
+"""Bulk posting of one tenant-day: events -> staged entries -> balanced entries and postings, one transaction."""
 
 from __future__ import annotations
 
@@ -11,14 +11,6 @@ from psycopg import sql
 from financeops_pipeline.audit import code_version
 from financeops_pipeline.ledger.rules import RuleBook, describe_account, load_rules
 from financeops_pipeline.sqlfiles import load_named_sql, load_sql
-
-_STAGING = """
-CREATE TEMP TABLE staged_legs (
-    idempotency_key text, line_no smallint, account_code text, currency char(3), amount_minor bigint,
-    rule_id text, description text, source_kind text, source_file_sha256 text, source_position text,
-    source_ref text
-) ON COMMIT DROP
-"""
 
 
 @dataclass
@@ -43,22 +35,11 @@ def _legs_values(book: RuleBook) -> sql.Composable:
     return sql.SQL(", ").join(rows)
 
 
-def stage_legs_query(book: RuleBook) -> sql.Composed:
-    """INSERT INTO staged_legs: every event joined to the legs of its rule, with concrete accounts."""
-    return sql.SQL(
-        "INSERT INTO staged_legs "
-        # A record delivered twice (same idempotency key) is posted once; reconciliation reports the duplicate.
-        "WITH events AS (SELECT DISTINCT ON (idempotency_key) * FROM ({events}) e"
-        "                ORDER BY idempotency_key, file_sha256, source_position) "
-        "SELECT e.idempotency_key, l.line_no, "
-        "       replace(replace(l.account, '{{processor}}', coalesce(e.processor, 'unknown')),"
-        "               '{{bank_account}}', coalesce(e.bank_account, 'unknown')),"
-        "       e.currency, l.sign * e.amount_minor, e.event_type, e.description, e.source_kind,"
-        "       e.file_sha256, e.source_position, e.source_ref "
-        "FROM events e JOIN (VALUES {legs}) AS l(rule_id, line_no, account, sign, amount_column) "
-        "  ON l.rule_id = e.event_type "
-        "WHERE e.amount_minor <> 0"
-    ).format(events=sql.SQL(load_sql("ledger/sql/posting_events.sql")), legs=_legs_values(book))
+def _statements(book: RuleBook) -> dict[str, sql.Composed]:
+    """post_staged.sql's statements with the day's events query and the rule book's legs composed in."""
+    parts = {"events": sql.SQL(load_sql("ledger/sql/posting_events.sql")), "legs": _legs_values(book)}
+    return {name: sql.SQL(text).format(**{k: v for k, v in parts.items() if "{" + k + "}" in text})
+            for name, text in load_named_sql("ledger/sql/post_staged.sql").items()}
 
 
 def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str) -> PostingResult:
@@ -70,21 +51,16 @@ def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str) -
         # Serialises concurrent runs of the same tenant-day; the unique key would stop doubles anyway.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"post:{tenant}:{day}",))
         conn.execute("SET LOCAL work_mem = '256MB'")   # bulk hashing and sorting stay in memory
-        conn.execute(_STAGING)
-        conn.execute(stage_legs_query(book), params)
-        conn.execute("ANALYZE staged_legs")   # temp tables have no statistics until analysed: without them
-        #                                       the joins below are planned as nested loops
-        events = conn.execute("SELECT count(DISTINCT idempotency_key) FROM staged_legs").fetchone()[0]
-        codes = [r[0] for r in conn.execute("SELECT DISTINCT account_code FROM staged_legs").fetchall()]
-        accounts = [describe_account(c) for c in codes]
+        statements = _statements(book)
+        events = conn.execute(statements["stage_events"], params).rowcount
+        conn.execute("ANALYZE staged_events")   # temp tables have no statistics until analysed: without them
+        #                                          the joins below are planned as nested loops
+        codes = [r[0] for r in conn.execute(statements["staged_accounts"]).fetchall()]
         conn.cursor().executemany(
             "INSERT INTO ledger.accounts (tenant, account_code, name, account_type, normal_balance)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [(tenant, a.code, a.name, a.type, a.normal) for a in accounts],
+            [(tenant, a.code, a.name, a.type, a.normal) for a in map(describe_account, codes)],
         )
-        statements = load_named_sql("ledger/sql/post_staged.sql")
-        conn.execute(statements["stage_entries"], params)
-        conn.execute("ANALYZE staged_entries")
         entries = conn.execute(statements["insert_entries"], params).rowcount
         postings = conn.execute(statements["insert_postings"], params).rowcount
     return PostingResult(events=events, entries_posted=entries, postings_posted=postings,

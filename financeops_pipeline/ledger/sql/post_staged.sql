@@ -1,18 +1,27 @@
--- name: stage_entries
--- One new journal entry per idempotency key not yet posted for the tenant (the caller holds the
--- tenant-day advisory lock, so no concurrent run can post the same keys meanwhile), with its id drawn now.
--- Parameters: %(tenant)s.
-CREATE TEMP TABLE staged_entries ON COMMIT DROP AS
-SELECT nextval('ledger.entry_id_seq') AS entry_id, e.*
+-- Posting one tenant-day, set-based. The caller holds the tenant-day advisory lock, so no concurrent run
+-- can post the same keys meanwhile. `{events}` is posting_events.sql; `{legs}` the rule book's legs as
+-- VALUES (rule_id, line_no, account, sign, amount_column), composed in by posting.py.
+
+-- name: stage_events
+-- One row per money movement (a record delivered twice, same idempotency key, is staged once: the first by
+-- file and position), with its entry id drawn now when it is not posted yet. Parameters: %(tenant)s, %(day)s.
+CREATE TEMP TABLE staged_events ON COMMIT DROP AS
+SELECT CASE WHEN j.idempotency_key IS NULL THEN nextval('ledger.entry_id_seq') END AS entry_id, e.*
 FROM (
-    SELECT DISTINCT ON (s.idempotency_key)
-           s.idempotency_key, s.rule_id, s.description, s.source_kind, s.source_file_sha256, s.source_position,
-           s.source_ref
-    FROM staged_legs s
-    WHERE NOT EXISTS (SELECT 1 FROM ledger.journal_entries j
-                      WHERE j.tenant = %(tenant)s AND j.idempotency_key = s.idempotency_key)
-    ORDER BY s.idempotency_key
-) e;
+    SELECT DISTINCT ON (idempotency_key) *
+    FROM ({events}) e
+    WHERE amount_minor <> 0
+    ORDER BY idempotency_key, file_sha256, source_position
+) e
+LEFT JOIN ledger.journal_entries j ON j.tenant = %(tenant)s AND j.idempotency_key = e.idempotency_key;
+
+-- name: staged_accounts
+-- The concrete accounts the staged events post to (templates filled with processor / bank account).
+SELECT DISTINCT replace(replace(l.account, '{{processor}}', coalesce(s.processor, 'unknown')),
+                        '{{bank_account}}', coalesce(s.bank_account, 'unknown'))
+FROM (SELECT DISTINCT event_type, processor, bank_account FROM staged_events WHERE entry_id IS NOT NULL) s
+JOIN (VALUES {legs}) AS l(rule_id, line_no, account, sign, amount_column) ON l.rule_id = s.event_type;
+
 -- name: insert_entries
 -- ON CONFLICT stays as a guard: a key posted meanwhile is skipped here, and its postings then fail the
 -- balance trigger's entry check, rolling the whole batch back instead of posting anything twice.
@@ -20,15 +29,22 @@ FROM (
 INSERT INTO ledger.journal_entries
     (entry_id, tenant, idempotency_key, business_date, rule_id, rule_version, description, source_kind,
      source_file_sha256, source_position, source_ref, run_id, code_version)
-SELECT entry_id, %(tenant)s, idempotency_key, %(day)s, rule_id, %(rule_version)s, description, source_kind,
-       source_file_sha256, source_position, source_ref, %(run_id)s, %(code_version)s
-FROM staged_entries
+SELECT entry_id, %(tenant)s, idempotency_key, %(day)s, event_type, %(rule_version)s, description, source_kind,
+       file_sha256, source_position, source_ref, %(run_id)s, %(code_version)s
+FROM staged_events
+WHERE entry_id IS NOT NULL
 ORDER BY entry_id
 ON CONFLICT (tenant, idempotency_key) DO NOTHING;
+
 -- name: insert_postings
--- All postings of the batch in one statement: the statement-level trigger checks every entry at once.
+-- Every leg of every new entry in one statement: the statement-level trigger checks all entries at once.
+-- Parameters: %(tenant)s, %(day)s.
 INSERT INTO ledger.postings (entry_id, line_no, tenant, business_date, account_code, currency, amount_minor)
-SELECT n.entry_id, s.line_no, %(tenant)s, %(day)s, s.account_code, s.currency, s.amount_minor
-FROM staged_legs s
-JOIN staged_entries n USING (idempotency_key)
-ORDER BY n.entry_id, s.line_no;
+SELECT s.entry_id, l.line_no, %(tenant)s, %(day)s,
+       replace(replace(l.account, '{{processor}}', coalesce(s.processor, 'unknown')),
+               '{{bank_account}}', coalesce(s.bank_account, 'unknown')),
+       s.currency, l.sign * s.amount_minor
+FROM staged_events s
+JOIN (VALUES {legs}) AS l(rule_id, line_no, account, sign, amount_column) ON l.rule_id = s.event_type
+WHERE s.entry_id IS NOT NULL
+ORDER BY s.entry_id, l.line_no;
