@@ -88,6 +88,7 @@ def postgres(home: Path, database_url: str | None = None) -> Iterator[PostgresTa
     previous = _stop_on_sigterm()
     try:
         target = PostgresTarget(admin_url=server.get_uri("postgres"), embedded=True)
+        tune_for_bulk_loads(target)
         ensure_databases(target)
         yield target
     finally:
@@ -106,6 +107,24 @@ def _stop_on_sigterm():
         raise SystemExit(128 + signum)
 
     return signal.signal(signal.SIGTERM, _exit)
+
+
+# Settings of the embedded server (ours alone) for a workload of multi-gigabyte COPY and INSERT ... SELECT
+# batches: the defaults (max_wal_size 1GB, checkpoint every 5 min) checkpoint several times in one day's
+# load. All take effect on reload; durability (fsync, synchronous_commit) is left as it is.
+EMBEDDED_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min", "maintenance_work_mem": "512MB"}
+
+
+def tune_for_bulk_loads(target: PostgresTarget) -> None:
+    """Apply EMBEDDED_SETTINGS to the embedded server (an external server is its administrator's to tune)."""
+    with psycopg.connect(target.admin_url, autocommit=True) as conn:
+        stale = [name for name, value in EMBEDDED_SETTINGS.items()
+                 if conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()[0] != value]
+        for name in stale:
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name),
+                                                                    sql.Literal(EMBEDDED_SETTINGS[name])))
+        if stale:
+            conn.execute("SELECT pg_reload_conf()")
 
 
 def ensure_databases(target: PostgresTarget) -> None:
