@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from financeops_pipeline.orchestration.definitions import defs
-from financeops_pipeline.orchestration.partitions import range_tags, tenant_day_key
+from financeops_pipeline.orchestration.partitions import range_tags, tenant_day_key, tenant_day_partitions
 from tests.conftest import SAMPLES, query
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -78,3 +78,17 @@ def test_a_range_is_one_run_in_date_order_and_rerunning_a_used_day_changes_no_la
         _run(instance, partition_key=tenant_day_key(D3, "acme"))
         after = {day: _day_rows(db_url, "acme", day) for day in (D3, D4)}
         assert after == before
+
+
+def test_a_backfill_of_all_tenants_over_days_is_one_range_per_tenant():
+    """How Dagster splits a backfill's tenant-days into single runs (what the daemon and the UI do): by the
+    dimension with fewer values, so tenants x days gives one run per tenant covering all the days."""
+    keys = [str(tenant_day_key(d, t)) for t in ("acme", "globex") for d in (D2, D3, D4)]
+    ranges = tenant_day_partitions.empty_subset().with_partition_keys(keys).get_partition_key_ranges(
+        tenant_day_partitions)
+    assert sorted((str(r.start), str(r.end)) for r in ranges) == [
+        (str(tenant_day_key(D2, "acme")), str(tenant_day_key(D4, "acme"))),
+        (str(tenant_day_key(D2, "globex")), str(tenant_day_key(D4, "globex")))]
+    one_day = [str(tenant_day_key(D3, t)) for t in ("acme", "globex")]
+    assert [(str(r.start), str(r.end)) for r in tenant_day_partitions.empty_subset().with_partition_keys(
+        one_day).get_partition_key_ranges(tenant_day_partitions)] == [tuple(one_day)]
