@@ -24,19 +24,27 @@ Conventions, checked against the public sample `settlement_detail_report_batch_3
   applied again), likewise UTC/GMT/WET/WEST/EET/EEST; any other value is looked up as an IANA zone name.
 * Columns not modelled (Company Account, Payment Method, Exchange Rate, Booking Date, ...) go to `extra`
   as a JSON object of their non-empty cells.
+
+A clean file is read whole-column (`_parse_columnar`, pyarrow, same rules and the same constants as the row
+path); anything it does not accept sends the file down the row path (`parse_rows`), which names every bad
+line and field. Both give identical tables (tests/imports/test_columnar.py).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from financeops_pipeline.imports import csvutil
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from financeops_pipeline.imports import columnar, csvutil
 from financeops_pipeline.imports.csvutil import RowError
-from financeops_pipeline.imports.records import ParsedFile
+from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA, ParsedFile
 
 FORMAT = "adyen"
 GROSS_DEBIT, GROSS_CREDIT = "Gross Debit (GC)", "Gross Credit (GC)"
@@ -64,6 +72,13 @@ CATEGORY = {
 }
 _NON_NEGATIVE = frozenset({"Settled", "ChargebackReversal"})
 _NON_POSITIVE = frozenset({"Refunded", "Chargeback", "SecondChargeback"})
+PAYOUT_TYPE = "MerchantPayout"
+NO_VALUE = "-"   # stands in for an empty Psp Reference / Modification Reference in line_id
+GROSS_GC_MINOR = "gross_gc_minor"   # extra key of an FX line's gross in the gross currency
+# Plain-decimal spellings of exactly 1 ('1', '1.0', '+01.00'); any other plain decimal is a real FX rate.
+_RATE_ONE = r"\+?0*1(\.0*)?"
+_RATE_ONE_RE = re.compile(_RATE_ONE)
+_PLAIN_DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
 
 _FIXED_ZONES: dict[str, tzinfo] = {
     "UTC": UTC, "GMT": UTC, "Z": UTC,
@@ -109,7 +124,7 @@ def _local_datetime(text: str, zone_text: str) -> tuple[datetime, date]:
 
 def _rate_is_one(text: str) -> bool:
     text = text.strip()
-    if not text or text == "1":
+    if not text or _RATE_ONE_RE.fullmatch(text):
         return True
     try:
         return Decimal(text) == 1
@@ -123,8 +138,142 @@ def sniff(data: bytes) -> bool:
     return bool(header) and {"Psp Reference", "Batch Number"} <= set(header or ())
 
 
+def _wrong_sign(gross_gc: Any, typ: Any) -> Any:
+    """Gross in the gross currency against the sign its Type must have; works on ints and on Arrow columns."""
+    if isinstance(gross_gc, int):
+        return (gross_gc < 0 and typ in _NON_NEGATIVE) or (gross_gc > 0 and typ in _NON_POSITIVE)
+    return pc.or_(pc.and_(pc.less(gross_gc, 0), pc.is_in(typ, pa.array(sorted(_NON_NEGATIVE)))),
+                  pc.and_(pc.greater(gross_gc, 0), pc.is_in(typ, pa.array(sorted(_NON_POSITIVE)))))
+
+
+def _line_ids(key: pa.ChunkedArray, psp: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """`key`, with '#2', '#3', ... on later lines without a Psp Reference that repeat a key (file order)."""
+    no_psp = pc.equal(psp, "")
+    if not pc.any(no_psp).as_py():
+        return key
+    # Only lines whose key some psp-less line has can need a suffix; those are few (fees, payouts).
+    involved = pc.is_in(key, value_set=pc.unique(pc.filter(key, no_psp)))
+    positions = pc.indices_nonzero(involved)
+    keys = pc.take(key, positions).to_pylist()
+    if len(set(keys)) == len(keys):
+        return key
+    seen: dict[str, int] = {}
+    ids = []
+    for k, empty in zip(keys, pc.take(no_psp, positions).to_pylist(), strict=True):
+        seen[k] = seen.get(k, 0) + 1
+        ids.append(f"{k}#{seen[k]}" if empty and seen[k] > 1 else k)
+    return pc.replace_with_mask(key.combine_chunks(), involved.combine_chunks(), pa.array(ids, pa.string()))
+
+
+def _payout_dates(payout_id: pa.ChunkedArray, typ: pa.ChunkedArray, day: pa.ChunkedArray) -> pa.Array:
+    """Each line's batch payout date: the local date of its batch's first MerchantPayout line, else null."""
+    is_payout = pc.equal(typ, PAYOUT_TYPE)
+    if not pc.any(is_payout).as_py():
+        return pa.nulls(len(payout_id), pa.date32())
+    first: dict[str, date] = {}
+    for pid, d in zip(pc.filter(payout_id, is_payout).to_pylist(), pc.filter(day, is_payout).to_pylist(),
+                      strict=True):
+        first.setdefault(pid, d)
+    index = pc.index_in(payout_id, value_set=pa.array(list(first), pa.string()))
+    return pc.take(pa.array(list(first.values()), pa.date32()), index)
+
+
+def _parse_columnar(data: bytes) -> ParsedFile | None:
+    """The whole-column path for a clean file (None: let the row path find and name the problems)."""
+    header = csvutil.sniff_header(data)
+    if (not header or len(set(header)) != len(header) or not set(REQUIRED) <= set(header)
+            or GROSS_GC_MINOR in header):   # an extra column of that name would be overwritten in place
+        return None
+    t = columnar.read_strings(data, header)
+    if t is None:
+        return None
+    n = t.num_rows
+    trim = columnar.trimmed
+    typ, account, batch, psp = (trim(t[c]) for c in ("Type", "Merchant Account", "Batch Number", "Psp Reference"))
+    mod = trim(t["Modification Reference"]) if "Modification Reference" in header else pa.array([""] * n)
+    if not all(pc.all(pc.not_equal(c, "")).as_py() for c in (typ, account, batch)) \
+            or pc.any(pc.equal(psp, NO_VALUE)).as_py():
+        return None
+    net_cur = columnar.currencies(t["Net Currency"])
+    if net_cur is None:
+        return None
+    code, exp = net_cur
+    gross_cur = trim(t["Gross Currency"])
+    has_gross = pc.not_equal(gross_cur, "")
+    # Lines without a Gross Currency take the net one so that every column has an exponent; their gross cells
+    # must then be blank (read as 0), else the row path reports 'gross amount without Gross Currency'.
+    gross_codes = columnar.currencies(pc.if_else(has_gross, gross_cur, code))
+    if gross_codes is None:
+        return None
+    gcode, gexp = gross_codes
+    stray = pc.or_(pc.not_equal(trim(t[GROSS_DEBIT]), ""), pc.not_equal(trim(t[GROSS_CREDIT]), ""))
+    if pc.any(pc.and_(pc.invert(has_gross), stray)).as_py():
+        return None
+    amounts = [columnar.to_minor(t[c], exp, empty_is_zero=True) for c in (NET_CREDIT, NET_DEBIT, *FEE_COLUMNS)]
+    gross_amounts = [columnar.to_minor(t[c], gexp, empty_is_zero=True) for c in (GROSS_CREDIT, GROSS_DEBIT)]
+    if any(a is None for a in amounts + gross_amounts):
+        return None
+    same = pc.equal(gcode, code)
+    if "Exchange Rate" in header:
+        rate = trim(t["Exchange Rate"])
+        rate_one = pc.match_substring_regex(rate, f"^({_RATE_ONE})?$")
+        odd_rate = pc.invert(pc.or_(rate_one, pc.match_substring_regex(rate, _PLAIN_DECIMAL)))
+        if pc.any(pc.and_(pc.and_(has_gross, same), odd_rate)).as_py():
+            return None   # neither 1 nor a plain decimal: Decimal decides on the row path
+        same = pc.and_(same, rate_one)
+    kept = pc.and_(has_gross, same)   # gross as reported; FX lines and lines without gross: net + fee
+    fx = pc.and_(has_gross, pc.invert(same))
+    try:
+        net = pc.subtract_checked(amounts[0], amounts[1])
+        fee = amounts[2]
+        for more in amounts[3:]:
+            fee = pc.add_checked(fee, more)
+        gross_gc = pc.subtract_checked(gross_amounts[0], gross_amounts[1])
+        if pc.any(pc.and_(has_gross, _wrong_sign(gross_gc, typ))).as_py() or pc.any(
+                pc.and_(kept, pc.not_equal(pc.subtract_checked(gross_gc, fee), net))).as_py():
+            return None
+        gross = pc.if_else(kept, gross_gc, pc.add_checked(net, fee))
+    except pa.ArrowInvalid:
+        return None
+    created = columnar.local_to_utc(t["Creation Date"], t["TimeZone"], _zone)
+    members = []
+    if pc.any(fx).as_py():
+        absent = pa.scalar(None, pa.string())
+        members = [
+            pc.if_else(fx, pc.binary_join_element_wise('"Gross Currency": "', gcode, '"', ""), absent),
+            pc.if_else(fx, pc.binary_join_element_wise(f'"{GROSS_GC_MINOR}": ', pc.cast(gross_gc, pa.string()),
+                                                       ""), absent),
+        ]
+    extra = columnar.json_objects(t, [c for c in header if c not in _MODELLED], members)
+    if created is None or extra is None:
+        return None
+    created_at, local_day = created
+    payout_id = pc.binary_join_element_wise(account, batch, ":")
+    key = pc.binary_join_element_wise(payout_id, pc.if_else(pc.equal(psp, ""), NO_VALUE, psp), typ,
+                                      pc.if_else(pc.equal(mod, ""), NO_VALUE, mod), ":")
+    types = pc.unique(typ)
+    categories = pa.array([CATEGORY.get(c, "other") for c in types.to_pylist()], pa.string())
+    table = pa.table({
+        "processor": pa.array([FORMAT] * n), "line_id": _line_ids(key, psp),
+        "category": pc.take(categories, pc.index_in(typ, value_set=types)), "processor_type": typ,
+        "reference": columnar.empty_to_null(psp),
+        "merchant_reference": columnar.empty_to_null(trim(t["Merchant Reference"])),
+        "created_at": created_at, "available_on": pa.nulls(n, pa.date32()), "currency": code,
+        "gross_minor": gross, "fee_minor": fee, "net_minor": net, "payout_id": payout_id,
+        "payout_date": _payout_dates(payout_id, typ, local_day), "extra": extra,
+        "source_position": columnar.line_positions(n),
+    }, schema=PROCESSOR_LINE_SCHEMA)
+    return ParsedFile(format=FORMAT, source="processor", table=table)
+
+
 def parse(data: bytes, filename: str) -> ParsedFile:
-    """Parse an Adyen Settlement details report; bad lines become RecordErrors, the others rows."""
+    """Parse an Adyen Settlement details report (whole columns at once when the file is clean)."""
+    fast = _parse_columnar(data) if isinstance(data, bytes) else None
+    return fast if fast is not None else parse_rows(data, filename)
+
+
+def parse_rows(data: bytes, filename: str) -> ParsedFile:
+    """The row-by-row path: every problem becomes a RecordError naming its line and field."""
     f = csvutil.open_csv(data, filename, REQUIRED, "Adyen settlement details report")
     header = f.header
     ix = f.index
@@ -163,7 +312,7 @@ def parse(data: bytes, filename: str) -> ParsedFile:
             gcode, gexp = currency_of(gross_cur_text, "Gross Currency")
             gross_gc = amount(r[i_gcred], gexp, gcode, GROSS_CREDIT)
             gross_gc -= amount(r[i_gdeb], gexp, gcode, GROSS_DEBIT)
-            if (gross_gc < 0 and typ in _NON_NEGATIVE) or (gross_gc > 0 and typ in _NON_POSITIVE):
+            if _wrong_sign(gross_gc, typ):
                 field = GROSS_CREDIT if gross_gc > 0 else GROSS_DEBIT
                 raise RowError(field, f"gross {gross_gc} (minor units) has the wrong sign for Type {typ!r}")
             if gcode == code and _rate_is_one(r[i_rate] if i_rate is not None else ""):
@@ -176,21 +325,21 @@ def parse(data: bytes, filename: str) -> ParsedFile:
             else:
                 gross = net + fee
                 extra["Gross Currency"] = gcode
-                extra["gross_gc_minor"] = gross_gc
+                extra[GROSS_GC_MINOR] = gross_gc
         elif r[i_gdeb].strip() or r[i_gcred].strip():
             raise RowError("Gross Currency", "gross amount without Gross Currency")
         else:
             gross = net + fee
         created_at, local_date = _local_datetime(r[i_created], r[i_tz])
         payout_id = f"{account}:{batch}"
-        if typ == "MerchantPayout":
+        if typ == PAYOUT_TYPE:
             payout_dates.setdefault(payout_id, local_date)
-        key = f"{payout_id}:{psp or '-'}:{typ}:{mod or '-'}"
+        key = f"{payout_id}:{psp or NO_VALUE}:{typ}:{mod or NO_VALUE}"
         seen = key_count.get(key, 0) + 1
         key_count[key] = seen
         mref = r[i_mref].strip()
         return {
-            "processor": "adyen",
+            "processor": FORMAT,
             "line_id": key if seen == 1 or psp else f"{key}#{seen}",
             "category": CATEGORY.get(typ, "other"),
             "processor_type": typ,

@@ -9,6 +9,9 @@ Both paths give identical records for clean files (tested), so the fast path is 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -75,9 +78,13 @@ def currencies(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArra
     return codes, pc.take(_EXPONENTS, index)
 
 
-def to_minor(values: pa.ChunkedArray, exponents: pa.ChunkedArray) -> pa.ChunkedArray | None:
-    """Exact integer minor units of plain decimal text, or None if any value is not exact for its currency."""
+def to_minor(values: pa.ChunkedArray, exponents: pa.ChunkedArray,
+             empty_is_zero: bool = False) -> pa.ChunkedArray | None:
+    """Exact integer minor units of plain decimal text, or None if any value is not exact for its currency
+    (or beyond int64). With `empty_is_zero` a blank cell is 0, as `csvutil.optional_amount` reads it."""
     text = trimmed(values)
+    if empty_is_zero:
+        text = pc.if_else(pc.equal(text, ""), "0", text)
     if not pc.all(pc.match_substring_regex(text, _AMOUNT)).as_py():
         return None
     negative = pc.starts_with(text, "-")
@@ -86,11 +93,14 @@ def to_minor(values: pa.ChunkedArray, exponents: pa.ChunkedArray) -> pa.ChunkedA
     fraction = pc.utf8_rtrim(pc.binary_join(pc.list_slice(parts, 1, 2), ""), "0")
     if pc.any(pc.greater(pc.utf8_length(fraction), pc.cast(exponents, pa.int32()))).as_py():
         return None   # more decimals than the currency allows: the row path names the line
-    minor = pc.multiply(whole, pc.power(pa.scalar(10, pa.int64()), exponents))
-    for exponent in pc.unique(exponents).to_pylist():
-        if exponent:
-            digits = pc.cast(pc.utf8_rpad(fraction, width=exponent, padding="0"), pa.int64())
-            minor = pc.if_else(pc.equal(exponents, exponent), pc.add(minor, digits), minor)
+    try:   # checked: 15 digits at exponent 4 can pass int64, which the row path refuses
+        minor = pc.multiply_checked(whole, pc.power(pa.scalar(10, pa.int64()), exponents))
+        for exponent in pc.unique(exponents).to_pylist():
+            if exponent:
+                digits = pc.cast(pc.utf8_rpad(fraction, width=exponent, padding="0"), pa.int64())
+                minor = pc.if_else(pc.equal(exponents, exponent), pc.add_checked(minor, digits), minor)
+    except pa.ArrowInvalid:
+        return None
     return pc.if_else(negative, pc.negate(minor), minor)
 
 
@@ -105,6 +115,50 @@ def utc_timestamps(values: pa.ChunkedArray, naive_is_utc: bool) -> pa.ChunkedArr
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     return None
+
+
+def local_to_utc(
+    values: pa.ChunkedArray, zones: pa.ChunkedArray, zone_of: Callable[[str], tzinfo | None],
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+    """(UTC timestamp[us], local date32) of naive ISO date-times each read in its row's zone, the way
+    `datetime.fromisoformat(text).replace(tzinfo=zone_of(zone)).astimezone(UTC)` reads one.
+
+    `zone_of` maps a zone cell to a tzinfo (None: unknown). Fixed offsets are applied directly; an IANA zone
+    goes through Arrow's tz database, refusing ambiguous and non-existent wall times (Python would pick a
+    fold for them). None when any value is not plain naive text, any zone is unknown, or a time is ambiguous.
+    """
+    text = trimmed(values)
+    if not pc.all(pc.match_substring_regex(text, _NAIVE)).as_py():
+        return None
+    try:
+        local = pc.cast(text, pa.timestamp("us"))
+        day = pc.cast(pc.utf8_slice_codeunits(text, 0, 10), pa.date32())
+    except pa.ArrowInvalid:
+        return None
+    inside = pc.and_(pc.greater(day, pa.scalar(date(1, 1, 1))), pc.less(day, pa.scalar(date(9999, 12, 31))))
+    if not pc.all(inside).as_py():
+        return None   # Arrow reads year 0, and a shift past year 1 or 9999 is out of datetime's range
+    micros = pc.cast(local, pa.int64())
+    for name in pc.unique(zones).to_pylist():
+        zone = zone_of(name)
+        if zone is None:
+            return None
+        mask = pc.equal(zones, name)
+        try:
+            if isinstance(zone, ZoneInfo):
+                # other zones' rows get a plain midday so their wall times cannot raise here
+                mine = pc.if_else(mask, local, pa.scalar(datetime(2000, 1, 15, 12), pa.timestamp("us")))
+                shifted = pc.assume_timezone(mine, zone.key, ambiguous="raise", nonexistent="raise")
+                micros = pc.if_else(mask, pc.cast(shifted, pa.int64()), micros)
+            else:
+                offset = zone.utcoffset(None)
+                if offset is None:
+                    return None
+                offset_us = (offset.days * 86400 + offset.seconds) * 1_000_000 + offset.microseconds
+                micros = pc.if_else(mask, pc.subtract(micros, offset_us), micros)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    return pc.cast(micros, pa.timestamp("us", tz="UTC")), day
 
 
 def dates_as_written(values: pa.ChunkedArray) -> pa.ChunkedArray | None:
@@ -124,13 +178,15 @@ def unique_non_empty(values: pa.ChunkedArray) -> bool:
     return pc.all(pc.not_equal(values, "")).as_py() and pc.count_distinct(values).as_py() == len(values)
 
 
-def json_objects(table: pa.Table, columns: list[str]) -> pa.ChunkedArray | None:
+def json_objects(table: pa.Table, columns: list[str],
+                 members: Sequence[pa.Array | pa.ChunkedArray] = ()) -> pa.ChunkedArray | None:
     """JSON object of each row's non-empty cells of `columns` (null when none), the same text as
-    json.dumps(..., ensure_ascii=False); None when a value needs escaping beyond quote and backslash."""
+    json.dumps(..., ensure_ascii=False); None when a value needs escaping beyond quote and backslash.
+    `members` are further members already encoded as '"key": value' (null: absent), appended in order."""
     n = table.num_rows
-    if not columns:
+    if not columns and not members:
         return pa.chunked_array([pa.nulls(n, pa.string())])
-    pieces = []
+    pieces: list[pa.Array | pa.ChunkedArray] = []
     for name in columns:
         values = table[name]
         if pc.any(pc.match_substring_regex(values, r"[\x00-\x1f]")).as_py():
@@ -139,6 +195,7 @@ def json_objects(table: pa.Table, columns: list[str]) -> pa.ChunkedArray | None:
         key = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '": "'
         piece = pc.binary_join_element_wise(key, escaped, '"', "")
         pieces.append(pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), piece))
+    pieces.extend(members)
     # A leading always-present "" keeps rows whose cells are all empty: Arrow 26 drops rows that are
     # entirely null under null_handling="skip". Its separator is then cut off again.
     body = pc.binary_join_element_wise(pa.array([""] * n), *pieces, ", ", null_handling="skip")

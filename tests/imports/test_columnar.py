@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from financeops_pipeline.imports import internal, stripe
+from financeops_pipeline.errors import FileRejected
+from financeops_pipeline.imports import adyen, internal, stripe
+from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA
+from financeops_pipeline.synthetic.generate import generate
 from tests.conftest import SAMPLES
 
 
@@ -65,3 +71,164 @@ def test_a_bad_line_sends_the_file_down_the_row_path_which_names_it():
     parsed = internal.parse(bad, "t.csv")
     assert parsed.table is None
     assert [(e.position, e.field) for e in parsed.errors] == [("line 2", "amount")]
+
+
+# ------------------------------------------------------------------------------------------------- Adyen
+ADYEN_HEADER = (
+    "Company Account,Merchant Account,Psp Reference,Merchant Reference,Payment Method,Creation Date,"
+    "TimeZone,Type,Modification Reference,Gross Currency,Gross Debit (GC),Gross Credit (GC),Exchange Rate,"
+    "Net Currency,Net Debit (NC),Net Credit (NC),Commission (NC),Markup (NC),Scheme Fees (NC),"
+    "Interchange (NC),Payment Method Variant,Batch Number"
+)
+ADYEN_SETTLED = "Co,ACC,111,M1,visa,2026-11-02 10:00:00,CET,Settled,m1,EUR,,100.00,1,EUR,,97.00,,1.00,0.50,1.50,vc,7"
+PUBLIC_ADYEN = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples" / "adyen"
+
+
+def _adyen_csv(*lines: str, header: str = ADYEN_HEADER) -> bytes:
+    return ("\n".join([header, *lines]) + "\n").encode()
+
+
+def _assert_adyen_paths_agree(data: bytes, name: str, fast_expected: bool = True) -> None:
+    """parse() and parse_rows() give the same Arrow table (schema, types, values, extra text) and errors."""
+    both = adyen.parse(data, name)
+    rows = adyen.parse_rows(data, name)
+    assert (both.table is not None) == fast_expected, name
+    assert both.errors == rows.errors
+    fast, slow = both.to_arrow(), rows.to_arrow()
+    assert fast.schema == slow.schema == PROCESSOR_LINE_SCHEMA
+    assert fast.num_rows == slow.num_rows > 0
+    # equals() compares every column's values and types; the records give a readable diff when not
+    assert fast.to_pylist() == slow.to_pylist(), name
+    assert fast.equals(slow), name
+
+
+def test_adyen_sample_files_take_the_fast_path_with_identical_tables():
+    files = sorted(SAMPLES.glob("*/*/processor/adyen_*.csv")) + sorted(PUBLIC_ADYEN.glob("*.csv"))
+    assert len(files) >= 6
+    for path in files:
+        _assert_adyen_paths_agree(path.read_bytes(), path.name)
+
+
+def test_adyen_generated_files_take_the_fast_path_with_identical_tables(tmp_path):
+    # The generator plants duplicates (same Psp line twice), payout lines, refunds and chargebacks.
+    generate(tmp_path, "2026-11-02", days=3, transactions=3000, tenants=2, seed=3, break_rate=0.05)
+    files = sorted(tmp_path.glob("*/*/processor/adyen_*.csv"))
+    assert len(files) == 6
+    for path in files:
+        _assert_adyen_paths_agree(path.read_bytes(), path.name)
+
+
+def test_adyen_fast_path_covers_fx_zones_repeated_fee_lines_and_odd_extras():
+    header = ADYEN_HEADER + ",Booking Date,Note"
+    lines = [
+        ADYEN_SETTLED + ",2026-11-03,plain",
+        # CEST fixed +02:00, IANA zones both sides of a DST change, explicit rate 1.00 in another spelling
+        "Co,ACC,222,M2,visa,2026-07-02 10:00:00,CEST,Refunded,m2,EUR,10.00,,1.00,EUR,10.20,,0.20,,,,vc,7,,",
+        "Co,ACC,333,M3,visa,2026-07-02 10:00:00,Europe/Amsterdam,Chargeback,m3,EUR,5.00,,,EUR,5.00,,,,,,vc,7,,",
+        "Co,ACC,334,M3,visa,2026-01-02 10:00:00.25,America/New_York,Settled,,EUR,,5.00,,EUR,,5.00,,,,,vc,7,,",
+        # FX: another gross currency, and the same currency at a rate that is not 1
+        "Co,ACC,444,M4,visa,2026-07-02 10:00:00,UTC,Settled,m4,USD,,110.00,0.9,EUR,,98.00,1.00,,,,vc,7,,",
+        "Co,ACC,445,M5,visa,2026-07-02 10:00,utc,Settled,m5,eur,,110.00,0.5,EUR,,98.00,1.00,,,,vc,7,,",
+        "Co,ACC,446,M6,visa,2026-07-02T10:00:00,GMT,Settled,m6,JPY,,1100,0.0061,EUR,,6.00,,,,,vc,7,,",
+        # lines without a Psp Reference: a repeated key gets #2, #3 in file order
+        "Co,ACC,,,,2026-11-02 10:00:00,CET,Fee,Fees,,,,,EUR,1.00,,,,,,,7,,",
+        "Co,ACC,,,,2026-11-02 11:00:00,CET,Fee,Fees,,,,,EUR,2.00,,,,,,,7,,",
+        "Co,ACC,,,,2026-11-02 12:00:00,CET,Fee,Fees,,,,,EUR,3.00,,,,,,,7,,\"say \"\"hi\"\", c:\\\\x\"",
+        "Co,ACC,,,,2026-07-02 10:00:00,CET,DepositCorrection,,,,,,EUR,,3.00,,,,,,7,,ünïcode",
+        # a Psp line reported twice keeps its key (a duplicate for reconciliation)
+        "Co,ACC,555,M7,visa,2026-11-02 10:00:00,CET,Settled,m7,EUR,,10.00,,EUR,,10.00,,,,,vc,8,,",
+        "Co,ACC,555,M7,visa,2026-11-02 10:00:00,CET,Settled,m7,EUR,,10.00,,EUR,,10.00,,,,,vc,8,,",
+        # payout lines: the first per batch gives the batch's payout_date (local date: 00:30 CET is the 3rd)
+        "Co,ACC,,,,2026-11-03 00:30:00,CET,MerchantPayout,payout-7,,,,,EUR,500.00,,,,,,,7,,",
+        "Co,ACC,,,,2026-11-05 00:30:00,CET,MerchantPayout,payout-7,,,,,EUR,1.00,,,,,,,7,,",
+        "Co,OTHER,,,,2026-11-04 23:30:00,Europe/Amsterdam,MerchantPayout,,,,,,EUR,,2.00,,,,,,8,,",
+        "Co,ACC,666,M8,visa,2026-11-02 10:00:00,CET,SomethingNew,,KWD,,1.250,,KWD,,1.250,,,,,vc,9,,",
+    ]
+    data = _adyen_csv(*lines, header=header)
+    _assert_adyen_paths_agree(data, "mix.csv")
+    rows = adyen.parse(data, "mix.csv").records()
+    # spot checks written out by hand, so the agreement above is not two copies of one mistake
+    assert [r["line_id"] for r in rows[7:10]] == ["ACC:7:-:Fee:Fees", "ACC:7:-:Fee:Fees#2", "ACC:7:-:Fee:Fees#3"]
+    assert rows[11]["line_id"] == rows[12]["line_id"] == "ACC:8:555:Settled:m7"
+    assert {r["payout_id"]: r["payout_date"] for r in rows} == {
+        "ACC:7": date(2026, 11, 3), "ACC:8": None, "OTHER:8": date(2026, 11, 4), "ACC:9": None}
+    assert rows[3]["created_at"] == datetime(2026, 1, 2, 15, 0, 0, 250000, tzinfo=UTC)  # EST = -05:00
+    assert json.loads(rows[4]["extra"])["gross_gc_minor"] == 11000
+    assert json.loads(rows[5]["extra"])["Gross Currency"] == "EUR"  # same currency, rate 0.5: FX
+    assert (rows[5]["gross_minor"], rows[1]["gross_minor"]) == (9900, -1000)
+    assert json.loads(rows[9]["extra"])["Note"] == 'say "hi", c:\\\\x'
+    assert rows[16]["currency"] == "KWD" and rows[16]["net_minor"] == 1250
+
+
+def test_adyen_ambiguous_local_time_is_left_to_the_row_path():
+    # 02:30 on the night clocks go back happens twice in Amsterdam; Python takes the first (fold=0).
+    line = ADYEN_SETTLED.replace("2026-11-02 10:00:00,CET", "2026-10-25 02:30:00,Europe/Amsterdam")
+    _assert_adyen_paths_agree(_adyen_csv(ADYEN_SETTLED, line), "dst.csv", fast_expected=False)
+    assert adyen.parse(_adyen_csv(line), "dst.csv").records()[0]["created_at"] == datetime(
+        2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "words"),
+    [
+        (ADYEN_SETTLED.replace(",100.00,", ",1OO.00,"), "Gross Credit (GC)", "unparseable amount"),
+        (ADYEN_SETTLED.replace(",97.00,", ",97.001,"), "Net Credit (NC)", "more decimals"),
+        (ADYEN_SETTLED.replace("EUR,,97", "EUX,,97"), "Net Currency", "unknown currency 'EUX'"),
+        (ADYEN_SETTLED.replace(",EUR,,100", ",XXY,,100"), "Gross Currency", "unknown currency 'XXY'"),
+        (ADYEN_SETTLED.replace("2026-11-02 10:00:00", "2026-11-31 10:00:00"), "Creation Date", "unparseable"),
+        (ADYEN_SETTLED.replace("2026-11-02 10:00:00", "2026-11-02"), None, None),  # midnight: valid, row path
+        (ADYEN_SETTLED.replace(",CET,", ",Mars/Olympus,"), "TimeZone", "unknown time zone"),
+        (ADYEN_SETTLED.replace(",97.00,", ",96.00,"), "Net Credit (NC)", "!= net"),
+        (ADYEN_SETTLED.replace(",,100.00,", ",100.00,,").replace(",,97.00,", ",97.00,,"), "Gross Debit (GC)",
+         "wrong sign"),
+        (ADYEN_SETTLED.replace(",1,EUR,", ",1e0x,EUR,"), "Exchange Rate", "unparseable exchange rate"),
+        (ADYEN_SETTLED.replace(",Settled,", ",,"), "Type", "empty Type"),
+    ],
+)
+def test_adyen_bad_line_falls_back_to_the_row_paths_exact_error(line, field, words):
+    data = _adyen_csv(ADYEN_SETTLED.replace("111", "110"), line, ADYEN_SETTLED.replace("111", "112"))
+    parsed = adyen.parse(data, "bad.csv")
+    rows = adyen.parse_rows(data, "bad.csv")
+    assert parsed.table is None   # the fast path stepped aside
+    assert parsed.errors == rows.errors and parsed.rows == rows.rows
+    if field is None:
+        assert parsed.errors == [] and len(parsed.rows) == 3
+        return
+    (err,) = parsed.errors
+    assert (err.file, err.position, err.field, err.raw) == ("bad.csv", "line 3", field, line)
+    assert words in err.message
+    assert [r["source_position"] for r in parsed.rows] == ["line 2", "line 4"]
+
+
+def test_adyen_missing_required_column_is_the_same_rejection():
+    data = _adyen_csv(ADYEN_SETTLED.replace(",7", ""), header=ADYEN_HEADER.replace(",Batch Number", ""))
+    with pytest.raises(FileRejected) as fast:
+        adyen.parse(data, "nobatch.csv")
+    with pytest.raises(FileRejected) as rows:
+        adyen.parse_rows(data, "nobatch.csv")
+    assert fast.value.error == rows.value.error
+    assert (fast.value.error.field, fast.value.error.position) == ("Batch Number", "line 1")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(amounts, amounts, st.sampled_from(["Settled", "Refunded", "Fee", "MerchantPayout", "X"]),
+                          st.sampled_from(["EUR", "usd", "JPY", "BHD"]), st.sampled_from(["", "EUR", "USD"]),
+                          st.sampled_from(["UTC", "CET", "CEST", "Europe/Berlin", "Asia/Tokyo"]),
+                          st.sampled_from(["", "p1", "p2"]), st.text(max_size=6)),
+                min_size=1, max_size=15))
+def test_fast_and_row_paths_agree_on_generated_adyen_files(lines):
+    text = [ADYEN_HEADER + ",Note"]
+    for i, (gross, fee, typ, net_cur, gross_cur, zone, psp, note) in enumerate(lines):
+        exponent = {"JPY": 0, "BHD": 3}.get(net_cur, 2)
+        gross, fee = gross.quantize(1) if exponent == 0 else gross, fee.quantize(1) if exponent == 0 else fee
+        sign = -1 if typ == "Refunded" else 1
+        net = sign * gross - fee
+        debit, credit = (f"{-net}", "") if net < 0 else ("", f"{net}")
+        gross_cells = ("", "") if not gross_cur else ((f"{gross}", "") if sign < 0 else ("", f"{gross}"))
+        note = note.replace(",", " ").replace('"', "'").replace("\n", " ").replace("\r", " ")
+        text.append(f"Co,ACC,{psp},M{i},visa,2026-03-{29 + i % 2} 0{i % 10}:15:00,{zone},{typ},mod,{gross_cur},"
+                    f"{gross_cells[0]},{gross_cells[1]},,{net_cur},{debit},{credit},{fee},,,,vc,{i % 3},{note}")
+    data = ("\n".join(text) + "\n").encode()
+    fast, rows = adyen.parse(data, "a.csv"), adyen.parse_rows(data, "a.csv")
+    assert fast.errors == rows.errors
+    assert fast.to_arrow().equals(rows.to_arrow())
