@@ -1,30 +1,10 @@
 -- Balance sheet at the end of a day from the balance snapshots: each account's latest ledger.daily_balances
--- row at or before the day (never a scan of postings). Assets are shown debit-positive, liabilities and
+-- row at or before the day (ledger.balances_at, migration 0010; never a scan of postings). Assets are shown debit-positive, liabilities and
 -- equity credit-positive; revenue and expense balances to date appear as one equity line,
 -- 'current_earnings', so that assets = liabilities + equity per currency. Parameters: %(tenant)s, %(day)s.
-WITH RECURSIVE pairs AS (   -- the tenant's (account, currency) pairs by loose index scan, as trial_balance.sql
-    (SELECT account_code, currency FROM ledger.daily_balances
-     WHERE tenant = %(tenant)s ORDER BY account_code, currency LIMIT 1)
-    UNION ALL
-    SELECT n.account_code, n.currency
-    FROM pairs p
-    CROSS JOIN LATERAL (
-        SELECT b.account_code, b.currency FROM ledger.daily_balances b
-        WHERE b.tenant = %(tenant)s AND (b.account_code, b.currency) > (p.account_code, p.currency)
-        ORDER BY b.account_code, b.currency LIMIT 1
-    ) n
-), balances AS (
-    SELECT p.account_code, p.currency, l.balance_minor
-    FROM pairs p
-    CROSS JOIN LATERAL (
-        SELECT b.balance_minor FROM ledger.daily_balances b
-        WHERE b.tenant = %(tenant)s AND b.account_code = p.account_code AND b.currency = p.currency
-          AND b.business_date <= %(day)s
-        ORDER BY b.business_date DESC LIMIT 1
-    ) l
-), lines AS (
+WITH lines AS (
     SELECT a.account_type, b.account_code, a.name AS account_name, b.currency, b.balance_minor
-    FROM balances b
+    FROM ledger.balances_at(%(tenant)s, %(day)s) b
     JOIN ledger.accounts a ON a.tenant = %(tenant)s AND a.account_code = b.account_code
 )
 SELECT %(tenant)s AS tenant, %(day)s::date AS business_date,
