@@ -26,7 +26,7 @@ def small_pools(monkeypatch):
 
 def test_long_reports_do_not_starve_posting(db_url, small_pools):
     release = threading.Event()
-    started = threading.Barrier(3)
+    started = threading.Barrier(3, timeout=30)   # a report thread that dies fails the test, not hangs it
 
     def long_report() -> None:
         with tenant_session(db_url, "acme", "reports") as conn:
