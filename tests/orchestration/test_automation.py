@@ -63,8 +63,10 @@ def _done(instance: dg.DagsterInstance, tenant: str, day: dt.date) -> None:
 
 
 def _tick(instance, tmp_path) -> dg.SensorResult | dg.SkipReason:
-    context = dg.build_sensor_context(instance=instance, resources={"financeops": _resource(tmp_path)})
-    return files_landed_sensor(context)
+    # Contexts are entered so their exit stacks close here: a context left to the garbage collector resets
+    # Dagster's current-instance context variable to a disposed instance, breaking every later run.
+    with dg.build_sensor_context(instance=instance, resources={"financeops": _resource(tmp_path)}) as context:
+        return files_landed_sensor(context)
 
 
 def test_landed_means_a_ready_marker_or_every_source(tmp_path):
@@ -122,8 +124,9 @@ def test_schedule_runs_the_previous_business_day_of_each_tenant_and_skips_what_a
     monday_6am = dt.datetime(2026, 11, 9, 6, 0, tzinfo=TZ)
     with dg.instance_for_test() as instance:
         def tick():
-            return daily_close_schedule(dg.build_schedule_context(
-                instance=instance, scheduled_execution_time=monday_6am, resources={"financeops": _resource(tmp_path)}))
+            with dg.build_schedule_context(instance=instance, scheduled_execution_time=monday_6am,
+                                           resources={"financeops": _resource(tmp_path)}) as context:
+                return daily_close_schedule(context)
 
         requests = tick()
         assert [(r.run_key, r.partition_key, r.tags["financeops/trigger"]) for r in requests] == [
