@@ -65,6 +65,14 @@ def pipeline_env(pg_target, db_url, monkeypatch, tmp_path) -> dict[str, str]:
     return env
 
 
+def shared_sample(relative: str) -> bytes:
+    """A public sample from ../shared/samples (e.g. "bai2/moov__sample1.bai2"); skips, saying why, when absent."""
+    path = SHARED_SAMPLES / relative
+    if not path.is_file():
+        pytest.skip(f"public sample {path} not available (shared/samples is not beside the repository)")
+    return path.read_bytes()
+
+
 def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
     """Run one query as the owner and return all rows."""
     with psycopg.connect(url) as conn:

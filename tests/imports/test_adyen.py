@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
 from financeops_pipeline.errors import FileRejected
 from financeops_pipeline.imports import adyen
 from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA, to_table
+from tests.conftest import shared_sample
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
 HEADER = (
     "Company Account,Merchant Account,Psp Reference,Merchant Reference,Payment Method,Creation Date,"
     "TimeZone,Type,Modification Reference,Gross Currency,Gross Debit (GC),Gross Credit (GC),Exchange Rate,"
@@ -26,19 +25,12 @@ SETTLED = (
 )
 
 
-def sample(name: str) -> bytes:
-    path = SAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"public sample {path} is absent (shared/samples is not next to the repository)")
-    return path.read_bytes()
-
-
 def csv_bytes(*lines: str, header: str = HEADER) -> bytes:
     return ("\n".join([header, *lines]) + "\n").encode()
 
 
 def test_batch_380_sample():
-    parsed = adyen.parse(sample("adyen/oca__settlement_detail_report_batch_380.csv"), "batch380.csv")
+    parsed = adyen.parse(shared_sample("adyen/oca__settlement_detail_report_batch_380.csv"), "batch380.csv")
     assert parsed.format == "adyen" and parsed.source == "processor"
     assert parsed.errors == []
     # 229 physical lines = header + 228 records: 220 Settled, 6 Refunded, 1 Fee, 1 MerchantPayout

@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from financeops_pipeline.errors import FileRejected
 from financeops_pipeline.imports import bai2
-from financeops_pipeline.imports.records import BANK_LINE_SCHEMA, BANK_STATEMENT_SCHEMA, to_table
-
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples" / "bai2"
+from tests.conftest import shared_sample
+from tests.imports.bank_shapes import check_bank_shapes
 
 
 def _sample(name: str) -> bytes:
-    path = SAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"public sample {path} not available (expected in ../shared/samples/bai2)")
-    return path.read_bytes()
+    return shared_sample(f"bai2/{name}")
 
 
 def _check_shapes(parsed) -> None:
-    assert parsed.format == "bai2" and parsed.source == "bank"
-    for row in parsed.records():
-        assert set(row) == set(BANK_LINE_SCHEMA.names)
-        assert type(row["amount_minor"]) is int
-    for stmt in parsed.statements:
-        assert set(stmt) == set(BANK_STATEMENT_SCHEMA.names)
-    to_table(parsed.records(), BANK_LINE_SCHEMA)
-    to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
+    check_bank_shapes(parsed, "bai2")
 
 
 def test_moov_sample1():

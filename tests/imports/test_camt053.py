@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from financeops_pipeline.errors import FileRejected
 from financeops_pipeline.imports import camt053
-from financeops_pipeline.imports.records import BANK_LINE_SCHEMA, BANK_STATEMENT_SCHEMA, to_table
-
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples" / "camt053"
+from tests.conftest import shared_sample
+from tests.imports.bank_shapes import check_bank_shapes
 
 
 def _sample(name: str) -> bytes:
-    path = SAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"public sample {path} not available (expected in ../shared/samples/camt053)")
-    return path.read_bytes()
+    return shared_sample(f"camt053/{name}")
 
 
 def _check_shapes(parsed) -> None:
-    assert parsed.format == "camt053" and parsed.source == "bank"
-    for row in parsed.records():
-        assert set(row) == set(BANK_LINE_SCHEMA.names)
-        assert type(row["amount_minor"]) is int
-    for stmt in parsed.statements:
-        assert set(stmt) == set(BANK_STATEMENT_SCHEMA.names)
-    to_table(parsed.records(), BANK_LINE_SCHEMA)
-    to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
+    check_bank_shapes(parsed, "camt053")
 
 
 def test_oca_test_camt053_lines_and_unbalanced_statement():

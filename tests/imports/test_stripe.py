@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
 from financeops_pipeline.errors import FileRejected
 from financeops_pipeline.imports import stripe
 from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA, to_table
+from tests.conftest import shared_sample
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
 HEADER = (
     "balance_transaction_id,created_utc,available_on_utc,currency,gross,fee,net,reporting_category,"
     "source_id,description,automatic_payout_id,automatic_payout_effective_at"
 )
-
-
-def sample(name: str) -> bytes:
-    path = SAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"public sample {path} is absent (shared/samples is not next to the repository)")
-    return path.read_bytes()
 
 
 def csv_bytes(*lines: str, header: str = HEADER) -> bytes:
@@ -31,7 +23,7 @@ def csv_bytes(*lines: str, header: str = HEADER) -> bytes:
 
 
 def test_hledger_sample():
-    parsed = stripe.parse(sample("stripe/hledger__stripe.csv"), "stripe.csv")
+    parsed = stripe.parse(shared_sample("stripe/hledger__stripe.csv"), "stripe.csv")
     assert parsed.format == "stripe" and parsed.source == "processor"
     assert parsed.errors == []
     # The file has 2 data lines: a charge of 12.00 and a refund of -0.77, both with fee 0.00.
