@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-PARTS = ("formats", "day", "reports")
+PARTS = ("formats", "day", "posting", "reports")
 
 
 @contextmanager
@@ -33,21 +33,27 @@ def _fresh_database(admin_url: str, url_of: Callable[[str], str], name: str, kee
               help="Internal transactions in the end-to-end day (with their processor lines, payouts, bank).")
 @click.option("--format-records", type=click.IntRange(min=1), default=1_000_000, show_default=True,
               help="Records per file for the per-format parse + load throughput.")
+@click.option("--posting-transactions", type=click.IntRange(min=1), multiple=True,
+              default=(500_000, 5_000_000), show_default=True,
+              help="Days posted on their own (import + posting), one per value; each internal transaction makes "
+                   "about two events (its entry and its processor fee), so the defaults are ~1M and ~10M events.")
 @click.option("--report-postings", type=click.IntRange(min=1), default=50_000_000, show_default=True,
               help="Postings in the ledger the report queries are timed against.")
 @click.option("--only", type=click.Choice(PARTS), multiple=True,
-              help="Run only these parts (repeatable; default: all three).")
+              help="Run only these parts (repeatable; default: all).")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Where generated files go (default: a temporary folder, removed afterwards).")
 @click.option("--keep", is_flag=True, help="Keep the benchmark databases and files for inspection.")
-def bench(transactions: int, format_records: int, report_postings: int, only: tuple[str, ...],
+def bench(transactions: int, format_records: int, posting_transactions: tuple[int, ...], report_postings: int,
+          only: tuple[str, ...],
           workdir: Path | None, keep: bool) -> None:
-    """Measure import throughput per format, one whole day end to end, and report query latency.
+    """Measure import throughput per format, one whole day end to end, posting alone, and report query latency.
 
     Runs on fresh databases on the embedded server (or DATABASE_URL's server), never on the pipeline's own
-    database. Prints wall time and peak memory per stage. The full default run takes several minutes.
+    database. Prints wall time and peak memory per stage. The full default run takes well over half an hour
+    (filling 50M postings alone ~22 min): pick parts with --only and sizes with the options.
     """
-    from financeops_pipeline.bench.day import bench_day
+    from financeops_pipeline.bench.day import bench_day, bench_posting
     from financeops_pipeline.bench.formats import bench_formats
     from financeops_pipeline.bench.measure import table
     from financeops_pipeline.bench.reports import bench_report_queries, format_table
@@ -72,6 +78,11 @@ def bench(transactions: int, format_records: int, report_postings: int, only: tu
             with database("fo_bench_day") as url:
                 stages = bench_day(url, transactions, folder / "day", log=click.echo)
             click.echo(f"\nOne day of {transactions:,} internal transactions\n" + table(stages))
+        if "posting" in parts:
+            for size in posting_transactions:
+                with database("fo_bench_posting") as url:
+                    stages = bench_posting(url, size, folder / f"posting_{size}", log=click.echo)
+                click.echo(f"\nImport + posting of one day of {size:,} internal transactions\n" + table(stages))
         if "reports" in parts:
             with database("fo_bench_reports") as url:
                 results = bench_report_queries(url, report_postings, log=click.echo)

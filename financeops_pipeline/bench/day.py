@@ -3,6 +3,9 @@
 Each stage calls the same functions the Dagster assets call, in the same order, on a fresh database, so the
 figures are the pipeline's own. The day is written first by `financeops generate` (not counted in the day).
 The naive pandas diff runs afterwards on the very Arrow inputs DuckDB matched, for a ratio.
+
+`bench_posting` runs the first two stages alone (import, posting), for posting throughput at sizes whose
+reconciliation would not fit in memory next to it.
 """
 
 from __future__ import annotations
@@ -18,43 +21,69 @@ TENANT = "acme"
 RUN_ID = "bench"
 
 
+def _import_and_post(conn, landing: Path, archive: Path, log: Callable[[str], None]) -> list[Stage]:
+    """Import every file of the generated day, then post it: the first two stages of the day."""
+    from financeops_pipeline.imports.loader import import_file
+    from financeops_pipeline.landing import day_files
+    from financeops_pipeline.ledger.posting import post_day
+
+    stages: list[Stage] = []
+    for source in ("internal", "processor", "bank"):
+        for path in day_files(landing, TENANT, DAY, source):
+            with measured(f"import {source}") as stage:
+                outcome = import_file(conn, TENANT, path, DAY, RUN_ID, archive)
+            stage.name, stage.rows = f"import {outcome.format}", outcome.records_loaded
+            stage.note = f"{path.stat().st_size / 1e6:,.0f} MB, {outcome.status}"
+            stages.append(stage)
+            log(f"  {stage.name}: {stage.seconds:.1f} s")
+    with measured("posting") as stage:
+        posted = post_day(conn, TENANT, DAY, RUN_ID)
+    stage.rows, stage.note = posted.postings_posted, f"{posted.entries_posted:,} entries (events)"
+    stages.append(stage)
+    log(f"  posting: {stage.seconds:.1f} s")
+    return stages
+
+
+def _generate(landing: Path, transactions: int, seed: int, log: Callable[[str], None]) -> Stage:
+    from financeops_pipeline.synthetic.generate import generate
+
+    log(f"generating {transactions:,} transactions for {TENANT} {DAY} in {landing} ...")
+    with measured("generate the day's files (not in the day)") as generated:
+        generate(landing, DAY, 1, transactions, [TENANT], seed=seed, progress=False)
+    return generated
+
+
+def bench_posting(database_url: str, transactions: int, workdir: Path, log: Callable[[str], None] = print,
+                  seed: int = 1) -> list[Stage]:
+    """Import and post one generated day (no reconciliation): posting throughput and peak memory."""
+    from financeops_pipeline.db.connect import tenant_connection
+    from financeops_pipeline.db.migrate import migrate
+
+    generated = _generate(workdir / "landing", transactions, seed, log)
+    migrate(database_url)
+    with tenant_connection(database_url, TENANT, application_name="financeops-bench") as conn:
+        stages = _import_and_post(conn, workdir / "landing", workdir / "archive", log)
+    return [generated, *stages]
+
+
 def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable[[str], None] = print,
               seed: int = 1) -> list[Stage]:
     """Generate one day of `transactions` internal transactions, run it through every stage, return figures."""
     from financeops_pipeline.bench.pandas_baseline import reconcile_pandas
     from financeops_pipeline.db.connect import tenant_connection
     from financeops_pipeline.db.migrate import migrate
-    from financeops_pipeline.imports.loader import import_file
-    from financeops_pipeline.landing import day_files
-    from financeops_pipeline.ledger.posting import post_day
     from financeops_pipeline.reconciliation.config import load_recon_config
     from financeops_pipeline.reconciliation.engine import load_inputs, reconcile, write_results
     from financeops_pipeline.reports.build import build_sections
     from financeops_pipeline.reports.catalog import REPORT_CATALOG
-    from financeops_pipeline.synthetic.generate import generate
 
-    landing, archive = workdir / "landing", workdir / "archive"
-    log(f"generating {transactions:,} transactions for {TENANT} {DAY} in {landing} ...")
-    with measured("generate the day's files (not in the day)") as generated:
-        generate(landing, DAY, 1, transactions, [TENANT], seed=seed, progress=False)
+    landing = workdir / "landing"
+    generated = _generate(landing, transactions, seed, log)
     migrate(database_url)
 
-    day: list[Stage] = []
     config = load_recon_config()
     with tenant_connection(database_url, TENANT, application_name="financeops-bench") as conn:
-        for source in ("internal", "processor", "bank"):
-            for path in day_files(landing, TENANT, DAY, source):
-                with measured(f"import {source}") as stage:
-                    outcome = import_file(conn, TENANT, path, DAY, RUN_ID, archive)
-                stage.name, stage.rows = f"import {outcome.format}", outcome.records_loaded
-                stage.note = f"{path.stat().st_size / 1e6:,.0f} MB, {outcome.status}"
-                day.append(stage)
-                log(f"  {stage.name}: {stage.seconds:.1f} s")
-        with measured("posting") as stage:
-            posted = post_day(conn, TENANT, DAY, RUN_ID)
-        stage.rows, stage.note = posted.postings_posted, f"{posted.entries_posted:,} entries"
-        day.append(stage)
-        log(f"  posting: {stage.seconds:.1f} s")
+        day = _import_and_post(conn, landing, workdir / "archive", log)
         with measured("recon: Postgres -> Arrow (ADBC)") as stage:
             inputs = load_inputs(database_url, TENANT, DAY, config)
         stage.rows = inputs.internal.num_rows + inputs.processor.num_rows + inputs.bank.num_rows

@@ -66,9 +66,11 @@ def measured(name: str, interval: float = 0.02) -> Iterator[Stage]:
 
 def table(stages: list[Stage], unit: str = "rows") -> str:
     """Fixed-width table of the stages: seconds, peak RSS, rows and rows per second."""
-    lines = [f"{'stage':<34} {'wall s':>8} {'peak RSS':>10} {unit:>12} {unit + '/s':>12}  note"]
+    width = max([34, *(len(s.name) for s in stages)])
+    lines = [f"{'stage':<{width}} {'wall s':>8} {'peak RSS':>10} {unit:>12} {unit + '/s':>12}  note"]
     for s in stages:
         rows = f"{s.rows:,}" if s.rows is not None else ""
         rate = f"{s.rate:,.0f}" if s.rate else ""
-        lines.append(f"{s.name:<34} {s.seconds:>8.2f} {s.peak_rss / 2**20:>8.0f} MB {rows:>12} {rate:>12}  {s.note}")
+        memory = f"{s.peak_rss / 2**20:>8.0f} MB"
+        lines.append(f"{s.name:<{width}} {s.seconds:>8.2f} {memory} {rows:>12} {rate:>12}  {s.note}")
     return "\n".join(lines)
