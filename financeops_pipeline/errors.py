@@ -19,6 +19,15 @@ class RecordError:
         return f"{self.file}: {self.position}: field {self.field!r}: {self.message}"
 
 
+class FieldError(Exception):
+    """One field of one record cannot be read; the parser adds file and position and makes it a RecordError."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 class FileRejected(Exception):
     """A whole file cannot be read (wrong format, truncated, missing required columns, bad encoding)."""
 

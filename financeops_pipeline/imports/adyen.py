@@ -42,8 +42,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from financeops_pipeline.errors import FieldError
 from financeops_pipeline.imports import columnar, csvutil
-from financeops_pipeline.imports.csvutil import RowError
 from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA, ParsedFile
 
 FORMAT = "adyen"
@@ -110,16 +110,16 @@ def _local_datetime(text: str, zone_text: str) -> tuple[datetime, date]:
     try:
         local = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise RowError("Creation Date", f"unparseable date-time {text!r}") from None
+        raise FieldError("Creation Date", f"unparseable date-time {text!r}") from None
     if local.tzinfo is None:
         zone = _zone(zone_text)
         if zone is None:
-            raise RowError("TimeZone", f"unknown time zone {zone_text!r}")
+            raise FieldError("TimeZone", f"unknown time zone {zone_text!r}")
         local = local.replace(tzinfo=zone)
     try:
         return local.astimezone(UTC), local.date()
     except (OverflowError, ValueError):
-        raise RowError("Creation Date", f"date-time {text!r} out of range") from None
+        raise FieldError("Creation Date", f"date-time {text!r} out of range") from None
 
 
 def _rate_is_one(text: str) -> bool:
@@ -129,7 +129,7 @@ def _rate_is_one(text: str) -> bool:
     try:
         return Decimal(text) == 1
     except (InvalidOperation, ValueError):
-        raise RowError("Exchange Rate", f"unparseable exchange rate {text!r}") from None
+        raise FieldError("Exchange Rate", f"unparseable exchange rate {text!r}") from None
 
 
 def sniff(data: bytes) -> bool:
@@ -294,13 +294,13 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
     def convert(r: list[str], line: int) -> dict[str, Any]:
         typ = r[i_type].strip()
         if not typ:
-            raise RowError("Type", "empty Type")
+            raise FieldError("Type", "empty Type")
         account = r[i_account].strip()
         if not account:
-            raise RowError("Merchant Account", "empty Merchant Account")
+            raise FieldError("Merchant Account", "empty Merchant Account")
         batch = r[i_batch].strip()
         if not batch:
-            raise RowError("Batch Number", "empty Batch Number")
+            raise FieldError("Batch Number", "empty Batch Number")
         psp = r[i_psp].strip()
         mod = r[i_mod].strip() if i_mod is not None else ""
         code, exp = currency_of(r[i_ncur], "Net Currency")
@@ -314,11 +314,11 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
             gross_gc -= amount(r[i_gdeb], gexp, gcode, GROSS_DEBIT)
             if _wrong_sign(gross_gc, typ):
                 field = GROSS_CREDIT if gross_gc > 0 else GROSS_DEBIT
-                raise RowError(field, f"gross {gross_gc} (minor units) has the wrong sign for Type {typ!r}")
+                raise FieldError(field, f"gross {gross_gc} (minor units) has the wrong sign for Type {typ!r}")
             if gcode == code and _rate_is_one(r[i_rate] if i_rate is not None else ""):
                 gross = gross_gc
                 if gross - fee != net:
-                    raise RowError(
+                    raise FieldError(
                         NET_CREDIT,
                         f"gross {gross} - fee {fee} != net {net} (minor units {code})",
                     )
@@ -327,7 +327,7 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
                 extra["Gross Currency"] = gcode
                 extra[GROSS_GC_MINOR] = gross_gc
         elif r[i_gdeb].strip() or r[i_gcred].strip():
-            raise RowError("Gross Currency", "gross amount without Gross Currency")
+            raise FieldError("Gross Currency", "gross amount without Gross Currency")
         else:
             gross = net + fee
         created_at, local_date = _local_datetime(r[i_created], r[i_tz])

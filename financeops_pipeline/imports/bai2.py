@@ -15,8 +15,8 @@ import re
 from datetime import date
 from typing import Any
 
-from financeops_pipeline.errors import FileRejected, RecordError
-from financeops_pipeline.imports.records import ParsedFile
+from financeops_pipeline.errors import FieldError, FileRejected, RecordError
+from financeops_pipeline.imports.records import ParsedFile, statement_record
 from financeops_pipeline.money import MoneyError, normalize_currency
 
 FORMAT = "bai2"
@@ -26,13 +26,6 @@ _SIGNED = re.compile(r"[+-]?\d+")
 _TYPE_CODE = re.compile(r"\d{3}")
 _DATE6 = re.compile(r"\d{6}")
 _BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-class _BadRecord(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def sniff(data: bytes) -> bool:
@@ -96,11 +89,11 @@ def _funds_extra_count(funds_type: str, fields: list[str], start: int) -> int:
             return 1
         count = fields[start].strip()
         if not count.isdigit():
-            raise _BadRecord("funds_type", f"distributed availability count {count!r} is not a number")
+            raise FieldError("funds_type", f"distributed availability count {count!r} is not a number")
         return 1 + 2 * int(count)
     if ft in ("", "0", "1", "2", "Z"):
         return 0
-    raise _BadRecord("funds_type", f"unknown funds type {funds_type!r}")
+    raise FieldError("funds_type", f"unknown funds type {funds_type!r}")
 
 
 def _text_started(text: str) -> bool:
@@ -108,7 +101,7 @@ def _text_started(text: str) -> bool:
     fields = text.split(",")
     try:
         structured = 3 + _funds_extra_count(fields[2] if len(fields) > 2 else "", fields, 3) + 2
-    except _BadRecord:
+    except FieldError:
         return False
     return len(fields) > structured
 
@@ -128,17 +121,17 @@ def _decode(data: bytes, filename: str) -> str:
 def _parse_date(value: str, field: str) -> date:
     value = value.strip()
     if not _DATE6.fullmatch(value):
-        raise _BadRecord(field, f"date {value!r} is not YYMMDD")
+        raise FieldError(field, f"date {value!r} is not YYMMDD")
     try:
         return date(2000 + int(value[:2]), int(value[2:4]), int(value[4:6]))
     except ValueError:
-        raise _BadRecord(field, f"date {value!r} does not exist") from None
+        raise FieldError(field, f"date {value!r} does not exist") from None
 
 
 def _int(value: str, field: str, signed: bool = True) -> int:
     value = value.strip()
     if not (_SIGNED if signed else _UNSIGNED).fullmatch(value):
-        raise _BadRecord(field, f"{value!r} is not an integer amount")
+        raise FieldError(field, f"{value!r} is not an integer amount")
     return int(value)
 
 
@@ -212,7 +205,7 @@ def _parse_account(rec: _Record, group_currency: str, filename: str) -> _Account
             extra = _funds_extra_count(funds, fields, i + 4)
             if type_code:
                 if not _TYPE_CODE.fullmatch(type_code):
-                    raise _BadRecord("type_code", f"summary type code {type_code!r} is not 3 digits")
+                    raise FieldError("type_code", f"summary type code {type_code!r} is not 3 digits")
                 value = _opt_int(amount, "amount")
                 if value is not None:
                     acct.control += value
@@ -221,9 +214,9 @@ def _parse_account(rec: _Record, group_currency: str, filename: str) -> _Account
                     elif type_code == "015":
                         acct.closing = value
             elif amount.strip():
-                raise _BadRecord("type_code", f"summary amount {amount.strip()!r} without a type code")
+                raise FieldError("type_code", f"summary amount {amount.strip()!r} without a type code")
             i += 4 + extra
-    except _BadRecord as exc:
+    except FieldError as exc:
         raise FileRejected(filename, f"03 account {acct.account}: {exc.message}", rec.position,
                            exc.field) from None
     return acct
@@ -232,21 +225,21 @@ def _parse_account(rec: _Record, group_currency: str, filename: str) -> _Account
 def _detail_line(rec: _Record, acct: _Account, as_of: date) -> dict[str, Any]:
     fields = rec.text.split(",")
     if len(fields) < 2:
-        raise _BadRecord("amount", "16 record has no amount")
+        raise FieldError("amount", "16 record has no amount")
     type_code = fields[0].strip()
     if not _TYPE_CODE.fullmatch(type_code):
-        raise _BadRecord("type_code", f"type code {type_code!r} is not 3 digits")
+        raise FieldError("type_code", f"type code {type_code!r} is not 3 digits")
     code = int(type_code)
     if 100 <= code <= 399:
         sign = 1
     elif 400 <= code <= 699:
         sign = -1
     else:
-        raise _BadRecord("type_code", f"type code {type_code} is not a credit (100-399) or debit (400-699)")
+        raise FieldError("type_code", f"type code {type_code} is not a credit (100-399) or debit (400-699)")
     raw_amount = fields[1].strip()
     if raw_amount.startswith("-"):
         kind = "credit" if sign > 0 else "debit"
-        raise _BadRecord("amount", f"negative amount {raw_amount!r} with {kind} type code {type_code}: "
+        raise FieldError("amount", f"negative amount {raw_amount!r} with {kind} type code {type_code}: "
                                    "16 amounts are unsigned")
     amount = _int(raw_amount, "amount", signed=False)
     funds = fields[2] if len(fields) > 2 else ""
@@ -255,7 +248,7 @@ def _detail_line(rec: _Record, acct: _Account, as_of: date) -> dict[str, Any]:
     if funds.strip().upper() == "V" and len(fields) > 3 and fields[3].strip():
         value_date = _parse_date(fields[3], "value_date")
     if extra and len(fields) < 3 + extra:
-        raise _BadRecord("funds_type", f"funds type {funds!r} needs {extra} availability fields")
+        raise FieldError("funds_type", f"funds type {funds!r} needs {extra} availability fields")
     if funds.strip().upper() == "S":
         for j in range(3, 6):
             if fields[j].strip():
@@ -308,7 +301,7 @@ def _trailer_ints(rec: _Record, filename: str, names: tuple[str, ...]) -> list[i
     for k, name in enumerate(names):
         try:
             values.append(_opt_int(fields[k], name) if k < len(fields) else None)
-        except _BadRecord as exc:
+        except FieldError as exc:
             raise FileRejected(filename, f"{rec.code} trailer: {exc.message}", rec.position, name) from None
     return values
 
@@ -334,7 +327,7 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
                            first.position, "version")
     try:
         created = _parse_date(header[2], "creation_date") if len(header) > 2 else None
-    except _BadRecord as exc:
+    except FieldError as exc:
         raise FileRejected(filename, f"01 file header: {exc.message}", first.position, exc.field) from None
     if created is None:
         raise FileRejected(filename, "01 file header has no creation date", first.position, "creation_date")
@@ -359,7 +352,7 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
             fields = rec.text.split(",")
             try:
                 as_of = _parse_date(fields[3] if len(fields) > 3 else "", "as_of_date")
-            except _BadRecord as exc:
+            except FieldError as exc:
                 raise FileRejected(filename, f"02 group header: {exc.message}", rec.position,
                                    exc.field) from None
             ccy = fields[5].strip() if len(fields) > 5 else ""
@@ -389,7 +382,7 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
             group_physical += rec.physical
             try:
                 line = _detail_line(rec, acct, as_of)
-            except _BadRecord as exc:
+            except FieldError as exc:
                 result.errors.append(RecordError(file=filename, position=rec.position, field=exc.field,
                                                  message=exc.message, raw=rec.raw))
                 continue
@@ -409,18 +402,9 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
                    f"account {acct.account} record count")
             group_control += control or 0
             group_accounts += 1
-            result.statements.append({
-                "statement_id": acct.statement_id,
-                "account_id": acct.account,
-                "currency": acct.currency,
-                "opening_date": as_of,
-                "opening_balance_minor": acct.opening,
-                "closing_date": as_of,
-                "closing_balance_minor": acct.closing,
-                "entry_count": acct.count,
-                "entries_total_minor": acct.total,
-                "source_position": acct.record.position,
-            })
+            result.statements.append(statement_record(
+                acct.statement_id, acct.account, acct.currency, (as_of, acct.opening), (as_of, acct.closing),
+                acct.count, acct.total, acct.record.position))
             acct = None
         elif code == "98":
             if not group_open or acct is not None:

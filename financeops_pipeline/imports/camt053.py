@@ -15,8 +15,8 @@ from typing import Any
 
 from lxml import etree
 
-from financeops_pipeline.errors import FileRejected, RecordError
-from financeops_pipeline.imports.records import ParsedFile
+from financeops_pipeline.errors import FieldError, FileRejected, RecordError
+from financeops_pipeline.imports.records import ParsedFile, statement_record
 from financeops_pipeline.money import MoneyError, normalize_currency, to_minor
 
 FORMAT = "camt053"
@@ -26,15 +26,6 @@ _NS_RE = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.\d\d")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _AMOUNT_RE = re.compile(r"\d+(\.\d+)?")
 _SKIPPED_STATUSES = {"PDNG", "INFO", "FUTR"}
-
-
-class _EntryError(Exception):
-    """One entry cannot be read: becomes a RecordError, the rest of the file goes on."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def sniff(data: bytes) -> bool:
@@ -117,7 +108,7 @@ def _sign(indicator: str | None, field: str) -> int:
         return 1
     if indicator == "DBIT":
         return -1
-    raise _EntryError(field, f"CdtDbtInd must be CRDT or DBIT, got {indicator!r}")
+    raise FieldError(field, f"CdtDbtInd must be CRDT or DBIT, got {indicator!r}")
 
 
 # Repeated leaves whose values are all kept (joined by a space); other repeated leaves keep the first.
@@ -280,27 +271,27 @@ def _entry_lines(entry: dict[str, str], txs: list[dict[str, str]], st: _Statemen
     """Bank lines of one flattened Ntry (one per TxDtls for a batch with amounts, else one)."""
     pos = f"Stmt[{st.index}]/Ntry[{n_index}]"
     if "Amt" not in entry:
-        raise _EntryError("Amt", "entry has no Amt")
+        raise FieldError("Amt", "entry has no Amt")
     try:
         entry_minor, ccy = _amount_of(entry, "Amt", st.currency)
     except MoneyError as exc:
-        raise _EntryError("Amt", str(exc)) from None
+        raise FieldError("Amt", str(exc)) from None
     if ccy != st.currency:
-        raise _EntryError("Amt", f"entry currency {ccy} differs from statement currency {st.currency}")
+        raise FieldError("Amt", f"entry currency {ccy} differs from statement currency {st.currency}")
     sign = _sign(entry.get("CdtDbtInd"), "CdtDbtInd")
     reversal = entry.get("RvslInd", "").lower() in ("true", "1")
     try:
         booking = _flat_date(entry, "BookgDt")
     except ValueError as exc:
-        raise _EntryError("BookgDt", str(exc)) from None
+        raise FieldError("BookgDt", str(exc)) from None
     try:
         value = _flat_date(entry, "ValDt")
     except ValueError as exc:
-        raise _EntryError("ValDt", str(exc)) from None
+        raise FieldError("ValDt", str(exc)) from None
     if booking is None:
         booking = value
     if booking is None:
-        raise _EntryError("BookgDt", "entry has neither BookgDt nor ValDt")
+        raise FieldError("BookgDt", "entry has neither BookgDt nor ValDt")
     entry_code = _bank_tx_code(entry)
     entry_ref = entry.get("AcctSvcrRef")
 
@@ -314,7 +305,7 @@ def _entry_lines(entry: dict[str, str], txs: list[dict[str, str]], st: _Statemen
             try:
                 tx_minor, tx_ccy = _amount_of(tx, key, st.currency)
             except MoneyError as exc:
-                raise _EntryError("TxDtls/Amt", str(exc)) from None
+                raise FieldError("TxDtls/Amt", str(exc)) from None
             if tx_ccy != ccy:  # amounts in another currency cannot split the entry
                 parts = []
                 break
@@ -324,7 +315,7 @@ def _entry_lines(entry: dict[str, str], txs: list[dict[str, str]], st: _Statemen
         if parts:
             split_total = sum(a for a, _ in parts)
             if split_total != sign * entry_minor:
-                raise _EntryError(
+                raise FieldError(
                     "TxDtls/Amt",
                     f"TxDtls amounts sum to {split_total} minor units, entry amount is {sign * entry_minor}",
                 )
@@ -353,18 +344,8 @@ def _entry_lines(entry: dict[str, str], txs: list[dict[str, str]], st: _Statemen
 
 def _statement_dict(st: _Statement) -> dict[str, Any]:
     assert st.opening is not None and st.closing is not None
-    return {
-        "statement_id": st.statement_id,
-        "account_id": st.account_id,
-        "currency": st.currency,
-        "opening_date": st.opening[0],
-        "opening_balance_minor": st.opening[1],
-        "closing_date": st.closing[0],
-        "closing_balance_minor": st.closing[1],
-        "entry_count": st.count,
-        "entries_total_minor": st.total,
-        "source_position": f"Stmt[{st.index}]",
-    }
+    return statement_record(st.statement_id, st.account_id, st.currency, st.opening, st.closing, st.count,
+                            st.total, f"Stmt[{st.index}]")
 
 
 def _raw(elem: Any) -> str:
@@ -457,7 +438,7 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
             else:
                 try:
                     lines = _entry_lines(entry, txs, st, ntry_index)
-                except _EntryError as exc:
+                except FieldError as exc:
                     result.errors.append(RecordError(
                         file=filename, position=f"Stmt[{st.index}]/Ntry[{ntry_index}]", field=exc.field,
                         message=exc.message, raw=_raw(elem),

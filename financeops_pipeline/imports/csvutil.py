@@ -4,7 +4,7 @@ Written once and used by `stripe`, `adyen` and `internal`:
 
 * `decode`: bytes to text (UTF-8, BOM allowed); anything else is a `FileRejected` naming the byte offset.
 * `open_csv` / `column_index`: read the header, refuse duplicate names and name *all* missing columns.
-* `run_rows`: the row loop. A row converter raises `RowError(field, message)` for a bad value; the loop
+* `run_rows`: the row loop. A row converter raises `FieldError(field, message)` for a bad value; the loop
   turns it (or any other exception from that one row) into a `RecordError` carrying the file, the
   1-based physical line (header = line 1), the field and the raw CSV text of the record, and goes on.
 * `amount_minor`: exact major-unit text to integer minor units with a Decimal-free fast path for plain
@@ -25,22 +25,13 @@ from datetime import UTC, date, datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from financeops_pipeline.errors import FileRejected, RecordError
+from financeops_pipeline.errors import FieldError, FileRejected, RecordError
 from financeops_pipeline.money import CURRENCY_EXPONENTS, MoneyError, to_minor
 
 INT64_MAX = 2**63 - 1
 _POW10 = [10**i for i in range(10)]
 # csv's own default (131072) would make a single stray quote reject a big file; a real field is far smaller.
 csv.field_size_limit(16 * 1024 * 1024)
-
-
-class RowError(Exception):
-    """Raised by a row converter: which column is wrong and why. Becomes a RecordError."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 # --------------------------------------------------------------------------------------------- decoding
@@ -180,7 +171,7 @@ def run_rows(
 
 def record_error(filename: str, position: str, exc: Exception, raw: str) -> RecordError:
     """The RecordError for an exception raised while converting one record."""
-    if isinstance(exc, RowError):
+    if isinstance(exc, FieldError):
         return RecordError(file=filename, position=position, field=exc.field, message=exc.message, raw=raw)
     return RecordError(
         file=filename, position=position, field="-", raw=raw,
@@ -231,14 +222,14 @@ _CURRENCIES: dict[str, tuple[str, int]] = {}
 
 
 def currency_of(text: str, field: str) -> tuple[str, int]:
-    """(ISO code, exponent) for a currency cell such as 'usd' or ' EUR'; RowError if unknown."""
+    """(ISO code, exponent) for a currency cell such as 'usd' or ' EUR'; FieldError if unknown."""
     hit = _CURRENCIES.get(text)
     if hit is not None:
         return hit
     code = text.strip().upper()
     exponent = CURRENCY_EXPONENTS.get(code)
     if exponent is None:
-        raise RowError(field, f"unknown currency {text!r}")
+        raise FieldError(field, f"unknown currency {text!r}")
     if len(_CURRENCIES) < 10_000:
         _CURRENCIES[text] = (code, exponent)
     return code, exponent
@@ -270,21 +261,21 @@ def fast_minor(text: str, exponent: int, currency: str) -> int:
 
 
 def amount_minor(text: str, exponent: int, currency: str, field: str) -> int:
-    """Minor units of a major-unit amount cell, as int64; RowError(field) if unparseable or out of range."""
+    """Minor units of a major-unit amount cell, as int64; FieldError(field) if unparseable or out of range."""
     value = _fast_path(text, exponent)
     if value is None:
         value = _checked_to_minor(text, exponent, currency, field)
     if not -INT64_MAX <= value <= INT64_MAX:
-        raise RowError(field, f"amount {text!r} out of range")
+        raise FieldError(field, f"amount {text!r} out of range")
     return value
 
 
 def _checked_to_minor(text: str, exponent: int, currency: str, field: str) -> int:
-    """`money.to_minor` (strict: plain ASCII decimals, no rounding, int64 range) as a RowError of `field`."""
+    """`money.to_minor` (strict: plain ASCII decimals, no rounding, int64 range) as a FieldError of `field`."""
     try:
         return to_minor(text.strip(), currency)
     except MoneyError as exc:
-        raise RowError(field, str(exc)) from None
+        raise FieldError(field, str(exc)) from None
 
 
 AMOUNT_CACHE_LIMIT = 200_000
@@ -339,7 +330,7 @@ def aware_utc_datetime(text: str, field: str) -> datetime:
         return utc_datetime(text, field, naive_is_utc=False)
     offset = value.utcoffset()
     if offset is None:
-        raise RowError(field, f"date-time {text!r} has no UTC offset")
+        raise FieldError(field, f"date-time {text!r} has no UTC offset")
     return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
@@ -349,18 +340,18 @@ _fromisoformat = datetime.fromisoformat
 def utc_datetime(text: str, field: str, naive_is_utc: bool) -> datetime:
     """Timezone-aware UTC datetime from ISO 8601 text ('2020-01-23 08:26:29', '...T..+02:00', '...Z').
 
-    A naive value is taken as UTC when `naive_is_utc`, else it is a RowError.
+    A naive value is taken as UTC when `naive_is_utc`, else it is a FieldError.
     """
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise RowError(field, f"unparseable date-time {text!r}") from None
+        raise FieldError(field, f"unparseable date-time {text!r}") from None
     if value.tzinfo is None:
         if not naive_is_utc:
-            raise RowError(field, f"date-time {text!r} has no UTC offset")
+            raise FieldError(field, f"date-time {text!r} has no UTC offset")
         return value.replace(tzinfo=UTC)
     if value.utcoffset() is None:
-        raise RowError(field, f"date-time {text!r} has no usable UTC offset")
+        raise FieldError(field, f"date-time {text!r} has no usable UTC offset")
     return value.astimezone(UTC)
 
 
@@ -378,7 +369,7 @@ def date_part(text: str, field: str) -> date | None:
     try:
         value = date.fromisoformat(stripped) if len(stripped) == 10 else datetime.fromisoformat(stripped).date()
     except ValueError:
-        raise RowError(field, f"unparseable date {text!r}") from None
+        raise FieldError(field, f"unparseable date {text!r}") from None
     if len(_DATES) < 100_000:
         _DATES[text] = value
     return value

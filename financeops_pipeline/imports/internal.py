@@ -25,9 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from financeops_pipeline.errors import FileRejected
+from financeops_pipeline.errors import FieldError, FileRejected
 from financeops_pipeline.imports import columnar, csvutil
-from financeops_pipeline.imports.csvutil import RowError
 from financeops_pipeline.imports.records import INTERNAL_TRANSACTION_SCHEMA, ParsedFile
 
 REQUIRED = (
@@ -55,29 +54,29 @@ def _converter(
     def convert(r: list[Any], n: int) -> dict[str, Any]:
         tid = r[i_id].strip()
         if not tid:
-            raise RowError("transaction_id", "empty transaction_id")
+            raise FieldError("transaction_id", "empty transaction_id")
         if tid in seen:
-            raise RowError("transaction_id", f"duplicate transaction_id {tid!r}")
+            raise FieldError("transaction_id", f"duplicate transaction_id {tid!r}")
         seen.add(tid)
         if created_is_datetime:
             created_at = r[i_created]
             if created_at is None:
-                raise RowError("created_at", "empty created_at")
+                raise FieldError("created_at", "empty created_at")
         else:
             created_at = utc_datetime(r[i_created], "created_at")
         typ = r[i_type].strip().lower()
         if typ not in TYPES:
-            raise RowError("type", f"type {r[i_type]!r} is not one of payment, refund, chargeback")
+            raise FieldError("type", f"type {r[i_type]!r} is not one of payment, refund, chargeback")
         code, exp = currency_of(r[i_cur], "currency")
         amount = amount_minor(r[i_amount], exp, code, "amount")
         if amount <= 0:
-            raise RowError("amount", f"amount {r[i_amount]!r} must be positive")
+            raise FieldError("amount", f"amount {r[i_amount]!r} must be positive")
         processor = r[i_proc].strip().lower()
         if processor not in PROCESSORS:
-            raise RowError("processor", f"processor {r[i_proc]!r} is not one of stripe, adyen")
+            raise FieldError("processor", f"processor {r[i_proc]!r} is not one of stripe, adyen")
         ref = r[i_ref].strip()
         if not ref:
-            raise RowError("processor_reference", "empty processor_reference")
+            raise FieldError("processor_reference", "empty processor_reference")
         return {
             "transaction_id": tid,
             "created_at": created_at,

@@ -17,8 +17,8 @@ from typing import Any
 
 import mt940 as mt940_lib
 
-from financeops_pipeline.errors import FileRejected, RecordError
-from financeops_pipeline.imports.records import ParsedFile
+from financeops_pipeline.errors import FieldError, FileRejected, RecordError
+from financeops_pipeline.imports.records import ParsedFile, statement_record
 from financeops_pipeline.money import MoneyError, normalize_currency, to_minor
 
 FORMAT = "mt940"
@@ -40,13 +40,6 @@ _SNIFF_60 = re.compile(rb"(?:^|[\r\n])[ \t]*:60[FM]:")
 _SNIFF_6X = re.compile(rb"(?:^|[\r\n])[ \t]*:(?:61|62F):")
 _BAD_CONTROL = re.compile(r"[\x00\x02\x04-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _YEAR_BOUNDARY_DAYS = 183
-
-
-class _BadLine(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 _SNIFF_BYTES = 65536
@@ -121,17 +114,17 @@ def _ymd(yy: str, mm: str, dd: str, field: str) -> date:
     try:
         return date(2000 + int(yy), int(mm), int(dd))
     except ValueError:
-        raise _BadLine(field, f"date {yy}{mm}{dd} does not exist") from None
+        raise FieldError(field, f"date {yy}{mm}{dd} does not exist") from None
 
 
 def _minor(amount: str, currency: str, field: str) -> int:
     amount = amount.strip()
     if not _AMOUNT.fullmatch(amount):
-        raise _BadLine(field, f"amount {amount!r} is not digits with one ',' decimal separator")
+        raise FieldError(field, f"amount {amount!r} is not digits with one ',' decimal separator")
     try:
         return to_minor(amount.replace(",", "."), currency)
     except MoneyError as exc:
-        raise _BadLine(field, str(exc)) from None
+        raise FieldError(field, str(exc)) from None
 
 
 class _Statement:
@@ -168,7 +161,7 @@ def _balance(tag: _Tag, filename: str, expected_ccy: str | None) -> tuple[date, 
     try:
         when = _ymd(yy, mm, dd, "date")
         minor = _minor(amount, currency, "amount")
-    except _BadLine as exc:
+    except FieldError as exc:
         raise FileRejected(filename, f"balance :{tag.tag}: {exc.message}", f"line {tag.line_no}",
                            exc.field) from None
     return when, (minor if mark == "C" else -minor), currency
@@ -204,11 +197,11 @@ def _entry(st: _Statement, tag61: _Tag, details: list[_Tag]) -> dict[str, Any]:
     value = first + ("\n" + lines[1] if len(lines) > 1 else "")
     match = _STATEMENT_LINE.match(value)
     if not match:
-        raise _BadLine(":61:", f"statement line {first!r} does not match the :61: layout")
+        raise FieldError(":61:", f"statement line {first!r} does not match the :61: layout")
     g = match.groupdict()
     mark = (g.get("status") or "").upper()
     if mark not in ("C", "D", "RC", "RD"):
-        raise _BadLine("mark", f"debit/credit mark {g.get('status')!r} is not C, D, RC or RD")
+        raise FieldError("mark", f"debit/credit mark {g.get('status')!r} is not C, D, RC or RD")
     assert st.currency is not None
     value_date = _ymd(g["year"], g["month"], g["day"], "value_date")
     booking = value_date
@@ -221,10 +214,10 @@ def _entry(st: _Statement, tag61: _Tag, details: list[_Tag]) -> dict[str, Any]:
             except ValueError:
                 continue
         if not candidates:
-            raise _BadLine("entry_date", f"entry date {em}{ed} does not exist")
+            raise FieldError("entry_date", f"entry date {em}{ed} does not exist")
         booking = min(candidates, key=lambda d: abs((d - value_date).days))
         if abs((booking - value_date).days) > _YEAR_BOUNDARY_DAYS:
-            raise _BadLine("entry_date", f"entry date {em}{ed} is far from value date {value_date}")
+            raise FieldError("entry_date", f"entry date {em}{ed} is far from value date {value_date}")
     amount = _minor(g["amount"], st.currency, "amount")
     sign = 1 if mark in ("C", "RD") else -1
     customer_ref = (g.get("customer_reference") or "").strip()
@@ -282,7 +275,7 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
         st.pending = []
         try:
             row = _entry(st, tag61, details)
-        except _BadLine as exc:
+        except FieldError as exc:
             raw = "\n".join(t.raw for t in [tag61, *details])
             result.errors.append(RecordError(file=filename, position=f"line {tag61.line_no}",
                                              field=exc.field, message=exc.message, raw=raw))
@@ -303,18 +296,8 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
         if st.closing is None:
             raise FileRejected(filename, f"{where} has no :62F:/:62M: closing balance (truncated file?)",
                                f"line {st.ref_tag.line_no}", ":62F:")
-        result.statements.append({
-            "statement_id": st.ref,
-            "account_id": st.account,
-            "currency": st.currency,
-            "opening_date": st.opening[0],
-            "opening_balance_minor": st.opening[1],
-            "closing_date": st.closing[0],
-            "closing_balance_minor": st.closing[1],
-            "entry_count": st.count,
-            "entries_total_minor": st.total,
-            "source_position": f"line {st.ref_tag.line_no}",
-        })
+        result.statements.append(statement_record(st.ref, st.account, st.currency, st.opening, st.closing,
+                                                  st.count, st.total, f"line {st.ref_tag.line_no}"))
 
     for tag in tags:
         name = tag.tag

@@ -8,6 +8,7 @@ Amounts are int64 minor units, signed from the company's point of view (money in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
@@ -104,6 +105,24 @@ SCHEMAS: dict[str, pa.Schema] = {
     "processor": PROCESSOR_LINE_SCHEMA,
     "internal": INTERNAL_TRANSACTION_SCHEMA,
 }
+
+
+def statement_record(statement_id: str | None, account_id: str, currency: str,
+                     opening: tuple[date | None, int | None], closing: tuple[date | None, int | None],
+                     entry_count: int, entries_total_minor: int, position: str) -> dict[str, Any]:
+    """One BANK_STATEMENT_SCHEMA row: balances as (date, minor units), the entries' count and exact total."""
+    return {
+        "statement_id": statement_id,
+        "account_id": account_id,
+        "currency": currency,
+        "opening_date": opening[0],
+        "opening_balance_minor": opening[1],
+        "closing_date": closing[0],
+        "closing_balance_minor": closing[1],
+        "entry_count": entry_count,
+        "entries_total_minor": entries_total_minor,
+        "source_position": position,
+    }
 
 
 def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:

@@ -18,8 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from financeops_pipeline.errors import FieldError
 from financeops_pipeline.imports import columnar, csvutil
-from financeops_pipeline.imports.csvutil import RowError
 from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA, ParsedFile
 
 FORMAT = "stripe"
@@ -148,21 +148,21 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
     def convert(r: list[str], line: int) -> dict[str, Any]:
         line_id = r[i_id].strip()
         if not line_id:
-            raise RowError("balance_transaction_id", "empty balance_transaction_id")
+            raise FieldError("balance_transaction_id", "empty balance_transaction_id")
         if line_id in seen:
-            raise RowError("balance_transaction_id", f"duplicate balance_transaction_id {line_id!r}")
+            raise FieldError("balance_transaction_id", f"duplicate balance_transaction_id {line_id!r}")
         seen.add(line_id)  # a later duplicate is refused even if this line turns out bad too
         raw_cat = r[i_cat].strip()
         if not raw_cat:
-            raise RowError(category_name, f"empty {category_name}")
+            raise FieldError(category_name, f"empty {category_name}")
         code, exp = currency_of(r[i_cur], "currency")
         gross = amount_minor(r[i_gross], exp, code, "gross")
         fee = amount_minor(r[i_fee], exp, code, "fee")
         net = amount_minor(r[i_net], exp, code, "net")
         if gross - fee != net:
-            raise RowError("net", f"gross {r[i_gross]} - fee {r[i_fee]} != net {r[i_net]}")
+            raise FieldError("net", f"gross {r[i_gross]} - fee {r[i_fee]} != net {r[i_net]}")
         if (gross < 0 and raw_cat in _NON_NEGATIVE) or (gross > 0 and raw_cat in _NON_POSITIVE):
-            raise RowError("gross", f"gross {r[i_gross]} has the wrong sign for {category_name} {raw_cat!r}")
+            raise FieldError("gross", f"gross {r[i_gross]} has the wrong sign for {category_name} {raw_cat!r}")
         reference = r[i_source].strip() if i_source is not None else ""
         payout_id = r[i_payout].strip() if i_payout is not None else ""
         return {

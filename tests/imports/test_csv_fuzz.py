@@ -12,9 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from financeops_pipeline.errors import FileRejected
+from financeops_pipeline.errors import FieldError, FileRejected
 from financeops_pipeline.imports import adyen, csvutil, internal, stripe
-from financeops_pipeline.imports.csvutil import RowError
 from financeops_pipeline.imports.records import ParsedFile
 from financeops_pipeline.money import MoneyError, to_minor
 
@@ -129,7 +128,7 @@ def test_amount_minor_on_plain_decimals(text: str, currency: str):
     expected = _to_minor_or_error(text, currency)
     try:
         got = csvutil.amount_minor(text, exponent, currency, "amount")
-    except RowError:
+    except FieldError:
         got = MoneyError
     if expected is not MoneyError and abs(expected) > csvutil.INT64_MAX:
         assert got is MoneyError  # out of int64 range is refused
@@ -143,5 +142,5 @@ def test_amount_minor_on_plain_decimals(text: str, currency: str):
 @pytest.mark.parametrize(
     "text", ["1.00000000000000000000000000001", "1e-99999999", "1_000", "١٢", "1e999999999999"])
 def test_amount_minor_refuses_what_decimal_would_round_or_explode(text: str):
-    with pytest.raises(RowError):
+    with pytest.raises(FieldError):
         csvutil.amount_minor(text, 2, "USD", "amount")
