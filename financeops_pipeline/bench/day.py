@@ -2,7 +2,8 @@
 
 Each stage calls the same functions the Dagster assets call, in the same order, on a fresh database, so the
 figures are the pipeline's own. The day is written first by `financeops generate` (not counted in the day).
-The naive pandas diff runs afterwards on the very Arrow inputs DuckDB matched, for a ratio.
+The pandas baseline (a vectorized subset of the match) runs afterwards on the very Arrow inputs DuckDB
+matched, for a ratio.
 
 `bench_posting` runs the first two stages alone (import, posting), for posting throughput at sizes whose
 reconciliation would not fit in memory next to it.
@@ -106,7 +107,7 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
                   peak_rss=max(s.peak_rss for s in day[-4:-1]), rows=day[-3].rows)
     whole = Stage("whole day end to end", seconds=sum(s.seconds for s in day),
                   peak_rss=max(s.peak_rss for s in day), rows=transactions, note="rows = internal transactions")
-    with measured("naive pandas diff (same inputs)") as naive:
+    with measured("pandas baseline (same inputs)") as naive:
         naive_counts = reconcile_pandas(inputs)
     naive.rows = day[-3].rows
     match = next(s for s in day if s.name.startswith("recon: three-way"))

@@ -1,4 +1,4 @@
-"""The three-way diff written the naive way in pandas, only to give the benchmark a ratio against DuckDB.
+"""The three-way diff in plain, vectorized pandas, only to give the benchmark a ratio against DuckDB.
 
 Same inputs (the Arrow tables `reconciliation.engine.load_inputs` brings from Postgres) and the same core
 steps as `reconciliation/sql/match.sql`: duplicates, internal <-> processor by processor reference with
