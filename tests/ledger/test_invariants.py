@@ -123,3 +123,14 @@ def test_a_tenant_role_cannot_read_or_write_another_tenants_rows(owner, db_url):
         conn.rollback()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("CREATE TABLE ledger.x (a int)")
+
+
+@pytest.mark.parametrize("posting", [
+    "(9, 1, 'acme', '2026-11-02', 'cash:A', 'USD', 100), (9, 2, 'acme', '2026-11-02', 'revenue', 'USD', -100)",
+    "(1, 1, 'acme', '2026-11-03', 'cash:A', 'USD', 100), (1, 2, 'acme', '2026-11-03', 'revenue', 'USD', -100)",
+    "(1, 1, 'globex', '2026-11-02', 'cash:A', 'USD', 100), (1, 2, 'globex', '2026-11-02', 'revenue', 'USD', -100)",
+], ids=["no such entry", "another date", "another tenant"])
+def test_postings_must_belong_to_an_entry_of_the_same_tenant_and_date(owner, posting):
+    _entry(owner, 1)   # acme, 2026-11-02
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="no journal entry with the same tenant and date"):
+        owner.execute(POSTING + posting)
