@@ -43,7 +43,15 @@ def _statements(book: RuleBook) -> dict[str, sql.Composed]:
 
 
 def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str) -> PostingResult:
-    """Post every event of a tenant-day not yet posted. Re-running posts nothing twice."""
+    """Post every event of a tenant-day not yet posted. Re-running posts nothing twice.
+
+    The batch is its own transaction: the ledger refuses lines added to an entry from an earlier transaction
+    (by the entry's xmin), and inside a caller's open transaction the batch would be a savepoint with an xid
+    of its own, refused with that misleading reason. So an open transaction is refused here, saying why.
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise RuntimeError(f"post_day({tenant}, {day}) needs a connection with no open transaction: a posting batch "
+                           "is one transaction of its own (commit or roll back first)")
     book = load_rules()
     params = {"tenant": tenant, "day": day, "run_id": run_id, "code_version": code_version(),
               "rule_version": book.version}

@@ -70,6 +70,17 @@ def run_posting(db_url: str, run_id: str = "run-1"):
         return post_day(conn, "acme", DAY, run_id)
 
 
+def test_posting_inside_an_open_transaction_is_refused_saying_why(owner, db_url):
+    internal(owner, "T1", "payment", 10_000)
+    owner.commit()
+    with tenant_connection(db_url, "acme") as conn:
+        conn.execute("SELECT 1")   # the caller's transaction is open
+        with pytest.raises(RuntimeError, match="no open transaction"):
+            post_day(conn, "acme", DAY, "run-1")
+        conn.rollback()
+        assert post_day(conn, "acme", DAY, "run-1").entries_posted == 1   # then it posts as usual
+
+
 def test_internal_payment_refund_and_chargeback(owner, db_url):
     internal(owner, "T1", "payment", 10_000)    # customer pays 100.00 through Stripe
     internal(owner, "T2", "refund", 2_500)      # 25.00 refunded
