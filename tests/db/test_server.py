@@ -1,0 +1,67 @@
+"""The embedded server is stopped when its last user ends, even after a user was killed with SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psycopg
+
+from financeops_pipeline.db.server import HANDLES_FILE, postgres
+
+HOLD_THE_SERVER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from financeops_pipeline.db.server import postgres
+    with postgres(Path(sys.argv[1])):
+        print("up", flush=True)
+        time.sleep(600)
+""")
+
+
+def _server_pid(pgdata: Path) -> int | None:
+    pid_file = pgdata / "postmaster.pid"
+    return int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+
+
+def _alive(pid: int, within: float = 0.0) -> bool:
+    """Whether the process still runs (a zombie waiting to be reaped counts as ended), waiting up to `within` s
+    for it to end: `pg_ctl -w stop` returns when postmaster.pid is gone, a moment before the process is."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        if state == "Z":
+            return False
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.1)
+
+
+def test_a_user_killed_with_sigkill_does_not_leave_the_server_running_forever(tmp_path):
+    home = tmp_path / "home"
+    child = subprocess.Popen([sys.executable, "-c", HOLD_THE_SERVER, str(home)], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    try:
+        assert child.stdout.readline().strip() == "up"
+    finally:
+        child.send_signal(signal.SIGKILL)   # no handler, no atexit: its handle stays registered
+        child.wait()
+    pgdata = home / "pg"
+    server = _server_pid(pgdata)
+    assert server is not None and _alive(server)
+    assert json.loads((pgdata / HANDLES_FILE).read_text()) == [child.pid]
+
+    # the next command finds the server running, uses it, and as its last live user stops it
+    with postgres(home) as target, psycopg.connect(target.admin_url) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert _server_pid(pgdata) is None and not _alive(server, within=10)
+    assert json.loads((pgdata / HANDLES_FILE).read_text()) == []
