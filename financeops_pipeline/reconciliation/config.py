@@ -14,15 +14,23 @@ DEFAULT_WINDOWS = {
 }
 
 
+def default_memory_limit() -> str:
+    """40% of physical memory: DuckDB's own limit (80% by default) leaves no room for the Arrow inputs and
+    results, which live outside it; past the limit DuckDB spills to disk instead of exhausting the machine."""
+    return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') * 2 // 5 // 2**20}MB"
+
+
 @dataclass(frozen=True)
 class ReconConfig:
     windows: dict[str, dict[str, int]] = field(default_factory=lambda: dict(DEFAULT_WINDOWS))
     bank_unmatched_days: int = 0
     lookback_days: int = 35   # how far back open items are carried and re-matched
+    memory_limit: str = field(default_factory=default_memory_limit)   # DuckDB's, e.g. "8GB"
 
 
 def load_recon_config() -> ReconConfig:
-    """Defaults, overridden by FINANCEOPS_RECON_WINDOWS (JSON per processor) and FINANCEOPS_BANK_UNMATCHED_DAYS."""
+    """Defaults, overridden by FINANCEOPS_RECON_WINDOWS (JSON per processor), FINANCEOPS_BANK_UNMATCHED_DAYS,
+    FINANCEOPS_RECON_LOOKBACK_DAYS and FINANCEOPS_RECON_MEMORY_LIMIT (DuckDB's memory limit, e.g. "8GB")."""
     windows = {k: dict(v) for k, v in DEFAULT_WINDOWS.items()}
     for processor, override in json.loads(os.environ.get("FINANCEOPS_RECON_WINDOWS", "{}")).items():
         windows.setdefault(processor, dict(DEFAULT_WINDOWS["stripe"])).update(
@@ -31,4 +39,5 @@ def load_recon_config() -> ReconConfig:
         windows=windows,
         bank_unmatched_days=int(os.environ.get("FINANCEOPS_BANK_UNMATCHED_DAYS", "0")),
         lookback_days=int(os.environ.get("FINANCEOPS_RECON_LOOKBACK_DAYS", "35")),
+        memory_limit=os.environ.get("FINANCEOPS_RECON_MEMORY_LIMIT") or default_memory_limit(),
     )

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass
 
 import duckdb
@@ -45,36 +46,42 @@ class ReconResult:
 
 
 def reconcile(inputs: ReconInputs, day: dt.date, config: ReconConfig) -> ReconResult:
-    """Match everything in DuckDB; no Python loop touches a row."""
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads TO 2")
-        con.register("internal_src", inputs.internal)
-        con.register("processor_src", inputs.processor)
-        con.register("bank_src", inputs.bank)
-        con.register("prev_breaks", inputs.prev_breaks)
-        con.register("windows", pa.Table.from_pylist(
-            [{"processor": p, **w} for p, w in config.windows.items()]))
-        con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
-                    {"day": day, "bu": config.bank_unmatched_days})
-        con.execute(load_sql("reconciliation/sql/match.sql"))
-        con.execute(load_sql("reconciliation/sql/breaks.sql"))
-        item_status = con.sql(
-            "SELECT source, source_ref, currency, amount_minor::BIGINT AS amount_minor, item_date, status, break_id,"
-            " break_type, rule, CAST(details AS VARCHAR) AS details FROM item_status"
-            " WHERE item_date = $day OR status IN ('pending', 'break')",
-            params={"day": day},
-        ).to_arrow_table()
-        matches = con.sql(
-            "SELECT match_group, rule, source, source_ref, currency, amount_minor::BIGINT AS amount_minor"
-            " FROM item_status WHERE status = 'matched' AND matched_on = $day", params={"day": day}).to_arrow_table()
-        breaks = con.sql(
-            "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
-            " first_seen,"
-            " CAST($day::DATE - first_seen AS INTEGER) AS age_days, lifecycle, CAST(details AS VARCHAR) AS details"
-            " FROM day_breaks", params={"day": day}).to_arrow_table()
-    finally:
-        con.close()
+    """Match everything in DuckDB; no Python loop touches a row. Past its memory limit DuckDB spills to a
+    temporary folder of its own, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="financeops-recon-spill-") as spill:
+        con = duckdb.connect(config={"threads": 2, "memory_limit": config.memory_limit, "temp_directory": spill})
+        try:
+            return _match(con, inputs, day, config)
+        finally:
+            con.close()
+
+
+def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, config: ReconConfig) -> ReconResult:
+    """The match itself, on an open connection: register the inputs, run the SQL, read the results."""
+    con.register("internal_src", inputs.internal)
+    con.register("processor_src", inputs.processor)
+    con.register("bank_src", inputs.bank)
+    con.register("prev_breaks", inputs.prev_breaks)
+    con.register("windows", pa.Table.from_pylist(
+        [{"processor": p, **w} for p, w in config.windows.items()]))
+    con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
+                {"day": day, "bu": config.bank_unmatched_days})
+    con.execute(load_sql("reconciliation/sql/match.sql"))
+    con.execute(load_sql("reconciliation/sql/breaks.sql"))
+    item_status = con.sql(
+        "SELECT source, source_ref, currency, amount_minor::BIGINT AS amount_minor, item_date, status, break_id,"
+        " break_type, rule, CAST(details AS VARCHAR) AS details FROM item_status"
+        " WHERE item_date = $day OR status IN ('pending', 'break')",
+        params={"day": day},
+    ).to_arrow_table()
+    matches = con.sql(
+        "SELECT match_group, rule, source, source_ref, currency, amount_minor::BIGINT AS amount_minor"
+        " FROM item_status WHERE status = 'matched' AND matched_on = $day", params={"day": day}).to_arrow_table()
+    breaks = con.sql(
+        "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
+        " first_seen,"
+        " CAST($day::DATE - first_seen AS INTEGER) AS age_days, lifecycle, CAST(details AS VARCHAR) AS details"
+        " FROM day_breaks", params={"day": day}).to_arrow_table()
     return ReconResult(item_status=item_status, matches=matches, breaks=breaks)
 
 
