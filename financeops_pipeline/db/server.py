@@ -114,21 +114,28 @@ def forget_dead_handles(pgdata: Path) -> list[int]:
         pids = [int(p) for p in json.loads(path.read_text())]
     except (FileNotFoundError, ValueError, TypeError):
         return []
-    alive = [p for p in pids if _running(p)]
+    alive = [p for p in pids if process_running(p)]
     if alive != pids:
         path.write_text(json.dumps(alive))
         log.info("embedded server: forgot %d handle(s) of processes that are gone", len(pids) - len(alive))
     return [p for p in pids if p not in alive]
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether the process runs; a zombie (ended, not yet reaped by its parent) counts as ended."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True   # exists, owned by another user
-    return True
+        pass   # exists, owned by another user
+    if not Path("/proc/self").exists():
+        return True   # no procfs (not Linux): kill() found it
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False  # ended since kill()
+    return state != "Z"
 
 
 def _stop_on_sigterm():

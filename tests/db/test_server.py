@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from financeops_pipeline.db.server import HANDLES_FILE, postgres
+from financeops_pipeline.db.server import HANDLES_FILE, postgres, process_running
 
 HOLD_THE_SERVER = textwrap.dedent("""
     import sys, time
@@ -31,19 +31,14 @@ def _server_pid(pgdata: Path) -> int | None:
 
 
 def _alive(pid: int, within: float = 0.0) -> bool:
-    """Whether the process still runs (a zombie waiting to be reaped counts as ended), waiting up to `within` s
-    for it to end: `pg_ctl -w stop` returns when postmaster.pid is gone, a moment before the process is."""
+    """Whether the process still runs, waiting up to `within` s for it to end: `pg_ctl -w stop` returns when
+    postmaster.pid is gone, a moment before the process is."""
     deadline = time.monotonic() + within
-    while True:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return False
-        if state == "Z":
-            return False
+    while process_running(pid):
         if time.monotonic() >= deadline:
             return True
         time.sleep(0.1)
+    return False
 
 
 def test_a_user_killed_with_sigkill_does_not_leave_the_server_running_forever(tmp_path):
