@@ -22,7 +22,7 @@ def reconcile_pandas(inputs: ReconInputs) -> dict[str, int]:
     internal = inputs.internal.to_pandas()
     processor = inputs.processor.to_pandas()
     bank = inputs.bank.to_pandas()
-    order = ["business_date", "file_sha256", "source_position"]
+    order = ["business_date", "file_order", "source_position"]
 
     internal = internal.sort_values(order)
     internal["dup"] = internal.duplicated("transaction_id")

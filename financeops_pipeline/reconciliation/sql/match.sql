@@ -8,11 +8,11 @@ CREATE OR REPLACE TEMP TABLE int_items AS
 SELECT 'internal' AS source, transaction_id AS ref, processor, processor_reference AS pref,
        CASE type WHEN 'payment' THEN 'charge' WHEN 'refund' THEN 'refund' ELSE 'dispute' END AS kind,
        currency, amount_minor, business_date AS item_date,
-       row_number() OVER (PARTITION BY transaction_id ORDER BY business_date, file_sha256, source_position) AS dup_rank
+       row_number() OVER (PARTITION BY transaction_id ORDER BY business_date, file_order, source_position) AS dup_rank
 FROM internal_src;
 
 CREATE OR REPLACE TEMP TABLE proc_all AS
-SELECT *, row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_sha256, source_position) AS dup_rank
+SELECT *, row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_order, source_position) AS dup_rank
 FROM processor_src;
 
 CREATE OR REPLACE TEMP TABLE proc_items AS
