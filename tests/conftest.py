@@ -40,6 +40,14 @@ def pg_target():
     shutil.rmtree(_HOME, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def sample(pg_target, tmp_path_factory):
+    """The whole graph run over the sample days once per session, in a database of its own (sample_run)."""
+    from tests.reports.sample_run import sample_run
+
+    return sample_run(pg_target, tmp_path_factory.mktemp("sample"))
+
+
 @pytest.fixture
 def db_url(pg_target) -> Iterator[str]:
     """A fresh, migrated database for one test (cloned from the template in milliseconds)."""

@@ -60,7 +60,7 @@ def fill(database_url: str, postings: int, log: Callable[[str], None] = print) -
                                        "per_day": BREAKS_PER_DAY})
         conn.commit()
         for table in ("imports.processor_lines", "recon.item_status", "imports.internal_transactions",
-                      "imports.bank_lines", "recon.matches"):
+                      "imports.bank_lines"):
             # every day's partition exists, as in production (planning prunes to the day); a few days per
             # transaction, since each new partition holds locks until commit
             for offset in range(0, DAYS, 20):

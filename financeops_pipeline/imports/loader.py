@@ -19,7 +19,7 @@ import psycopg
 import pyarrow as pa
 
 from financeops_pipeline.audit import code_version
-from financeops_pipeline.db.connect import copy_arrow
+from financeops_pipeline.db.connect import copy_arrow, copy_into_day
 from financeops_pipeline.errors import FileRejected, RecordError
 from financeops_pipeline.imports import detect
 from financeops_pipeline.imports.normalize import classify_bank_lines
@@ -156,9 +156,8 @@ def _copy_records(conn: psycopg.Connection, tenant: str, business_date: dt.date,
     target = TABLES[source]
     if source == "bank":
         table = classify_bank_lines(table)
-    conn.execute("SELECT ops.ensure_day_partition(%s::regclass, %s)", (target, business_date))
-    return copy_arrow(conn, target, _stamp(table, tenant, business_date, sha),
-                      jsonb_columns=("extra",) if source == "processor" else ())
+    return copy_into_day(conn, target, business_date, _stamp(table, tenant, business_date, sha),
+                         jsonb_columns=("extra",) if source == "processor" else ())
 
 
 def _totals(table: pa.Table) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -15,7 +16,7 @@ import psycopg
 import pyarrow as pa
 
 from financeops_pipeline.audit import code_version
-from financeops_pipeline.db.connect import copy_arrow, fetch_arrow
+from financeops_pipeline.db.connect import copy_arrow, copy_into_day, fetch_arrow
 from financeops_pipeline.reconciliation.config import ReconConfig, load_recon_config
 from financeops_pipeline.sqlfiles import load_named_sql, load_sql
 
@@ -36,9 +37,18 @@ class ReconInputs:
 
 @dataclass
 class ReconResult:
-    item_status: pa.Table   # every item of the window with one state
-    matches: pa.Table       # items matched on this day
+    # Every item of the window the day tracks, with one state: the day's items, earlier ones still pending or
+    # in a break, and earlier ones matched today. A matched item carries its match group and match day, so
+    # the day's matches are these rows (recon.matches is a view of them).
+    item_status: pa.Table
     breaks: pa.Table        # breaks of the day with lifecycle new / persisting / resolved
+
+    @property
+    def matches(self) -> pa.Table:
+        """The items matched on this day (the rows of recon.matches)."""
+        import pyarrow.compute as pc
+
+        return self.item_status.filter(pc.is_valid(self.item_status["matched_on"]))   # set on matched rows only
 
     def counts(self) -> dict[str, int]:
         statuses = self.item_status.group_by("status").aggregate([("status", "count")]).to_pylist()
@@ -70,26 +80,30 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.execute(load_sql("reconciliation/sql/breaks.sql"))
     item_status = con.sql(
         "SELECT source, source_ref, currency, amount_minor::BIGINT AS amount_minor, item_date, status, break_id,"
-        " break_type, rule, CAST(details AS VARCHAR) AS details FROM item_status"
-        " WHERE item_date = $day OR status IN ('pending', 'break')",
+        " break_type, rule, CAST(details AS VARCHAR) AS details, match_group,"
+        " CASE WHEN status = 'matched' THEN matched_on END AS matched_on FROM item_status"
+        " WHERE item_date = $day OR status IN ('pending', 'break') OR (status = 'matched' AND matched_on = $day)",
         params={"day": day},
     ).to_arrow_table()
-    matches = con.sql(
-        "SELECT match_group, rule, source, source_ref, currency, amount_minor::BIGINT AS amount_minor"
-        " FROM item_status WHERE status = 'matched' AND matched_on = $day", params={"day": day}).to_arrow_table()
     breaks = con.sql(
         "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
         " first_seen,"
         " CAST($day::DATE - first_seen AS INTEGER) AS age_days, lifecycle, CAST(details AS VARCHAR) AS details"
         " FROM day_breaks", params={"day": day}).to_arrow_table()
-    return ReconResult(item_status=item_status, matches=matches, breaks=breaks)
+    return ReconResult(item_status=item_status, breaks=breaks)
 
 
 def load_inputs(conninfo: str, tenant: str, day: dt.date, config: ReconConfig) -> ReconInputs:
-    """Bring the lookback window of every source from Postgres as Arrow, as the tenant's role."""
+    """Bring the lookback window of every source from Postgres as Arrow, as the tenant's role.
+
+    The queries run at once on connections of their own: each is one backend scanning and encoding on one
+    core, and the ADBC fetch releases the GIL, so the internal and processor reads overlap on two cores.
+    """
     queries = load_named_sql("reconciliation/sql/inputs.sql")
     params = (tenant, day - dt.timedelta(days=config.lookback_days), day)
-    tables = {name: fetch_arrow(conninfo, tenant, sql, params) for name, sql in queries.items()}
+    with ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="recon-load") as pool:
+        futures = {name: pool.submit(fetch_arrow, conninfo, tenant, sql, params) for name, sql in queries.items()}
+        tables = {name: future.result() for name, future in futures.items()}
     return ReconInputs(internal=tables["internal"], processor=tables["processor"], bank=tables["bank"],
                        prev_breaks=tables["prev_breaks"].cast(PREV_BREAKS_SCHEMA))
 
@@ -102,12 +116,9 @@ def write_results(conn: psycopg.Connection, tenant: str, day: dt.date, result: R
             1, "business_date", pa.array([day] * n, pa.date32()))
 
     with conn.transaction():
-        for table in ("recon.matches", "recon.item_status"):
-            conn.execute("SELECT ops.ensure_day_partition(%s::regclass, %s)", (table, day))
-        for table in ("recon.matches", "recon.item_status", "recon.breaks", "recon.runs"):
+        for table in ("recon.item_status", "recon.breaks", "recon.runs"):
             conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND business_date = %s", (tenant, day))
-        copy_arrow(conn, "recon.item_status", stamp(result.item_status), jsonb_columns=("details",))
-        copy_arrow(conn, "recon.matches", stamp(result.matches))
+        copy_into_day(conn, "recon.item_status", day, stamp(result.item_status), jsonb_columns=("details",))
         copy_arrow(conn, "recon.breaks", stamp(result.breaks), jsonb_columns=("details",))
         conn.execute("INSERT INTO recon.runs (tenant, business_date, run_id, code_version) VALUES (%s, %s, %s, %s)",
                      (tenant, day, run_id, code_version()))

@@ -19,7 +19,7 @@ from financeops_pipeline.reports.build import markdown_table
 @dg.asset(
     key_prefix=["recon"], group_name="reconciliation", partitions_def=tenant_day_partitions, deps=[journal_entries],
     backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY, kinds={"duckdb", "postgres"},
-    metadata={"table": "recon.item_status, recon.matches, recon.breaks"},
+    metadata={"table": "recon.item_status (recon.matches is a view of it), recon.breaks"},
     description="Internal <-> processor <-> payout <-> bank matching with windows and carried-forward breaks.",
 )
 def three_way_match(context: dg.AssetExecutionContext, financeops: FinanceopsResource) -> dg.MaterializeResult:

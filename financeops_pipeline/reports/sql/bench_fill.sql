@@ -93,13 +93,14 @@ CROSS JOIN generate_series(0, %(per_day)s - 1) AS i;
 -- name: item_status
 -- The reconciliation's state of %(per_day)s items of one day: mostly matched, some pending, breaks, explained.
 INSERT INTO recon.item_status (tenant, business_date, source, source_ref, currency, amount_minor, item_date,
-                               status, break_type, rule)
+                               status, break_type, rule, match_group, matched_on)
 SELECT %(tenant)s, %(start)s::date,
        (ARRAY['internal', 'processor', 'internal', 'processor', 'payout', 'bank'])[1 + i %% 6], 'ref' || i,
        (ARRAY['USD', 'EUR', 'GBP'])[1 + (i / 6) %% 3], 100 + (i * 7919) %% 50000, %(start)s::date - i %% 3,
        CASE WHEN i %% 100 < 90 THEN 'matched' WHEN i %% 100 < 95 THEN 'pending' WHEN i %% 100 < 98 THEN 'break'
             ELSE 'explained' END,
-       CASE WHEN i %% 100 BETWEEN 95 AND 97 THEN 'amount_mismatch' END, 'bench'
+       CASE WHEN i %% 100 BETWEEN 95 AND 97 THEN 'amount_mismatch' END, 'bench',
+       CASE WHEN i %% 100 < 90 THEN 'bench:' || i / 2 END, CASE WHEN i %% 100 < 90 THEN %(start)s::date END
 FROM generate_series(0, %(per_day)s - 1) AS i;
 
 -- name: processor_lines

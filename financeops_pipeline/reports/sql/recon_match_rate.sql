@@ -1,5 +1,6 @@
 -- Match rate of a day per source and currency, over the items the reconciliation tracks on that day
--- (recon.item_status: the day's items plus earlier ones still pending or in a break). By count:
+-- (the day's items plus earlier ones still pending or in a break; recon.item_status also holds the earlier
+-- items matched that day, for recon.matches, which are left out here). By count:
 -- matched / items; by amount: matched |amount| / all |amount| (bank fees are negative, so absolute values).
 -- Parameters: %(tenant)s, %(day)s.
 SELECT %(tenant)s AS tenant, %(day)s::date AS business_date, source, currency,
@@ -13,5 +14,6 @@ SELECT %(tenant)s AS tenant, %(day)s::date AS business_date, source, currency,
              / nullif(sum(abs(amount_minor)), 0), 4) AS amount_rate
 FROM recon.item_status
 WHERE tenant = %(tenant)s AND business_date = %(day)s
+  AND (status <> 'matched' OR item_date = business_date)   -- not the earlier items matched today
 GROUP BY source, currency
 ORDER BY source, currency

@@ -4,5 +4,6 @@ SELECT %(tenant)s AS tenant, %(day)s::date AS business_date, source, currency, s
        count(*) AS items, sum(amount_minor) AS amount_minor
 FROM recon.item_status
 WHERE tenant = %(tenant)s AND business_date = %(day)s
+  AND (status <> 'matched' OR item_date = business_date)   -- not the earlier items matched today
 GROUP BY source, currency, status
 ORDER BY source, currency, status

@@ -1,0 +1,37 @@
+-- The (tenant, business_date) indexes of the bulk-loaded day-partitioned tables become BRIN indexes.
+--
+-- Within a day's partition both columns are the same for every row of a tenant, and a tenant-day's rows are
+-- written together (one COPY per file, one per reconciliation): a B-tree spent a descent per row to store
+-- millions of equal keys (1.2 s of the 3.3 s INSERT of a 2M-row reconciliation day), while a block-range
+-- index costs nothing per row and still finds a tenant's block ranges in a partition holding many tenants.
+DROP INDEX imports.internal_transactions_tenant_business_date_idx;
+DROP INDEX imports.processor_lines_tenant_business_date_idx;
+DROP INDEX imports.bank_lines_tenant_business_date_idx;
+DROP INDEX recon.item_status_tenant_business_date_idx;
+CREATE INDEX internal_transactions_tenant_day_brin ON imports.internal_transactions
+    USING brin (tenant, business_date) WITH (autosummarize = on);
+CREATE INDEX processor_lines_tenant_day_brin ON imports.processor_lines
+    USING brin (tenant, business_date) WITH (autosummarize = on);
+CREATE INDEX bank_lines_tenant_day_brin ON imports.bank_lines
+    USING brin (tenant, business_date) WITH (autosummarize = on);
+CREATE INDEX item_status_tenant_day_brin ON recon.item_status
+    USING brin (tenant, business_date) WITH (autosummarize = on);
+
+-- Block ranges written since the last summary match every query until summarized (autosummarize does it
+-- later, from autovacuum). The writer summarizes the day it just wrote, so the reports that follow read
+-- only the tenant's ranges: ~0.3 s for a 2M-row day, against ~0.13 s for every tenant-day query until then.
+-- SECURITY DEFINER: summarizing needs the index owner; a tenant can only ask for it, it reads no rows.
+CREATE FUNCTION ops.summarize_day_partition(p_table regclass, p_day date) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    v_part  regclass;
+    v_index regclass;
+BEGIN
+    SELECT to_regclass(format('%I.%I', n.nspname, c.relname || '_p' || to_char(p_day, 'YYYYMMDD'))) INTO v_part
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_table;
+    FOR v_index IN SELECT i.indexrelid::regclass FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                   JOIN pg_am am ON am.oid = ic.relam WHERE i.indrelid = v_part AND am.amname = 'brin' LOOP
+        PERFORM brin_summarize_new_values(v_index);
+    END LOOP;
+END $$;
+GRANT EXECUTE ON FUNCTION ops.summarize_day_partition(regclass, date) TO financeops_tenant;

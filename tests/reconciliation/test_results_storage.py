@@ -1,0 +1,114 @@
+"""How reconciliation results are stored: one state row per item and day, recon.matches a view of the matched
+rows (tenant-isolated), matches written before that change carried over, and day indexes summarized by the
+writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pyarrow as pa
+
+from financeops_pipeline.db.connect import copy_arrow, copy_into_day, tenant_connection
+from financeops_pipeline.db.migrate import available_migrations, migrate
+
+D2, D3 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
+
+
+def test_matches_are_the_matched_states_including_earlier_items_matched_that_day(sample):
+    with psycopg.connect(sample.url) as conn:
+        states = set(conn.execute(
+            "SELECT tenant, business_date, source, source_ref, rule, match_group FROM recon.item_status"
+            " WHERE status = 'matched'").fetchall())
+        matches = set(conn.execute(
+            "SELECT tenant, business_date, source, source_ref, rule, match_group FROM recon.matches").fetchall())
+        carried = conn.execute(
+            "SELECT count(*) FROM recon.item_status s WHERE status = 'matched' AND item_date < business_date"
+            " AND EXISTS (SELECT 1 FROM recon.item_status p WHERE p.tenant = s.tenant AND p.source = s.source"
+            "             AND p.source_ref = s.source_ref AND p.business_date = s.item_date"
+            "             AND p.status = 'pending')").fetchone()[0]
+    assert matches == states and len(matches) > 0
+    assert all(group for *_, group in matches)
+    assert carried > 0   # pending on its own day, matched on a later one: that day's match, kept
+
+
+def test_a_tenant_sees_only_its_own_matches(sample):
+    with tenant_connection(sample.url, "globex") as conn:
+        assert conn.execute("SELECT DISTINCT tenant FROM recon.matches").fetchall() == [("globex",)]
+
+
+def _apply_until(url: str, last_version: str) -> None:
+    """Migrations up to `last_version` only, as a database released before the later ones had them."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS ops")
+        conn.execute("CREATE TABLE ops.schema_migrations (version text PRIMARY KEY, checksum text NOT NULL,"
+                     " applied_at timestamptz NOT NULL DEFAULT now())")
+        for migration in available_migrations():
+            if migration.version > last_version:
+                break
+            with conn.transaction():
+                conn.execute(migration.sql)
+                conn.execute("INSERT INTO ops.schema_migrations (version, checksum) VALUES (%s, %s)",
+                             (migration.version, migration.checksum))
+
+
+def test_matches_written_before_they_became_item_states_are_kept(pg_target):
+    name = "fo_test_migration_0013"
+    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    url = pg_target.url(name)
+    _apply_until(url, "0012_entry_checks_read_the_batch_days")
+    with psycopg.connect(url) as conn:
+        for day in (D2, D3):
+            for table in ("recon.item_status", "recon.matches"):
+                conn.execute("SELECT ops.ensure_day_partition(%s::regclass, %s)", (table, day))
+        state = ("INSERT INTO recon.item_status (tenant, business_date, source, source_ref, currency, amount_minor,"
+                 " item_date, status, rule) VALUES ('acme', %s, %s, %s, 'USD', %s, %s, %s, %s)")
+        conn.execute(state, (D2, "internal", "T1", 500, D2, "matched", "processor_reference"))
+        conn.execute(state, (D2, "payout", "stripe:po_1", 900, D2, "pending", None))
+        match = ("INSERT INTO recon.matches (tenant, business_date, match_group, rule, source, source_ref,"
+                 " currency, amount_minor) VALUES ('acme', %s, %s, %s, %s, %s, 'USD', %s)")
+        conn.execute(match, (D2, "ref:stripe:ch_1:charge", "processor_reference", "internal", "T1", 500))
+        # the payout pending on 11-02 is matched to its bank credit on 11-03: a match without a state that day
+        conn.execute(match, (D3, "bank:acct:B1", "payout_reference", "payout", "stripe:po_1", 900))
+        conn.commit()
+    migrate(url)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT business_date, match_group, rule, source, source_ref, amount_minor"
+                            " FROM recon.matches ORDER BY business_date").fetchall() == [
+            (D2, "ref:stripe:ch_1:charge", "processor_reference", "internal", "T1", 500),
+            (D3, "bank:acct:B1", "payout_reference", "payout", "stripe:po_1", 900)]
+        assert conn.execute("SELECT item_date, status, matched_on FROM recon.item_status"
+                            " WHERE business_date = %s", (D3,)).fetchall() == [(D2, "matched", D3)]
+    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def _states(n: int) -> pa.Table:
+    return pa.table({
+        "tenant": ["acme"] * n, "business_date": pa.array([D2] * n, pa.date32()), "source": ["internal"] * n,
+        "source_ref": [f"T{i}" for i in range(n)], "currency": ["USD"] * n, "amount_minor": list(range(1, n + 1)),
+        "item_date": pa.array([D2] * n, pa.date32()), "status": ["pending"] * n})
+
+
+def _unsummarized_ranges(owner: psycopg.Connection, day: dt.date) -> int:
+    """Block ranges of the day's partition its BRIN index had not summarized (summarizing them now)."""
+    index = owner.execute(
+        "SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = %s::regclass AND am.amname = 'brin'",
+        (f"recon.item_status_p{day:%Y%m%d}",)).fetchone()[0]
+    return owner.execute("SELECT brin_summarize_new_values(%s::regclass)", (index,)).fetchone()[0]
+
+
+def test_the_writer_summarizes_the_day_it_wrote(db_url):
+    states = _states(50_000)   # ~40 block ranges of 128 pages
+    with tenant_connection(db_url, "acme") as conn:
+        copy_into_day(conn, "recon.item_status", D2, states)
+        conn.execute("SELECT ops.ensure_day_partition('recon.item_status', %s)", (D3,))
+        copy_arrow(conn, "recon.item_status", states.set_column(1, "business_date", pa.array([D3] * 50_000,
+                                                                                            pa.date32())))
+        conn.commit()
+    with psycopg.connect(db_url) as owner:
+        assert _unsummarized_ranges(owner, D2) == 0      # summarized by copy_into_day
+        assert _unsummarized_ranges(owner, D3) > 0       # a plain COPY leaves it to autovacuum
