@@ -129,7 +129,10 @@ def test_a_tenant_role_cannot_read_or_write_another_tenants_rows(owner, db_url):
     "(9, 1, 'acme', '2026-11-02', 'cash:A', 'USD', 100), (9, 2, 'acme', '2026-11-02', 'revenue', 'USD', -100)",
     "(1, 1, 'acme', '2026-11-03', 'cash:A', 'USD', 100), (1, 2, 'acme', '2026-11-03', 'revenue', 'USD', -100)",
     "(1, 1, 'globex', '2026-11-02', 'cash:A', 'USD', 100), (1, 2, 'globex', '2026-11-02', 'revenue', 'USD', -100)",
-], ids=["no such entry", "another date", "another tenant"])
+    # balanced, but one line of the entry's two carries another date / tenant
+    "(1, 1, 'acme', '2026-11-02', 'cash:A', 'USD', 100), (1, 2, 'acme', '2026-11-03', 'revenue', 'USD', -100)",
+    "(1, 1, 'acme', '2026-11-02', 'cash:A', 'USD', 100), (1, 2, 'globex', '2026-11-02', 'revenue', 'USD', -100)",
+], ids=["no such entry", "another date", "another tenant", "one line another date", "one line another tenant"])
 def test_postings_must_belong_to_an_entry_of_the_same_tenant_and_date(owner, posting):
     _entry(owner, 1)   # acme, 2026-11-02
     with pytest.raises(psycopg.errors.ForeignKeyViolation, match="no journal entry with the same tenant and date"):

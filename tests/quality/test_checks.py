@@ -212,9 +212,11 @@ def test_an_id_reused_for_other_money_fails_a_known_duplicate_passes(db_url, tmp
 
 
 def test_existing_ledger_and_recon_gates_fail_on_a_bad_day(scratch):
-    # As the owner, bypass the balance trigger and post a one-legged 1.00 to cash; drop one recon state.
+    # As the owner, bypass the balance and snapshot triggers and post a one-legged 1.00 to cash; drop one recon
+    # state.
     with psycopg.connect(scratch) as conn:
-        conn.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_balanced")
+        conn.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_balanced,"
+                     " DISABLE TRIGGER postings_snapshot")
     query(scratch, "INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id,"
                    " rule_version, source_kind, run_id, code_version) VALUES (999999, 'acme', 'test:one-legged', %s,"
                    " 'manual', 't', 'manual', 'test', 't') RETURNING 1", (D4,))
@@ -226,7 +228,7 @@ def test_existing_ledger_and_recon_gates_fail_on_a_bad_day(scratch):
         ("ledger/journal_entries", "ledger_balanced"), ("ledger/journal_entries", "snapshots_match_postings"),
         ("recon/three_way_match", "recon_conservation")]))
     assert "| acme | 2026-11-04 | USD | 100 |" in md(ev["ledger/journal_entries/ledger_balanced"])
-    # snapshot 635.19 (the trigger was off) vs postings 635.19 + 1.00
+    # snapshot 635.19 (the triggers were off) vs postings 635.19 + 1.00
     assert "| cash:123456789 | USD | 63519 | 63619 |" in md(ev["ledger/journal_entries/snapshots_match_postings"])
     # internal inputs of 11-04: 6 items, 50 + 80 + 30 + 110 + 40 + 250 = 560.00; states without T0021 (250.00)
     assert "| internal | USD | 6 | 5 | 56000 | 31000 |" in md(ev["recon/three_way_match/recon_conservation"])
