@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import duckdb
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from financeops_pipeline.audit import code_version
 from financeops_pipeline.db.connect import copy_arrow, copy_into_day, fetch_arrow
@@ -46,12 +47,14 @@ class ReconResult:
     @property
     def matches(self) -> pa.Table:
         """The items matched on this day (the rows of recon.matches)."""
-        import pyarrow.compute as pc
-
         return self.item_status.filter(pc.is_valid(self.item_status["matched_on"]))   # set on matched rows only
 
     def counts(self) -> dict[str, int]:
-        statuses = self.item_status.group_by("status").aggregate([("status", "count")]).to_pylist()
+        """Items per state, of the day's own items and the earlier ones still open (as the reports count):
+        earlier items matched today are in `matches`, not here."""
+        states = self.item_status
+        carried = pc.fill_null(pc.less(states["item_date"], states["matched_on"]), False)
+        statuses = states.filter(pc.invert(carried)).group_by("status").aggregate([("status", "count")]).to_pylist()
         return {r["status"]: r["status_count"] for r in statuses}
 
 

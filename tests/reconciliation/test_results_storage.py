@@ -116,3 +116,15 @@ def test_the_writer_summarizes_the_day_it_wrote(db_url):
     with psycopg.connect(db_url) as owner:
         assert _unsummarized_ranges(owner, D2) == 0      # summarized by copy_into_day
         assert _unsummarized_ranges(owner, D3) > 0       # a plain COPY leaves it to autovacuum
+
+
+def test_the_assets_counts_are_the_reports_counts(sample):
+    """The asset's "matched" counts each item once, on its own day, as recon_summary does (an item matched a
+    day after its own is the later day's match, not that day's matched item)."""
+    for day, result in sample.results.items():
+        event = next(e for e in result.get_asset_materialization_events()
+                     if e.asset_key.to_user_string() == "recon/three_way_match")
+        with psycopg.connect(sample.url) as conn:
+            matched = conn.execute("SELECT count(*) FROM recon.item_status WHERE business_date = %s"
+                                   " AND status = 'matched' AND item_date = business_date", (day,)).fetchone()[0]
+        assert event.materialization.metadata["matched"].value == matched, day
