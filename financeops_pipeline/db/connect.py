@@ -67,12 +67,13 @@ def copy_arrow(
 def copy_into_day(conn: psycopg.Connection, table: str, day: dt.date, arrow_table: pa.Table,
                   jsonb_columns: Iterable[str] = ()) -> int:
     """Bulk-load one day's rows of a day-partitioned table: its partition is created if missing, the rows
-    COPYed (`copy_arrow`), and the day's block-range indexes summarized so the next readers skip other
-    tenants' rows at once (not some minutes later, when autovacuum would)."""
+    COPYed (`copy_arrow`), then the day's block-range indexes summarized and its statistics taken, so the
+    next readers skip other tenants' rows and get a plan for the real row count at once (not some minutes
+    later, when autovacuum would)."""
     conn.execute("SELECT ops.ensure_day_partition(%s::regclass, %s)", (table, day))
     loaded = copy_arrow(conn, table, arrow_table, jsonb_columns)
     if loaded:
-        conn.execute("SELECT ops.summarize_day_partition(%s::regclass, %s)", (table, day))
+        conn.execute("SELECT ops.prepare_day_partition(%s::regclass, %s)", (table, day))
     return loaded
 
 

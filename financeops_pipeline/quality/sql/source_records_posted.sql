@@ -27,8 +27,9 @@ WITH required AS (
     WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND p.payout_id IS NOT NULL
       AND (p.category = 'payout' AND p.net_minor <> 0
            OR p.category <> 'payout' AND NOT EXISTS (
+               -- tenant and day as constants, not through p: a hashed subplan is then pruned to the day too
                SELECT 1 FROM imports.processor_lines r
-               WHERE r.tenant = p.tenant AND r.business_date = p.business_date AND r.processor = p.processor
+               WHERE r.tenant = %(tenant)s AND r.business_date = %(day)s AND r.processor = p.processor
                  AND r.payout_id = p.payout_id AND r.category = 'payout'))
     UNION ALL
     SELECT 'bank', file_sha256, source_position, coalesce(acct_svcr_ref, end_to_end_id, source_position),
