@@ -44,14 +44,9 @@ class ReconResult:
     item_status: pa.Table
     breaks: pa.Table        # breaks of the day with lifecycle new / persisting / resolved
 
-    @property
-    def matches(self) -> pa.Table:
-        """The items matched on this day (the rows of recon.matches)."""
-        return self.item_status.filter(pc.is_valid(self.item_status["matched_on"]))   # set on matched rows only
-
     def counts(self) -> dict[str, int]:
-        """Items per state, of the day's own items and the earlier ones still open (as the reports count):
-        earlier items matched today are in `matches`, not here."""
+        """Items per state, of the day's own items and the earlier ones still open, as the reports count
+        them: an earlier item matched today is one of today's matches, not one of today's matched items."""
         states = self.item_status
         carried = pc.fill_null(pc.less(states["item_date"], states["matched_on"]), False)
         statuses = states.filter(pc.invert(carried)).group_by("status").aggregate([("status", "count")]).to_pylist()
