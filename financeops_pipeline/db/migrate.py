@@ -40,8 +40,9 @@ def available_migrations() -> list[Migration]:
     return [Migration(p.stem, p) for p in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))]
 
 
-def migrate(conninfo: str) -> list[str]:
-    """Apply pending migrations; returns the versions applied now (empty when up to date)."""
+def migrate(conninfo: str, until: str | None = None) -> list[str]:
+    """Apply pending migrations (those up to version `until` only, when given, as a database released before
+    the later ones had them); returns the versions applied now (empty when up to date)."""
     applied_now: list[str] = []
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
@@ -54,6 +55,8 @@ def migrate(conninfo: str) -> list[str]:
             )
             done = dict(conn.execute("SELECT version, checksum FROM ops.schema_migrations").fetchall())
             for migration in available_migrations():
+                if until is not None and migration.version > until:
+                    break
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:
                         raise MigrationError(

@@ -10,7 +10,7 @@ import psycopg
 import pyarrow as pa
 
 from financeops_pipeline.db.connect import copy_arrow, copy_into_day, tenant_connection
-from financeops_pipeline.db.migrate import available_migrations, migrate
+from financeops_pipeline.db.migrate import migrate
 
 D2, D3 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
 
@@ -37,28 +37,13 @@ def test_a_tenant_sees_only_its_own_matches(sample):
         assert conn.execute("SELECT DISTINCT tenant FROM recon.matches").fetchall() == [("globex",)]
 
 
-def _apply_until(url: str, last_version: str) -> None:
-    """Migrations up to `last_version` only, as a database released before the later ones had them."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS ops")
-        conn.execute("CREATE TABLE ops.schema_migrations (version text PRIMARY KEY, checksum text NOT NULL,"
-                     " applied_at timestamptz NOT NULL DEFAULT now())")
-        for migration in available_migrations():
-            if migration.version > last_version:
-                break
-            with conn.transaction():
-                conn.execute(migration.sql)
-                conn.execute("INSERT INTO ops.schema_migrations (version, checksum) VALUES (%s, %s)",
-                             (migration.version, migration.checksum))
-
-
 def test_matches_written_before_they_became_item_states_are_kept(pg_target):
     name = "fo_test_migration_0013"
     with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     url = pg_target.url(name)
-    _apply_until(url, "0012_entry_checks_read_the_batch_days")
+    migrate(url, until="0012_entry_checks_read_the_batch_days")
     with psycopg.connect(url) as conn:
         for day in (D2, D3):
             for table in ("recon.item_status", "recon.matches"):
