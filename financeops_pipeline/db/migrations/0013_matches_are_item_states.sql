@@ -40,3 +40,12 @@ SELECT tenant, business_date, match_group, rule, source, source_ref, currency, a
 FROM recon.item_status
 WHERE status = 'matched' AND matched_on = business_date;
 GRANT SELECT ON recon.matches TO financeops_tenant;
+
+-- The day's own states: its items, and earlier ones still pending or in a break (what the day's reports count;
+-- the earlier items matched that day are that day's matches, above). Written as NOT (... AND ...): the planner
+-- estimated the equivalent "status <> 'matched' OR item_date = business_date" at one row in a hundred, and
+-- then sorted millions of rows to disk instead of hashing them into a few groups.
+CREATE VIEW recon.day_item_states WITH (security_invoker = true) AS
+SELECT * FROM recon.item_status
+WHERE NOT (status = 'matched' AND item_date < business_date);
+GRANT SELECT ON recon.day_item_states TO financeops_tenant;
