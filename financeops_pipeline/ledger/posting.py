@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import psycopg
@@ -42,8 +46,10 @@ def _statements(book: RuleBook) -> dict[str, sql.Composed]:
             for name, text in load_named_sql("ledger/sql/post_staged.sql").items()}
 
 
-def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str) -> PostingResult:
-    """Post every event of a tenant-day not yet posted. Re-running posts nothing twice.
+def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str, *, slice: int = 0,
+             slices: int = 1) -> PostingResult:
+    """Post every event of a tenant-day (or of slice `slice` of its `slices` key slices) not yet posted.
+    Re-running posts nothing twice, however the day was sliced before.
 
     The batch is its own transaction: the ledger refuses lines added to an entry from an earlier transaction
     (by the entry's xmin), and inside a caller's open transaction the batch would be a savepoint with an xid
@@ -53,23 +59,53 @@ def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str) -
         raise RuntimeError(f"post_day({tenant}, {day}) needs a connection with no open transaction: a posting batch "
                            "is one transaction of its own (commit or roll back first)")
     book = load_rules()
+    if not 0 <= slice < slices:
+        raise ValueError(f"slice {slice} is not one of 0..{slices - 1}")
     params = {"tenant": tenant, "day": day, "run_id": run_id, "code_version": code_version(),
-              "rule_version": book.version}
+              "rule_version": book.version, "slice": slice, "slices": slices}
     with conn.transaction():
-        # Serialises concurrent runs of the same tenant-day; the unique key would stop doubles anyway.
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"post:{tenant}:{day}",))
+        # Serialises concurrent runs of the same slice; the unique key would stop doubles anyway.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"post:{tenant}:{day}:{slice}/{slices}",))
         conn.execute("SET LOCAL work_mem = '256MB'")   # bulk hashing and sorting stay in memory
         statements = _statements(book)
         events = conn.execute(statements["stage_events"], params).rowcount
         conn.execute("ANALYZE staged_events")   # temp tables have no statistics until analysed: without them
         #                                          the joins below are planned as nested loops
+        entries = conn.execute(statements["insert_entries"], params).rowcount
+        postings = conn.execute(statements["insert_postings"], params).rowcount
         codes = [r[0] for r in conn.execute(statements["staged_accounts"]).fetchall()]
         conn.cursor().executemany(
             "INSERT INTO ledger.accounts (tenant, account_code, name, account_type, normal_balance)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
             [(tenant, a.code, a.name, a.type, a.normal) for a in map(describe_account, codes)],
         )
-        entries = conn.execute(statements["insert_entries"], params).rowcount
-        postings = conn.execute(statements["insert_postings"], params).rowcount
     return PostingResult(events=events, entries_posted=entries, postings_posted=postings,
                          entries_already_posted=events - entries)
+
+
+def posting_slices() -> int:
+    """FINANCEOPS_POSTING_SLICES (default 2, one per core here): batches a tenant-day is posted in at once."""
+    slices = int(os.environ.get("FINANCEOPS_POSTING_SLICES", "2"))
+    if slices < 1:
+        raise ValueError(f"FINANCEOPS_POSTING_SLICES={slices}: it must be 1 or more")
+    return slices
+
+
+def post_day_in_slices(connect: Callable[[], AbstractContextManager[psycopg.Connection]], tenant: str,
+                       day: dt.date, run_id: str, slices: int) -> PostingResult:
+    """Post a tenant-day as `slices` batches at once, each on its own tenant connection from `connect`.
+
+    One batch is one server process, so on two cores two slices post a 1M-transaction day in 22 s instead of
+    30 s. Each slice is atomic on its own: after a failure some slices may be posted, and the next run posts
+    the rest (the keys are what makes a re-run safe, not the slicing).
+    """
+    def post_slice(slice_no: int) -> PostingResult:
+        with connect() as conn:
+            return post_day(conn, tenant, day, run_id, slice=slice_no, slices=slices)
+
+    if slices == 1:
+        return post_slice(0)
+    with ThreadPoolExecutor(slices, thread_name_prefix="posting-slice") as pool:
+        results = list(pool.map(post_slice, range(slices)))
+    return PostingResult(*(sum(getattr(r, f) for r in results)
+                           for f in ("events", "entries_posted", "postings_posted", "entries_already_posted")))

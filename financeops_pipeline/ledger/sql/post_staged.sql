@@ -4,23 +4,28 @@
 
 -- name: stage_events
 -- One row per money movement (a record delivered twice, same idempotency key, is staged once: the first by
--- file and position), with its entry id drawn now when it is not posted yet. Parameters: %(tenant)s, %(day)s.
+-- file and position), with its entry id drawn now when it is not posted yet. A batch may take one slice of
+-- the day's keys, by hash, so that slices post at once on connections of their own: a key is always in the
+-- same slice, and the unique key still refuses doubles. Parameters: %(tenant)s, %(day)s, %(slice)s, %(slices)s.
 CREATE TEMP TABLE staged_events ON COMMIT DROP AS
 SELECT CASE WHEN j.idempotency_key IS NULL THEN nextval('ledger.entry_id_seq') END AS entry_id, e.*
 FROM (
     SELECT DISTINCT ON (idempotency_key) *
     FROM ({events}) e
-    WHERE amount_minor <> 0
+    WHERE amount_minor <> 0 AND (hashtext(idempotency_key) & 2147483647) %% %(slices)s = %(slice)s
     ORDER BY idempotency_key, file_sha256, source_position
 ) e
 LEFT JOIN ledger.journal_entries j ON j.tenant = %(tenant)s AND j.idempotency_key = e.idempotency_key;
 
 -- name: staged_accounts
--- The concrete accounts the staged events post to (templates filled with processor / bank account).
+-- The concrete accounts the staged events post to (templates filled with processor / bank account), in code
+-- order: they are opened last in the batch, in that order, so that slices opening the same new account wait
+-- for each other only at their ends, never in a cycle.
 SELECT DISTINCT replace(replace(l.account, '{{processor}}', coalesce(s.processor, 'unknown')),
                         '{{bank_account}}', coalesce(s.bank_account, 'unknown'))
 FROM (SELECT DISTINCT event_type, processor, bank_account FROM staged_events WHERE entry_id IS NOT NULL) s
-JOIN (VALUES {legs}) AS l(rule_id, line_no, account, sign, amount_column) ON l.rule_id = s.event_type;
+JOIN (VALUES {legs}) AS l(rule_id, line_no, account, sign, amount_column) ON l.rule_id = s.event_type
+ORDER BY 1;
 
 -- name: insert_entries
 -- No ON CONFLICT: staging left out every key already posted, and a key another transaction posted meanwhile

@@ -1,9 +1,11 @@
 """Ledger asset: the partition's events posted as balanced journal entries."""
 
 
+from functools import partial
+
 import dagster as dg
 
-from financeops_pipeline.ledger.posting import post_day
+from financeops_pipeline.ledger.posting import post_day_in_slices, posting_slices
 from financeops_pipeline.ledger.rules import load_rules
 from financeops_pipeline.orchestration.assets.imports import bank_records, internal_records, processor_records
 from financeops_pipeline.orchestration.partitions import tenant_day_partitions
@@ -29,12 +31,12 @@ def journal_entries(context: dg.AssetExecutionContext, financeops: FinanceopsRes
     rows = []
     with retry_only_transient():
         for tenant in partition_tenants(context, financeops):
-            with financeops.tenant_conn(tenant) as conn:
-                for day in partition_days(context):   # in date order: snapshots carry forward
-                    result = post_day(conn, tenant, day, context.run_id)
-                    rows.append({"tenant": tenant, "day": day.isoformat(), "events": result.events,
-                                 "entries_posted": result.entries_posted, "postings": result.postings_posted,
-                                 "already_posted": result.entries_already_posted})
+            for day in partition_days(context):   # in date order: snapshots carry forward
+                result = post_day_in_slices(partial(financeops.tenant_conn, tenant), tenant, day, context.run_id,
+                                            posting_slices())
+                rows.append({"tenant": tenant, "day": day.isoformat(), "events": result.events,
+                             "entries_posted": result.entries_posted, "postings": result.postings_posted,
+                             "already_posted": result.entries_already_posted})
     return dg.MaterializeResult(metadata={
         "dagster/row_count": sum(r["postings"] for r in rows),
         "entries_posted": sum(r["entries_posted"] for r in rows),
