@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-
-import psycopg
 
 from financeops_pipeline.bench.measure import Stage, measured
 
@@ -25,27 +25,50 @@ RUN_ID = "bench"
 PANDAS_MAX_ITEMS = 4_000_000   # the pandas baseline holds several copies of its inputs: above this it is skipped
 
 
-def _import_and_post(conn: psycopg.Connection, landing: Path, archive: Path, log: Callable[[str], None]) -> list[Stage]:
-    """Import every file of the generated day, then post it: the first two stages of the day."""
+IMPORT_WORKERS = 2   # the daily job's multiprocess executor runs its import assets one per core at once
+
+
+def _import_and_post(database_url: str, landing: Path, archive: Path,
+                     log: Callable[[str], None]) -> tuple[list[Stage], list[Stage]]:
+    """Import every file of the generated day, then post it: the first two stages of the day.
+
+    Imports run as the daily job runs them: each source's files in order on a connection of its own, two
+    sources at a time. Returns the per-file figures (overlapping in time, so not part of the day's sum) and
+    the day's stages (all imports as one, then posting).
+    """
+    from financeops_pipeline.db.connect import tenant_connection
     from financeops_pipeline.imports.loader import import_file
     from financeops_pipeline.landing import day_files
-    from financeops_pipeline.ledger.posting import post_day
+    from financeops_pipeline.ledger.posting import post_day_in_slices, posting_slices
 
-    stages: list[Stage] = []
-    for source in ("internal", "processor", "bank"):
-        for path in day_files(landing, TENANT, DAY, source):
-            with measured(f"import {source}") as stage:
-                outcome = import_file(conn, TENANT, path, DAY, RUN_ID, archive)
-            stage.name, stage.rows = f"import {outcome.format}", outcome.records_loaded
-            stage.note = f"{path.stat().st_size / 1e6:,.0f} MB, {outcome.status}"
-            stages.append(stage)
-            log(f"  {stage.name}: {stage.seconds:.1f} s")
-    with measured("posting") as stage:
-        posted = post_day(conn, TENANT, DAY, RUN_ID)
-    stage.rows, stage.note = posted.postings_posted, f"{posted.entries_posted:,} entries (events)"
-    stages.append(stage)
-    log(f"  posting: {stage.seconds:.1f} s")
-    return stages
+    connect = partial(tenant_connection, database_url, TENANT, application_name="financeops-bench")
+
+    def import_source(source: str) -> list[Stage]:
+        stages = []
+        with connect() as conn:
+            for path in day_files(landing, TENANT, DAY, source):
+                with measured(f"import {source}") as stage:
+                    outcome = import_file(conn, TENANT, path, DAY, RUN_ID, archive)
+                stage.name, stage.rows = f"  import {outcome.format}", outcome.records_loaded
+                stage.note = f"{path.stat().st_size / 1e6:,.0f} MB, {outcome.status}"
+                stages.append(stage)
+                log(f" {stage.name}: {stage.seconds:.1f} s")
+        return stages
+
+    with (measured(f"import (every file, {IMPORT_WORKERS} sources at a time)") as imports,
+          ThreadPoolExecutor(IMPORT_WORKERS, thread_name_prefix="import") as pool):
+        per_file = [stage for stages in pool.map(import_source, ("internal", "processor", "bank"))
+                    for stage in stages]
+    imports.rows = sum(stage.rows or 0 for stage in per_file)
+    imports.note = "the lines above overlap in time"
+    log(f"  import: {imports.seconds:.1f} s")
+    slices = posting_slices()
+    with measured("posting") as posting:
+        posted = post_day_in_slices(connect, TENANT, DAY, RUN_ID, slices)
+    posting.rows = posted.postings_posted
+    posting.note = f"{posted.entries_posted:,} entries (events), {slices} slices at once"
+    log(f"  posting: {posting.seconds:.1f} s")
+    return per_file, [imports, posting]
 
 
 def _generate(landing: Path, transactions: int, seed: int, log: Callable[[str], None]) -> Stage:
@@ -60,14 +83,12 @@ def _generate(landing: Path, transactions: int, seed: int, log: Callable[[str], 
 def bench_posting(database_url: str, transactions: int, workdir: Path, log: Callable[[str], None] = print,
                   seed: int = 1) -> list[Stage]:
     """Import and post one generated day (no reconciliation): posting throughput and peak memory."""
-    from financeops_pipeline.db.connect import tenant_connection
     from financeops_pipeline.db.migrate import migrate
 
     generated = _generate(workdir / "landing", transactions, seed, log)
     migrate(database_url)
-    with tenant_connection(database_url, TENANT, application_name="financeops-bench") as conn:
-        stages = _import_and_post(conn, workdir / "landing", workdir / "archive", log)
-    return [generated, *stages]
+    per_file, stages = _import_and_post(database_url, workdir / "landing", workdir / "archive", log)
+    return [generated, *per_file, *stages]
 
 
 def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable[[str], None] = print,
@@ -87,7 +108,7 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
 
     config = load_recon_config()
     with tenant_connection(database_url, TENANT, application_name="financeops-bench") as conn:
-        day = _import_and_post(conn, landing, workdir / "archive", log)
+        per_file, day = _import_and_post(database_url, landing, workdir / "archive", log)
         with measured("recon: Postgres -> Arrow (ADBC)") as stage:
             inputs = load_inputs(database_url, TENANT, DAY, config)
         stage.rows = inputs.internal.num_rows + inputs.processor.num_rows + inputs.bank.num_rows
@@ -116,12 +137,12 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
     if inputs is None:
         naive = Stage("pandas baseline (same inputs)", rows=items,
                       note=f"skipped above {PANDAS_MAX_ITEMS:,} items: pandas needs several times the inputs' memory")
-        return [generated, *day, recon, whole, naive]
+        return [generated, *per_file, *day, recon, whole, naive]
     with measured("pandas baseline (same inputs)") as naive:
         naive_counts = reconcile_pandas(inputs)
     naive.rows = items
     naive.note = f"{naive.seconds / match.seconds:.1f}x the DuckDB match; {_counts(naive_counts)}"
-    return [generated, *day, recon, whole, naive]
+    return [generated, *per_file, *day, recon, whole, naive]
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -36,9 +36,15 @@ def test_bench_prints_formats_day_and_posting_figures(pipeline_env, tmp_path):
     posting = _row(out, "posting")
     entries = _int(re.search(r"([\d,]+) entries", " ".join(posting)).group(1))
     assert _int(posting[3]) == 2 * entries and entries > 2000   # internal entries plus processor fees
-    # the stages of the day (generation excluded) add up to the whole day, to the printed rounding
+    # the stages of the day (generation excluded) add up to the whole day, to the printed rounding; the indented
+    # per-file imports overlap in time and are inside the one import line
     day_table = out[out.index("One day of 2,000 internal transactions"):].split("\n\n")[0].splitlines()[2:]
     day_stages = day_table[1:day_table.index(next(r for r in day_table if r.startswith("reconciliation stage")))]
+    per_file = [r for r in day_stages if r.startswith("  import ")]
+    day_stages = [r for r in day_stages if not r.startswith(" ")]
+    assert len(per_file) == 4 and [r.split()[0] for r in day_stages[:2]] == ["import", "posting"]
+    imported = _int(_row(out, "import (every file, 2 sources at a time)")[3])   # wall s, peak, MB, rows
+    assert imported == sum(_int(r.split()[5]) for r in per_file)   # import, format, wall s, peak, MB, rows
     whole = float(_row(out, "whole day end to end")[0])
     total = sum(float(re.split(r"\s{2,}", r.strip())[1]) for r in day_stages)
     assert abs(whole - total) <= 0.01 * len(day_stages)
