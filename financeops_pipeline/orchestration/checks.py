@@ -6,8 +6,8 @@
 | imports (each source) | `files_fresh`, `quarantined_records` (WARN) | no |
 | imports/bank_records | `statement_integrity` | no |
 | ledger/journal_entries | `ledger_balanced`, `snapshots_match_postings`, | yes |
-| | `no_duplicate_idempotency_keys`, `source_records_posted` | yes |
-| recon/three_way_match | `recon_conservation`, `cash_matches_bank` | yes |
+| | `no_duplicate_idempotency_keys`, `source_records_posted`, `cash_matches_bank` | yes |
+| recon/three_way_match | `recon_conservation` | yes |
 """
 
 
@@ -153,9 +153,9 @@ asset_checks = [
         _sql_check("snapshots_match_postings", journal_entries, blocking=True),
         _sql_check("no_duplicate_idempotency_keys", journal_entries, blocking=True),
         _sql_check("source_records_posted", journal_entries, blocking=True),
+        _sql_check("cash_matches_bank", journal_entries, blocking=True),
     ]),
     _stage_checks("recon_checks", [
         _sql_check("recon_conservation", three_way_match, blocking=True),
-        _sql_check("cash_matches_bank", three_way_match, blocking=True),
     ]),
 ]

@@ -26,7 +26,7 @@ ALL_CHECKS = {
     "imports/processor_records/quarantined_records", "imports/internal_records/quarantined_records",
     "ledger/journal_entries/ledger_balanced", "ledger/journal_entries/snapshots_match_postings",
     "ledger/journal_entries/no_duplicate_idempotency_keys", "ledger/journal_entries/source_records_posted",
-    "recon/three_way_match/recon_conservation", "recon/three_way_match/cash_matches_bank",
+    "recon/three_way_match/recon_conservation", "ledger/journal_entries/cash_matches_bank",
 }
 
 
@@ -107,10 +107,10 @@ def test_cash_at_bank_must_move_as_the_bank_statements(scratch):
     query(scratch, "UPDATE imports.bank_statements SET closing_balance_minor = closing_balance_minor + 100,"
                    " entries_total_minor = entries_total_minor + 100 WHERE tenant = 'acme' AND business_date = %s"
                    " RETURNING 1", (D4,))
-    result = materialize(scratch, D4, checks=[("recon/three_way_match", "cash_matches_bank"),
+    result = materialize(scratch, D4, checks=[("ledger/journal_entries", "cash_matches_bank"),
                                               ("imports/bank_records", "statement_integrity")])
     ev = evaluations(result)
-    cash = ev["recon/three_way_match/cash_matches_bank"]
+    cash = ev["ledger/journal_entries/cash_matches_bank"]
     assert not cash.passed and not result.success   # blocking
     # ledger: 233.06 + 117.65 = 350.71 on the day; the statement now says 10284.48 -> 10636.19, i.e. 351.71
     assert "| acme | 2026-11-04 | 123456789 | USD | 35071 | 35171 |" in md(cash)

@@ -44,7 +44,7 @@ def browser() -> Iterator:
     options = webdriver.ChromeOptions()
     options.binary_location = chromium   # the system browser: Selenium downloads nothing
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1920,2000"):
+                "--window-size=1920,3600"):   # tall: the graph draws only the nodes in view
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
     try:
@@ -86,6 +86,10 @@ def test_asset_graph_shows_the_stage_assets(dagster_stack, browser):
     _dismiss_welcome(browser, wait_s=5)
     # The UI's "Expand all groups" shortcut (⌥E), so every asset node is drawn.
     ActionChains(browser).key_down(Keys.ALT).send_keys("e").key_up(Keys.ALT).perform()
+    # Expanding keeps the zoom, and nodes outside the viewport are not drawn; the graph is fitted to the window
+    # when the page loads, so load the expanded graph's address again.
+    wait.until(lambda d: "expanded=" in d.current_url)
+    browser.refresh()
     try:
         wait.until(lambda d: all(name in d.execute_script(GRAPH_TEXT_JS) for name in expected))
     finally:

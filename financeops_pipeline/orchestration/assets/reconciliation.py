@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from financeops_pipeline.orchestration.assets.ledger import journal_entries
+from financeops_pipeline.orchestration.assets.imports import bank_records, internal_records, processor_records
 from financeops_pipeline.orchestration.partitions import tenant_day_partitions
 from financeops_pipeline.orchestration.resources import (
     RETRY_POLICY,
@@ -17,7 +17,9 @@ from financeops_pipeline.reports.build import markdown_table
 
 
 @dg.asset(
-    key_prefix=["recon"], group_name="reconciliation", partitions_def=tenant_day_partitions, deps=[journal_entries],
+    # The match reads the imports, never the ledger: the daily job's multiprocess executor runs it beside posting.
+    key_prefix=["recon"], group_name="reconciliation", partitions_def=tenant_day_partitions,
+    deps=[bank_records, processor_records, internal_records],
     backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY, kinds={"duckdb", "postgres"},
     metadata={"table": "recon.item_status (recon.matches is a view of it), recon.breaks"},
     description="Internal <-> processor <-> payout <-> bank matching with windows and carried-forward breaks.",

@@ -63,7 +63,7 @@ trial_balance = _report_asset("trial_balance", journal_entries)
 balance_sheet = _report_asset("balance_sheet", journal_entries)
 income_statement = _report_asset("income_statement", journal_entries)
 processor_fees = _report_asset("processor_fees", journal_entries)
-cash_position = _report_asset("cash_position", three_way_match)
+cash_position = _report_asset("cash_position", journal_entries)
 recon_summary = _report_asset("recon_summary", three_way_match)
 break_aging = _report_asset("break_aging", three_way_match)
 
