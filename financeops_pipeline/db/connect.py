@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 import psycopg
@@ -30,9 +30,11 @@ def tenant_connection(
 
 
 def copy_arrow(
-    conn: psycopg.Connection, table: str, arrow_table: pa.Table, jsonb_columns: Iterable[str] = ()
+    conn: psycopg.Connection, table: str, arrow_table: pa.Table, jsonb_columns: Iterable[str] = (),
+    constants: Mapping[str, object] | None = None,
 ) -> int:
-    """Bulk-load an Arrow table into `table` (same column names) by binary COPY.
+    """Bulk-load an Arrow table into `table` (same column names) by binary COPY; `constants` are columns with
+    one value for every row (tenant, day, file hash), set by the INSERT instead of sent with each row.
 
     Postgres refuses COPY into a table with row-level security, so rows are COPYed into a session
     temp table and moved with one INSERT ... SELECT, where the tenant policy checks them set-based.
@@ -52,26 +54,31 @@ def copy_arrow(
     encoder = ArrowToPostgresBinaryEncoder.new_with_encoders(arrow_table.schema, builders)
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in arrow_table.column_names)
     stage = sql.Identifier("stage_" + table.replace(".", "__"))
-    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
-        stage, sql.SQL(table)))
+    # The target's columns without their NOT NULL constraints: the constants are not in the stage's rows.
+    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT * FROM {} WITH NO DATA"
+                         ).format(stage, sql.SQL(table)))
     with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(stage, columns)) as copy:
         copy.write(encoder.write_header())
         for batch in arrow_table.to_batches(max_chunksize=100_000):
             copy.write(encoder.write_batch(batch))
         copy.write(encoder.finish())
-    conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(sql.SQL(table), columns, columns, stage))
+    constants = dict(constants or {})
+    targets = sql.SQL(", ").join([columns, *(sql.Identifier(c) for c in constants)])
+    values = sql.SQL(", ").join([columns, *(sql.Placeholder() for _ in constants)])
+    conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(sql.SQL(table), targets, values, stage),
+                 list(constants.values()))
     conn.execute(sql.SQL("TRUNCATE {}").format(stage))
     return arrow_table.num_rows
 
 
 def copy_into_day(conn: psycopg.Connection, table: str, day: dt.date, arrow_table: pa.Table,
-                  jsonb_columns: Iterable[str] = ()) -> int:
+                  jsonb_columns: Iterable[str] = (), constants: Mapping[str, object] | None = None) -> int:
     """Bulk-load one day's rows of a day-partitioned table: its partition is created if missing, the rows
     COPYed (`copy_arrow`), then the day's block-range indexes summarized and its statistics taken, so the
     next readers skip other tenants' rows and get a plan for the real row count at once (not some minutes
     later, when autovacuum would)."""
     conn.execute("SELECT ops.ensure_day_partition(%s::regclass, %s)", (table, day))
-    loaded = copy_arrow(conn, table, arrow_table, jsonb_columns)
+    loaded = copy_arrow(conn, table, arrow_table, jsonb_columns, constants)
     if loaded:
         conn.execute("SELECT ops.prepare_day_partition(%s::regclass, %s)", (table, day))
     return loaded

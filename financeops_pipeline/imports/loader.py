@@ -130,7 +130,7 @@ def import_file(
             result.amount_totals = _totals(table)
         if table is not None and parsed.statements:
             statements = to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
-            copy_arrow(conn, "imports.bank_statements", _stamp(statements, tenant, business_date, sha))
+            copy_arrow(conn, "imports.bank_statements", statements, constants=_stamp(tenant, business_date, sha))
         if result.errors:
             _quarantine(conn, tenant, business_date, sha, name, result.errors)
     return result
@@ -144,11 +144,9 @@ def _already_imported(conn: psycopg.Connection, tenant: str, sha: str) -> bool:
     ).fetchone() is not None
 
 
-def _stamp(table: pa.Table, tenant: str, business_date: dt.date, sha: str) -> pa.Table:
-    n = table.num_rows
-    table = table.add_column(0, "tenant", pa.array([tenant] * n, pa.string()))
-    table = table.add_column(1, "business_date", pa.array([business_date] * n, pa.date32()))
-    return table.add_column(2, "file_sha256", pa.array([sha] * n, pa.string()))
+def _stamp(tenant: str, business_date: dt.date, sha: str) -> dict[str, object]:
+    """The columns every row of a file shares: set once by the INSERT, not sent with each row."""
+    return {"tenant": tenant, "business_date": business_date, "file_sha256": sha}
 
 
 def _copy_records(conn: psycopg.Connection, tenant: str, business_date: dt.date, sha: str, source: str,
@@ -159,8 +157,8 @@ def _copy_records(conn: psycopg.Connection, tenant: str, business_date: dt.date,
     # In the (tenant, file_sha256, source_position) index's order ('line 10' < 'line 2'): each row then goes
     # to the index's right edge, not between earlier ones (1M internal rows: INSERT 3.4 s -> 2.3 s).
     table = table.sort_by("source_position")
-    return copy_into_day(conn, target, business_date, _stamp(table, tenant, business_date, sha),
-                         jsonb_columns=("extra",) if source == "processor" else ())
+    return copy_into_day(conn, target, business_date, table, jsonb_columns=("extra",) if source == "processor" else (),
+                         constants=_stamp(tenant, business_date, sha))
 
 
 def _totals(table: pa.Table) -> dict[str, int]:

@@ -108,16 +108,12 @@ def load_inputs(conninfo: str, tenant: str, day: dt.date, config: ReconConfig) -
 
 def write_results(conn: psycopg.Connection, tenant: str, day: dt.date, result: ReconResult, run_id: str) -> None:
     """Replace the tenant-day's results in one transaction (derived data: re-running gives the same rows)."""
-    def stamp(table: pa.Table) -> pa.Table:
-        n = table.num_rows
-        return table.add_column(0, "tenant", pa.array([tenant] * n, pa.string())).add_column(
-            1, "business_date", pa.array([day] * n, pa.date32()))
-
+    day_columns = {"tenant": tenant, "business_date": day}
     with conn.transaction():
         for table in ("recon.item_status", "recon.breaks", "recon.runs"):
             conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND business_date = %s", (tenant, day))
-        copy_into_day(conn, "recon.item_status", day, stamp(result.item_status), jsonb_columns=("details",))
-        copy_arrow(conn, "recon.breaks", stamp(result.breaks), jsonb_columns=("details",))
+        copy_into_day(conn, "recon.item_status", day, result.item_status, ("details",), day_columns)
+        copy_arrow(conn, "recon.breaks", result.breaks, ("details",), day_columns)
         conn.execute("INSERT INTO recon.runs (tenant, business_date, run_id, code_version) VALUES (%s, %s, %s, %s)",
                      (tenant, day, run_id, code_version()))
 
