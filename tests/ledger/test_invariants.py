@@ -137,3 +137,33 @@ def test_postings_must_belong_to_an_entry_of_the_same_tenant_and_date(owner, pos
     _entry(owner, 1)   # acme, 2026-11-02
     with pytest.raises(psycopg.errors.ForeignKeyViolation, match="no journal entry with the same tenant and date"):
         owner.execute(POSTING + posting)
+
+
+def test_batches_of_one_tenant_queue_for_the_snapshots_and_other_tenants_do_not(owner, db_url):
+    # Two open batches upserting the same balance rows in different orders could deadlock: the snapshot step
+    # takes a per-tenant lock (0017), so a second acme batch waits for the first's commit, even one of a later day
+    # that touches no row of the first; globex does not wait.
+    later = ENTRY.replace("'2026-11-02'", "'2026-11-03'")
+    _entry(owner, 1)
+    owner.execute(POSTING + "(1, 1, 'acme', '2026-11-02', 'cash:A', 'USD', 100),"
+                            "(1, 2, 'acme', '2026-11-02', 'revenue', 'USD', -100)")   # open: holds acme's lock
+
+    def post_later(conn: psycopg.Connection, entry_id: int, tenant: str, amount: int) -> None:
+        with conn.transaction():
+            conn.execute(later, (entry_id, tenant, f"k{entry_id}"))
+            conn.execute(POSTING + "(%s, 1, %s, '2026-11-03', 'revenue', 'USD', %s),"
+                                   "(%s, 2, %s, '2026-11-03', 'cash:A', 'USD', %s)",
+                         (entry_id, tenant, amount, entry_id, tenant, -amount))
+
+    with psycopg.connect(db_url, autocommit=True) as other:
+        post_later(other, 3, "globex", 7)   # no wait
+        other.execute("SET lock_timeout = '300ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            post_later(other, 2, "acme", 40)
+    owner.commit()
+    with psycopg.connect(db_url, autocommit=True) as other:
+        post_later(other, 2, "acme", 40)
+        assert other.execute("SELECT business_date::text, account_code, balance_minor FROM ledger.daily_balances"
+                             " WHERE tenant = 'acme' ORDER BY 1, 2").fetchall() == [
+            ("2026-11-02", "cash:A", 100), ("2026-11-02", "revenue", -100),
+            ("2026-11-03", "cash:A", 60), ("2026-11-03", "revenue", -60)]
