@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import psycopg
 from psycopg import sql
@@ -107,5 +107,4 @@ def post_day_in_slices(connect: Callable[[], AbstractContextManager[psycopg.Conn
         return post_slice(0)
     with ThreadPoolExecutor(slices, thread_name_prefix="posting-slice") as pool:
         results = list(pool.map(post_slice, range(slices)))
-    return PostingResult(*(sum(getattr(r, f) for r in results)
-                           for f in ("events", "entries_posted", "postings_posted", "entries_already_posted")))
+    return PostingResult(*(sum(getattr(r, f.name) for r in results) for f in fields(PostingResult)))
