@@ -46,7 +46,8 @@ class ReconResult:
 
     def counts(self) -> dict[str, int]:
         """Items per state, of the day's own items and the earlier ones still open, as the reports count
-        them: an earlier item matched today is one of today's matches, not one of today's matched items."""
+        them: an earlier item matched today is one of today's matches, not one of today's matched items (the
+        same rule as the view recon.day_item_states, which the reports read)."""
         states = self.item_status
         carried = pc.fill_null(pc.less(states["item_date"], states["matched_on"]), False)
         statuses = states.filter(pc.invert(carried)).group_by("status").aggregate([("status", "count")]).to_pylist()
