@@ -23,6 +23,7 @@ from financeops_pipeline.db.connect import copy_arrow, copy_into_day
 from financeops_pipeline.errors import FileRejected, RecordError
 from financeops_pipeline.imports import detect
 from financeops_pipeline.imports.normalize import classify_bank_lines
+from financeops_pipeline.imports.record_store import write_records
 from financeops_pipeline.imports.records import BANK_STATEMENT_SCHEMA, ParsedFile, to_table
 
 TABLES = {
@@ -126,7 +127,8 @@ def import_file(
              str(result.errors[0]) if result.errors else None, run_id, code_version()),
         )
         if table is not None and table.num_rows:
-            result.records_loaded = _copy_records(conn, tenant, business_date, sha, parsed.source, table)
+            result.records_loaded = _copy_records(conn, tenant, business_date, sha, parsed.source, table,
+                                                  archive_dir)
             result.amount_totals = _totals(table)
         if table is not None and parsed.statements:
             statements = to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
@@ -150,15 +152,21 @@ def _stamp(tenant: str, business_date: dt.date, sha: str) -> dict[str, object]:
 
 
 def _copy_records(conn: psycopg.Connection, tenant: str, business_date: dt.date, sha: str, source: str,
-                  table: pa.Table) -> int:
+                  table: pa.Table, archive_dir: Path) -> int:
+    """COPY the file's canonical records into its table, and keep the same rows as Parquet (record_store)."""
     target = TABLES[source]
     if source == "bank":
         table = classify_bank_lines(table)
     # In the (tenant, file_sha256, source_position) index's order ('line 10' < 'line 2'): each row then goes
     # to the index's right edge, not between earlier ones (1M internal rows: INSERT 3.4 s -> 2.3 s).
     table = table.sort_by("source_position")
-    return copy_into_day(conn, target, business_date, table, jsonb_columns=("extra",) if source == "processor" else (),
-                         constants=_stamp(tenant, business_date, sha))
+    loaded = copy_into_day(conn, target, business_date, table,
+                           jsonb_columns=("extra",) if source == "processor" else (),
+                           constants=_stamp(tenant, business_date, sha))
+    stamped = table.append_column("business_date", pa.repeat(pa.scalar(business_date, pa.date32()), table.num_rows)) \
+        .append_column("file_sha256", pa.repeat(pa.scalar(sha), table.num_rows))
+    write_records(archive_dir, source, sha, stamped)
+    return loaded
 
 
 def _totals(table: pa.Table) -> dict[str, int]:
