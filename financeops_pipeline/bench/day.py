@@ -173,22 +173,23 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
     config = load_recon_config()
     with tenant_connection(database_url, TENANT, application_name="financeops-bench") as conn:
         per_file, (imports, posting) = _import_and_post(database_url, landing, workdir / "archive", log)
+        archive = workdir / "archive"
         recon_parts = []
-        with measured("  recon: Postgres -> Arrow (ADBC)") as stage:
-            inputs = load_inputs(database_url, TENANT, DAY, config)
-        items = stage.rows = inputs.internal.num_rows + inputs.processor.num_rows + inputs.bank.num_rows
+        with measured("  recon: window of record files") as stage:
+            inputs = load_inputs(conn, archive, TENANT, DAY, config)
+        items = stage.rows = inputs.item_count()
         recon_parts.append(stage)
-        with measured("  recon: three-way match (DuckDB)") as match:
+        with measured("  recon: three-way match (DuckDB over Parquet)") as match:
             result = reconcile(inputs, DAY, config)
         match.rows = items
         match.note = _counts(result.counts())
         recon_parts.append(match)
-        if items > PANDAS_MAX_ITEMS:
-            inputs = None   # not kept for the pandas baseline: free the Arrow inputs before the write-back
-        with measured("  recon: results -> Postgres (COPY)") as stage:
-            write_results(conn, TENANT, DAY, result, RUN_ID)
+        with measured("  recon: results -> Parquet + Postgres") as stage:
+            write_results(conn, archive, TENANT, DAY, result, RUN_ID)
         stage.rows = result.item_status.num_rows + result.breaks.num_rows
+        stage.note = "every state to Parquet; open states, breaks, totals to Postgres"
         recon_parts.append(stage)
+        del result
         recon = Stage("reconciliation (read + match + write)", seconds=sum(s.seconds for s in recon_parts),
                       peak_rss=max(s.peak_rss for s in recon_parts), rows=items, note="the three lines above")
         log(f"  reconciliation: {recon.seconds:.1f} s")
@@ -203,12 +204,13 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
                   note="rows = internal transactions")
     for stage in (*day.stages.values(), whole):
         stage.extra["x_floor"] = stage.seconds / floor.seconds
-    if inputs is None:
+    if items > PANDAS_MAX_ITEMS:
         naive = Stage("pandas baseline (same inputs)", rows=items,
                       note=f"skipped above {PANDAS_MAX_ITEMS:,} items: pandas needs several times the inputs' memory")
     else:
+        in_memory = inputs.to_arrow()   # the same rows, read into Arrow first (not timed)
         with measured("pandas baseline (same inputs)") as naive:
-            naive_counts = reconcile_pandas(inputs)
+            naive_counts = reconcile_pandas(in_memory)
         naive.rows = items
         naive.note = f"{naive.seconds / match.seconds:.1f}x the DuckDB match; {_counts(naive_counts)}"
     day.printed = [generated, floor, *per_file, imports, posting, *recon_parts, recon, reports, whole, naive]

@@ -212,8 +212,8 @@ def test_an_id_reused_for_other_money_fails_a_known_duplicate_passes(db_url, tmp
 
 
 def test_existing_ledger_and_recon_gates_fail_on_a_bad_day(scratch):
-    # As the owner, bypass the balance and snapshot triggers and post a one-legged 1.00 to cash; drop one recon
-    # state.
+    # As the owner, bypass the balance and snapshot triggers and post a one-legged 1.00 to cash; lose one
+    # reconciled item.
     with psycopg.connect(scratch) as conn:
         conn.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_balanced,"
                      " DISABLE TRIGGER postings_snapshot")
@@ -222,8 +222,10 @@ def test_existing_ledger_and_recon_gates_fail_on_a_bad_day(scratch):
                    " 'manual', 't', 'manual', 'test', 't') RETURNING 1", (D4,))
     query(scratch, "INSERT INTO ledger.postings VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
                    " RETURNING 1", (D4,))
-    query(scratch, "DELETE FROM recon.item_status WHERE tenant = 'acme' AND business_date = %s"
-                   " AND source_ref = 'acme-T0021' RETURNING 1", (D4,))
+    # lose acme-T0021 (250.00, matched) from the day's reconciliation totals
+    query(scratch, "UPDATE recon.day_totals SET items = items - 1, amount_minor = amount_minor - 25000"
+                   " WHERE tenant = 'acme' AND business_date = %s AND source = 'internal' AND currency = 'USD'"
+                   " AND scope = 'day' AND status = 'matched' RETURNING 1", (D4,))
     ev = evaluations(materialize(scratch, D4, checks=[
         ("ledger/journal_entries", "ledger_balanced"), ("ledger/journal_entries", "snapshots_match_postings"),
         ("recon/three_way_match", "recon_conservation")]))

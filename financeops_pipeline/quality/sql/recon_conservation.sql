@@ -10,8 +10,9 @@ WITH inputs AS (
     SELECT 'bank', currency, count(*), sum(amount_minor) FROM imports.bank_lines
     WHERE tenant = %(tenant)s AND business_date = %(day)s GROUP BY 1, 2
 ), states AS (
-    SELECT source, currency, count(*) AS items, sum(amount_minor) AS amount_minor FROM recon.item_status
-    WHERE tenant = %(tenant)s AND business_date = %(day)s AND item_date = %(day)s AND source <> 'payout'
+    -- the day's own items (scope 'day'), every state; payouts are derived from processor lines, not inputs
+    SELECT source, currency, sum(items) AS items, sum(amount_minor) AS amount_minor FROM recon.day_totals
+    WHERE tenant = %(tenant)s AND business_date = %(day)s AND scope = 'day' AND source <> 'payout'
     GROUP BY 1, 2
 )
 SELECT coalesce(i.source, s.source) AS source, coalesce(i.currency, s.currency) AS currency,
