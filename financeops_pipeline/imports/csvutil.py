@@ -248,6 +248,45 @@ def exchange_rate(text: str, field: str) -> Decimal | None:
     return Decimal(text)
 
 
+# ------------------------------------------------------------------------------------ localized amounts
+def decimal_mark(values: Iterable[str]) -> str:
+    """The decimal mark of a column of amounts written with separators: ',' when some value ends in a comma
+    and one or two digits with no point in it ('1.653,75', '-50,00'), or has both marks with the comma last;
+    '.' otherwise (PayPal's '1,653.75', and every plain amount)."""
+    for text in values:
+        comma, point = text.rfind(","), text.rfind(".")
+        if comma > point and (point >= 0 or re.search(r",[0-9]{1,2}\s*-?\)?$", text)):
+            return ","
+        if point > comma >= 0:
+            return "."
+    return "."
+
+
+def plain_amount(text: str, decimal: str = ".", thousands: str = ",") -> str:
+    """Plain decimal text of an amount written with a decimal mark and thousands separators: '1,653.75' ->
+    '1653.75'; with decimal ',' '+31070,11' -> '31070.11', '1.653,75' -> '1653.75'; a trailing minus or
+    parentheses mean negative ('50,00-', '(50.00)'). Grouping must be regular (1-3 digits, then groups of 3);
+    text that is not such an amount comes back stripped, so `amount_minor` names it as unparseable."""
+    t = text.strip().replace("\u00a0", " ")
+    negative = False
+    if t.startswith("(") and t.endswith(")"):
+        t, negative = t[1:-1].strip(), True
+    if t.endswith("-") and not t.startswith(("-", "+")):
+        t, negative = t[:-1].strip(), True
+    sign = ""
+    if t[:1] in "+-":
+        sign, t = ("-" if t[0] == "-" else ""), t[1:].strip()
+    whole, mark, fraction = t.partition(decimal) if decimal else (t, "", "")
+    if thousands and thousands in whole:
+        groups = whole.split(thousands)
+        if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+            return text.strip()
+        whole = "".join(groups)
+    if negative:
+        sign = "" if sign == "-" else "-"
+    return f"{sign}{whole}{'.' if mark else ''}{fraction}"
+
+
 # ------------------------------------------------------------------------------------------------- sniff
 def sniff_header(data: bytes, limit: int = 65536) -> list[str] | None:
     """Column names of the first non-blank line of `data` read as CSV, or None if it is not CSV text."""

@@ -24,8 +24,10 @@ FORMATS: tuple[tuple[str, str, str, str], ...] = (
     ("camt053", "camt053", "sniff", "parse"),
     ("bai2", "bai2", "sniff", "parse"),
     ("mt940", "mt940", "sniff", "parse"),
+    ("ofx", "ofx", "sniff", "parse"),
     ("stripe", "stripe", "sniff", "parse"),
     ("adyen", "adyen", "sniff", "parse"),
+    ("paypal", "paypal", "sniff", "parse"),
     ("internal_parquet", "internal", "sniff_parquet", "parse_parquet"),
     ("internal_csv", "internal", "sniff_csv", "parse_csv"),
 )
