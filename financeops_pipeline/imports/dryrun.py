@@ -84,7 +84,7 @@ class DryRun:
                  f"{', '.join(self.accounts) or '-'}; currencies {', '.join(self.currencies) or '-'}")
         out = [head]
         if self.totals:
-            label = "entries" if self.source == "bank" else "gross"
+            label = {"bank": "entries", "internal": "amount"}.get(self.source, "gross")
             out.append(f"  totals ({label}): " + ", ".join(format_minor(v, c) for c, v in sorted(self.totals.items())))
         out.extend("  " + s.describe() for s in self.statements)
         out.extend(f"  error: {e}" for e in self.errors[:FIRST_ERRORS])
