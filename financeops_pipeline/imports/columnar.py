@@ -48,7 +48,11 @@ def read_strings(data: bytes, header: list[str]) -> pa.Table | None:
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if table.column_names != header or table.num_rows != lines - 1 or table.num_rows == 0:
+    try:
+        names = table.column_names
+    except UnicodeDecodeError:   # an invalid byte in the header: the row path names its offset
+        return None
+    if names != header or table.num_rows != lines - 1 or table.num_rows == 0:
         return None   # blank lines would shift line numbers
     return table
 

@@ -89,7 +89,10 @@ def parse(data: bytes, filename: str) -> ParsedFile:
             raise FileRejected(filename, f"not readable as OFX: {type(exc).__name__}: {exc}"[:500]) from None
         result = ParsedFile(format=FORMAT, source="bank")
         counters = dict.fromkeys(STATEMENT_TAGS, 0)
-        for stmt in tree.getroot().iter():
+        root = tree.getroot()
+        if root is None:
+            raise FileRejected(filename, "not readable as OFX: a header and no <OFX> body (truncated file?)")
+        for stmt in root.iter():
             if stmt.tag in STATEMENT_TAGS:
                 counters[stmt.tag] += 1
                 _statement(stmt, f"{stmt.tag}[{counters[stmt.tag]}]", filename, result)
