@@ -44,6 +44,20 @@ def sniff(data: bytes) -> bool:
     return bool(_HEAD.match(head)) or (b"<OFX>" in head.upper() and b"OFXHEADER" in head.upper())
 
 
+_SGML_HEADER = (b"OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\nCHARSET:1252\n"
+                b"COMPRESSION:NONE\nOLDFILEUID:NONE\nNEWFILEUID:NONE\n\n")
+
+
+def _with_header(data: bytes) -> bytes:
+    """The file as ofxtools wants it: no BOM or blank lines before the header, and an OFX 1.02 header in front
+    of a body that has none (banks export '<OFX>...' alone; ofxtools refuses it without one)."""
+    data = data.lstrip(b"\xef\xbb\xbf").lstrip()
+    if data[:9].upper().startswith(b"OFXHEADER") or data[:5].lower() == b"<?xml" or data[:5].upper() == b"<?OFX":
+        return data
+    start = data.upper().find(b"<OFX>")
+    return _SGML_HEADER + data[start:] if start >= 0 else data
+
+
 def _date_as_written(text: str | None, what: str) -> date | None:
     """The calendar date of an OFX date-time ('20090401122017.000[-5:EST]') as written, or None if empty."""
     if not text or not text.strip():
@@ -84,9 +98,10 @@ def parse(data: bytes, filename: str) -> ParsedFile:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # ofxtools warns about every private tag (<INTU.BID>)
         try:
-            tree.parse(io.BytesIO(bytes(data).lstrip(b"\xef\xbb\xbf")))
+            tree.parse(io.BytesIO(_with_header(bytes(data))))
         except Exception as exc:  # noqa: BLE001 - ofxtools raises header, parse and decode errors of many types
-            raise FileRejected(filename, f"not readable as OFX: {type(exc).__name__}: {exc}"[:500]) from None
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise FileRejected(filename, f"not readable as OFX: {type(exc).__name__}: {first}"[:300]) from None
         result = ParsedFile(format=FORMAT, source="bank")
         counters = dict.fromkeys(STATEMENT_TAGS, 0)
         root = tree.getroot()
@@ -97,8 +112,9 @@ def parse(data: bytes, filename: str) -> ParsedFile:
                 counters[stmt.tag] += 1
                 _statement(stmt, f"{stmt.tag}[{counters[stmt.tag]}]", filename, result)
     if not result.statements:
-        raise FileRejected(filename, "holds no statement: no STMTRS or CCSTMTRS with an account and a currency",
-                           position="OFX")
+        why = f" ({result.errors[0].position}: {result.errors[0].message})" if result.errors else ""
+        raise FileRejected(filename, "holds no statement: no STMTRS or CCSTMTRS with an account and a currency"
+                           + why, position="OFX")
     return result
 
 
@@ -106,11 +122,19 @@ def _statement(stmt: Element, position: str, filename: str, result: ParsedFile) 
     """Append one statement's lines, errors and balances to `result` (a statement that cannot be identified is
     one RecordError, its transactions unread)."""
     try:
-        currency = normalize_currency(_text(stmt, "CURDEF") or "")
+        # an empty CURDEF (some exports) takes the currency the transactions name
+        currency = normalize_currency(_text(stmt, "CURDEF") or _text(stmt, "BANKTRANLIST/STMTTRN/CURRENCY/CURSYM")
+                                      or "")
         account_elem = stmt.find(STATEMENT_TAGS[stmt.tag])
         if account_elem is None:
             raise ValueError(f"no {STATEMENT_TAGS[stmt.tag]}")
-        account_id = str(_model(account_elem).acctid).strip()
+        try:
+            account_id = str(_model(account_elem).acctid).strip()
+        except Exception:  # noqa: BLE001 - e.g. an empty <ACCTTYPE></ACCTTYPE>: the account number still is one
+            account_id = _text(account_elem, "ACCTID") or ""
+            if not account_id:
+                raise
+
         tranlist = stmt.find("BANKTRANLIST")
         start = _date_as_written(_text(tranlist, "DTSTART"), "DTSTART")
         end = _date_as_written(_text(tranlist, "DTEND"), "DTEND")
@@ -139,8 +163,8 @@ def _statement(stmt: Element, position: str, filename: str, result: ParsedFile) 
 
 
 def _balance(elem: Element | None, currency: str, what: str) -> tuple[date | None, int | None]:
-    if elem is None:
-        return None, None
+    if elem is None or not _text(elem, "BALAMT"):
+        return None, None   # absent, or given empty (<BALAMT></BALAMT>): not stated
     model = _model(elem)
     return _date_as_written(_text(elem, "DTASOF"), f"{what}/DTASOF"), _minor(model.balamt, currency,
                                                                                 f"{what}/BALAMT")

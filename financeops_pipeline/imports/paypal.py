@@ -45,14 +45,17 @@ PROCESSOR = "paypal"
 
 # ------------------------------------------------------------------------------------------ categories
 NO_MONEY_STATUSES = frozenset({"denied", "canceled", "cancelled", "failed", "expired", "voided", "void"})
-_TYPE_WORDS = (   # first match wins; matched against the lower-cased Type of the activity download
-    ("currency conversion", "adjustment"),
-    ("withdraw", "payout"), ("transfer to bank", "payout"), ("bank transfer", "payout"),
-    ("chargeback", "dispute"), ("reversal", "dispute"), ("dispute", "dispute"),
-    ("refund", "refund"),
+_TYPE_WORDS = (   # first match wins; matched against the lower-cased Type (or Description) of the download
+    ("currency conversion", "adjustment"), ("conversión", "adjustment"), ("umrechnung", "adjustment"),
+    ("withdraw", "payout"), ("transfer to bank", "payout"), ("bank transfer", "payout"), ("retirada", "payout"),
+    ("abbuchung", "payout"), ("retrait", "payout"),
+    ("chargeback", "dispute"), ("reversal", "dispute"), ("dispute", "dispute"), ("rückbuchung", "dispute"),
+    ("refund", "refund"), ("reembolso", "refund"), ("rückzahlung", "refund"), ("erstattung", "refund"),
+    ("remboursement", "refund"),
     ("hold", "adjustment"), ("release", "adjustment"), ("deposit", "adjustment"), ("transfer", "adjustment"),
     ("fee", "fee"),
     ("payment", "charge"), ("donation", "charge"), ("subscription", "charge"), ("invoice", "charge"),
+    ("pago", "charge"), ("zahlung", "charge"), ("paiement", "charge"), ("spende", "charge"),
 )
 _EVENT_GROUPS = {   # STL Transaction Event Code, by its group T<nn>xx
     "T00": "charge", "T01": "fee", "T02": "adjustment", "T03": "adjustment", "T04": "payout",
@@ -91,9 +94,15 @@ def event_category(code: str, gross: int) -> str:
 
 
 # -------------------------------------------------------------------------------------------- activity
-ACTIVITY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "Date": (), "Time": (), "TimeZone": ("Time Zone",), "Type": (), "Status": (), "Currency": (), "Gross": (),
-    "Fee": (), "Net": (), "Transaction ID": (), "Invoice Number": ("Invoice ID",), "Balance Impact": (),
+ACTIVITY_COLUMNS: dict[str, tuple[str, ...]] = {   # English, then the Spanish, German and French downloads
+    "Date": ("Fecha", "Datum"), "Time": ("Hora", "Uhrzeit", "Heure"),
+    "TimeZone": ("Time Zone", "Zona horaria", "Zeitzone", "Fuseau horaire"),
+    "Type": ("Description", "Descripción", "Beschreibung", "Typ"), "Status": ("Estado", "Statut"),
+    "Currency": ("Divisa", "Währung", "Devise"), "Gross": ("Bruto", "Brutto", "Brut"),
+    "Fee": ("Comisión", "Entgelt", "Gebühr", "Frais"), "Net": ("Neto", "Netto"),
+    "Transaction ID": ("Id. de transacción", "Transaktionscode", "Numéro de transaction"),
+    "Invoice Number": ("Invoice ID", "Id. de factura", "Rechnungsnummer", "Numéro de facture"),
+    "Balance Impact": (),
 }
 ACTIVITY_REQUIRED = ("Date", "Time", "TimeZone", "Type", "Currency", "Gross", "Fee", "Net", "Transaction ID")
 STL_MARKERS = ("Transaction ID", "Transaction Event Code", "Gross Transaction Amount")
