@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from financeops_pipeline.audit import code_version
 from financeops_pipeline.db.connect import copy_arrow, copy_into_day
 from financeops_pipeline.errors import FileRejected, RecordError
 from financeops_pipeline.imports import detect
+from financeops_pipeline.imports.bankcsv import BankMapping
 from financeops_pipeline.imports.normalize import classify_bank_lines
 from financeops_pipeline.imports.record_store import write_records
 from financeops_pipeline.imports.records import BANK_STATEMENT_SCHEMA, ParsedFile, to_table
@@ -82,13 +84,16 @@ def import_file(
     business_date: dt.date,
     run_id: str,
     archive_dir: Path,
+    mappings: Sequence[BankMapping] = (),
+    mapping: BankMapping | None = None,
 ) -> FileImport:
-    """Import one file in one transaction on a tenant connection. Never raises for bad input."""
+    """Import one file in one transaction on a tenant connection. Never raises for bad input. `mappings` are
+    the bank-CSV mappings tried when no format claims the file; `mapping` forces one."""
     data = path.read_bytes()
     sha = sha256_of(data)
     name = path.name
     try:
-        parsed = detect.parse_file(data, name)
+        parsed = detect.parse_file(data, name, mappings, mapping)
     except FileRejected as exc:
         parsed = ParsedFile(format="unknown", source="unknown", errors=[exc.error])
         rejected = True
@@ -120,11 +125,11 @@ def import_file(
         conn.execute(
             "INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
             " archive_path, size_bytes, status, records_loaded, records_quarantined, first_error, run_id,"
-            " code_version) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+            " code_version, mapping) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
             (tenant, sha, business_date, parsed.source,
              parsed.format, name, str(archive_path), len(data), result.status,
              table.num_rows if table is not None else 0, len(result.errors),
-             str(result.errors[0]) if result.errors else None, run_id, code_version()),
+             str(result.errors[0]) if result.errors else None, run_id, code_version(), parsed.mapping),
         )
         if table is not None and table.num_rows:
             result.records_loaded = _copy_records(conn, tenant, business_date, sha, parsed.source, table,
