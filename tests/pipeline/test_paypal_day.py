@@ -12,7 +12,7 @@ from financeops_pipeline.imports.loader import import_file
 from financeops_pipeline.landing import SOURCES, day_files
 from financeops_pipeline.ledger.posting import post_day
 from financeops_pipeline.quality.checks import run_check
-from financeops_pipeline.reconciliation.engine import reconcile_day
+from financeops_pipeline.reconciliation.engine import reconcile_day, stored_item_status
 from tests.conftest import SAMPLES, query
 
 LANDING = SAMPLES / "_more" / "paypal"
@@ -34,7 +34,7 @@ def test_a_paypal_day_imports_posts_and_reconciles(db_url, tmp_path):
         assert [(o.format, o.status, o.records_loaded) for o in outcomes] == [
             ("internal_csv", "loaded", 4), ("paypal", "loaded", 5), ("bankcsv", "loaded", 2)]
         post_day(conn, "initech", DAY, "paypal-test")
-        reconcile_day(db_url, conn, "initech", DAY, "paypal-test")
+        reconcile_day(conn, tmp_path / "archive", "initech", DAY, "paypal-test")
         for check in ("statement_integrity", "source_records_posted", "cash_matches_bank", "ledger_balanced",
                       "recon_conservation"):
             assert run_check(conn, check, "initech", DAY) == [], check
@@ -47,8 +47,10 @@ def test_a_paypal_day_imports_posts_and_reconciles(db_url, tmp_path):
     # Bank: the withdrawal 100.00 in, a 2.50 fee out; opening 1000.00 + 97.50 = closing 1097.50.
     assert _balance(db_url, "cash:US-INITECH-0001") == 9750
     assert _balance(db_url, "cash_in_transit:paypal") == 0   # the withdrawal reached the bank the same day
-    states = dict(query(db_url, "SELECT source || ':' || source_ref, status FROM recon.item_status"
-                                " WHERE business_date = %s", (DAY,)))
+    with tenant_connection(db_url, "initech") as conn:
+        stored = stored_item_status(conn, tmp_path / "archive", "initech", DAY)
+    states = {f"{source}:{ref}": status for source, ref, status in zip(
+        stored["source"].to_pylist(), stored["source_ref"].to_pylist(), stored["status"].to_pylist(), strict=True)}
     assert states["payout:paypal:PPW0001"] == "matched"
     assert {k: v for k, v in states.items() if k.startswith("internal:")} == {
         f"internal:initech-T000{i}": "matched" for i in range(1, 5)}
