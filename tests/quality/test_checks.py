@@ -54,7 +54,7 @@ def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch
     query(scratch, "INSERT INTO imports.internal_transactions (tenant, business_date, file_sha256, source_position,"
                    " transaction_id, created_at, type, amount_minor, currency, processor, processor_reference)"
                    " VALUES ('acme', %s, repeat('a', 64), 'line 99', 'acme-T0016', now(), 'payment', 10000000000000,"
-                   " 'XXX', 'paypal', 'ref') RETURNING 1", (D4,))
+                   " 'XXX', 'square', 'ref') RETURNING 1", (D4,))
     query(scratch, "INSERT INTO imports.processor_lines (tenant, business_date, file_sha256, source_position,"
                    " processor, line_id, category, created_at, currency, gross_minor, fee_minor, net_minor)"
                    " VALUES ('acme', %s, repeat('b', 64), 'line 9', 'stripe', 'txn_x', 'bogus', now(), 'USD',"
@@ -70,7 +70,7 @@ def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch
     failures = md(internal, "failures")
     assert "| acme | expect_column_values_to_be_unique | transaction_id | 2 | acme-T0016, acme-T0016 |" in failures
     assert "| expect_column_values_to_be_in_set | currency | 1 | XXX |" in failures
-    assert "| expect_column_values_to_be_in_set | processor | 1 | paypal |" in failures
+    assert "| expect_column_values_to_be_in_set | processor | 1 | square |" in failures
     assert "| expect_column_values_to_be_between | amount_minor | 1 | 10000000000000 |" in failures
     processor = md(ev["imports/processor_records/expectation_suite"], "failures")
     assert "| expect_column_values_to_be_in_set | category | 1 | bogus |" in processor
