@@ -74,7 +74,7 @@ def test_a_non_transient_error_fails_at_once(env):
     db_url = env
     # the tenant role may no longer write the table: a permission error does not get better by waiting
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("REVOKE INSERT ON imports.internal_transactions FROM financeops_tenant")
+        conn.execute("REVOKE INSERT ON imports.files FROM financeops_tenant")
     with dg.instance_for_test() as instance:
         result = _import_day(instance)
     assert not result.success and _retries(result) == 0
