@@ -119,11 +119,11 @@ def import_file(
         conn.execute(
             "INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
             " archive_path, size_bytes, status, records_loaded, records_quarantined, first_error, run_id,"
-            " code_version) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+            " code_version, encoding) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
             (tenant, sha, business_date, parsed.source,
              parsed.format, name, str(archive_path), len(data), result.status,
              table.num_rows if table is not None else 0, len(result.errors),
-             str(result.errors[0]) if result.errors else None, run_id, code_version()),
+             str(result.errors[0]) if result.errors else None, run_id, code_version(), parsed.encoding),
         )
         if table is not None and table.num_rows:
             result.records_loaded = _copy_records(conn, tenant, business_date, sha, parsed.source, table)
