@@ -69,7 +69,7 @@ def sniff(data: bytes) -> bool:
 def _strip_terminator(body: str) -> tuple[str, bool]:
     body = body.rstrip()
     if body.endswith("/"):
-        return body[:-1], True
+        return body[:-1].rstrip(), True
     return body, False
 
 
@@ -98,6 +98,7 @@ class _Record:
         body, slash = _strip_terminator(body)
         if self.code == "16" and _text_started(self.text):
             separator = "" if split_mid_field else " "         # continued free text of a detail
+            body = body if split_mid_field else body.lstrip()
         elif split_mid_field or not continuation:
             separator = ""                                     # the same field goes on
         else:

@@ -4,7 +4,8 @@
 --  * internal transaction: internal:<transaction_id>;
 --  * processor line with a fee (fee lines: -net): processor_fee:<processor>:<line_id>;
 --  * processor payout row, or a line of an itemized payout without a payout row: payout:<processor>:<payout_id>;
---  * bank line: bank:<account>:<AcctSvcrRef or file:position>.
+--  * booked bank line: bank:<account>:<AcctSvcrRef or file:position> (an intraday or notification line, or an
+--    entry not booked yet, posts nothing: its statement line does).
 -- A processor line without a fee and outside a payout needs no entry (its customer amount is posted from the
 -- internal record; the reconciliation matches the two). An entry found under the key but posted from another
 -- record counts only when that record carries the same money (a known duplicate delivery); otherwise the
@@ -35,7 +36,7 @@ WITH required AS (
     SELECT 'bank', file_sha256, source_position, coalesce(acct_svcr_ref, end_to_end_id, source_position),
            'bank:' || account_id || ':' || coalesce(acct_svcr_ref, file_sha256 || ':' || source_position),
            currency::text, amount_minor
-    FROM imports.bank_lines WHERE tenant = %(tenant)s AND business_date = %(day)s AND amount_minor <> 0
+    FROM imports.bank_lines WHERE tenant = %(tenant)s AND business_date = %(day)s AND amount_minor <> 0 AND booked
 )
 SELECT r.source, f.original_name AS file_name, r.source_position, r.record_ref, r.idempotency_key,
        CASE WHEN e.entry_id IS NULL THEN 'no journal entry'
