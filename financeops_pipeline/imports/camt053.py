@@ -133,10 +133,16 @@ class _Source(io.RawIOBase):
         return 0
 
 
-def _xml_source(data: bytes) -> tuple[_Source, str]:
+def _xml_source(data: bytes, filename: str) -> tuple[_Source, str]:
     """The wrapped XML stream and the file's encoding (declared, from the BOM, or UTF-8)."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"\x00<\x00?", b"<\x00?\x00"):
-        data = data.decode("utf-16").encode("utf-8")
+        codec = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else (
+            "utf-16-be" if data[:1] == b"\x00" else "utf-16-le")
+        try:
+            data = data.decode(codec).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FileRejected(filename, f"not valid UTF-16 text: {exc.reason} at byte {exc.start}",
+                               f"byte {exc.start}") from None
         encoding = "utf-16"
     else:
         if data[:3] == b"\xef\xbb\xbf":
@@ -630,7 +636,7 @@ class _Reader:
 def _parse(data: bytes, filename: str) -> ParsedFile:
     if not data.strip():
         raise FileRejected(filename, "empty file")
-    source, encoding = _xml_source(data)
+    source, encoding = _xml_source(data, filename)
     result = ParsedFile(format=FORMAT, source="bank", encoding=encoding)
     events = etree.iterparse(
         source, events=("start", "end"),
