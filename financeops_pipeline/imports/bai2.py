@@ -25,10 +25,12 @@ Balances: opening ledger 010, closing ledger 015 (current ledger 030 in a same-d
 (interim same-day) makes the group an intraday report (``report_kind`` intraday, not booked).
 
 Trailers: the 49 / 98 / 99 control totals and record counts vouch for the file. When the trailers agree with
-each other (each 98 is the sum of its 49s, the 99 the sum of its 98s) but not with the records, a record was
-lost or changed on the way: the file is refused (a checksum failure). Trailers that do not even agree with each
-other are no checksum at all (hand-made or tool-made files): the file loads and each mismatch is a
-quarantined record on its trailer.
+each other (each 98 is the sum of its 49s, the 99 the sum of its 98s) but an account's transaction details do
+not add up to them, a record was lost or changed on the way: the file is refused (a checksum failure).
+Trailers that do not even agree with each other are no checksum at all (hand-made or tool-made files), a file
+with quarantined records cannot add up, and an account of summaries only has no transaction to lose: then the
+file loads and each mismatch is a quarantined record on its trailer (the balances themselves are the
+statement-integrity check's).
 """
 
 from __future__ import annotations
@@ -373,10 +375,11 @@ def _trailer_ints(rec: _Record, filename: str, names: tuple[str, ...]) -> list[i
 class _Mismatch:
     """A trailer figure that differs from what the records give."""
 
-    __slots__ = ("rec", "field", "stated", "actual", "what")
+    __slots__ = ("rec", "field", "stated", "actual", "what", "details")
 
-    def __init__(self, rec: _Record, field: str, stated: int, actual: int, what: str) -> None:
+    def __init__(self, rec: _Record, field: str, stated: int, actual: int, what: str, details: int) -> None:
         self.rec, self.field, self.stated, self.actual, self.what = rec, field, stated, actual, what
+        self.details = details          # transaction details (16 records) of the account, for a 49
 
     def error(self, filename: str) -> RecordError:
         return RecordError(file=filename, position=self.rec.position, field=self.field,
@@ -423,14 +426,15 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
     file_control = file_groups = file_stated = 0
     file_physical = first.physical
 
-    def check(rec: _Record, field: str, stated: int | None, actual: int, what: str) -> None:
+    def check(rec: _Record, field: str, stated: int | None, actual: int, what: str, details: int = 0) -> None:
         if stated is not None and stated != actual:
-            mismatches.append(_Mismatch(rec, field, stated, actual, what))
+            mismatches.append(_Mismatch(rec, field, stated, actual, what, details))
 
     def close_account(rec: _Record, control: int | None, count: int | None) -> None:
         nonlocal acct, group_control, group_accounts, group_stated
         assert acct is not None and acct.record is not None and as_of is not None
-        check(rec, "control_total", control, acct.control, f"account {acct.account} control total")
+        check(rec, "control_total", control, acct.control, f"account {acct.account} control total",
+              acct.count)
         check(rec, "record_count", count, acct.physical, f"account {acct.account} record count")
         group_control += acct.control
         group_stated += control if control is not None else acct.control
@@ -542,8 +546,10 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
                 disagreements += 1
         else:  # "01" again
             raise FileRejected(filename, "second 01 file header", rec.position, "record_code")
-    totals = [m for m in mismatches if m.field == "control_total"]
-    # Quarantined records are missing from the records' totals, so then a mismatch is expected, not a failure.
+    # A transaction detail lost or changed: an account's 16 records do not add up to trailers that agree with
+    # each other. Quarantined records are missing from the records' totals, so then a mismatch is expected; and
+    # an account of summaries only has no transaction to lose (its balances are the integrity check's).
+    totals = [m for m in mismatches if m.field == "control_total" and m.details]
     if totals and disagreements == 0 and not result.errors:
         first_bad = totals[0]
         raise FileRejected(filename, f"checksum failure: {first_bad.what}: the trailers agree with each other "

@@ -16,13 +16,14 @@ Policy: parse what is there, flag what does not add up, refuse only what cannot 
   ``-}`` / ``{5:}`` trailers; ``^Z`` and other control bytes dropped; several accounts and statements per file;
   historic currencies (DEM, NLG, FRF); Latin-1 / Latin-2 / Windows-125x text detected (``textenc``).
 * refused: not MT940, no statement at all, or truncated (the last statement has no closing balance and the
-  file does not end with a message terminator).
+  file stops mid-line).
 
 Signs from the account holder's view: C and RD (reversal of a debit) > 0, D and RC < 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date
 from typing import Any
@@ -38,8 +39,8 @@ _BALANCE = re.compile(r"([CD])\s?(\d{2})(\d{2})(\d{2})\s?([A-Za-z]{3})\s?(\d[\d.
 _AMOUNT = re.compile(r"\d+,\d*|\d+")
 _STATEMENT_LINE = re.compile(
     r"""(?P<year>\d{2})(?P<month>\d{2})(?P<day>\d{2})   # value date YYMMDD
-        (?P<entry_month>\d{2})?(?P<entry_day>\d{2})?    # entry date MMDD
-        \s?(?P<mark>RD|RC|ED|EC|D|C)                     # debit/credit mark (ED/EC: expected, MT942)
+        (?:(?P<entry_month>\d{2})(?P<entry_day>\d{2}))?  # entry date MMDD (or four spaces)
+        \s*(?P<mark>RD|RC|ED|EC|D|C)                     # debit/credit mark (ED/EC: expected, MT942)
         (?P<funds_code>[A-Z])?                           # 3rd letter of the currency code, or R
         \s?(?P<amount>\d[\d,.]*)                         # amount
         (?P<id>[NFS][A-Z0-9]{3})?                        # transaction type
@@ -63,6 +64,8 @@ _SNIFF_BYTES = 65536
 _OPENING_TAGS = ("60F", "60M", "60")
 _CLOSING_TAGS = ("62F", "62M", "62")
 _AVAILABLE_TAGS = ("64",)
+_INTERIM_TAGS = ("34F", "13D", "13", "90D", "90C")   # MT942 interim transaction report
+_INTERIM_CURRENCY = re.compile(r"\d*([A-Z]{3})[DC]?\d")   # :34F:PLN0, :90D:0PLN0,00
 
 
 def sniff(data: bytes) -> bool:
@@ -152,7 +155,7 @@ def _minor(amount: str, currency: str, field: str) -> int:
 
 
 class _Statement:
-    __slots__ = ("ref", "ref_tag", "account", "account_tag", "balances", "entries")
+    __slots__ = ("ref", "ref_tag", "account", "account_tag", "balances", "entries", "interim", "interim_currency")
 
     def __init__(self, ref_tag: _Tag) -> None:
         self.ref_tag = ref_tag
@@ -161,6 +164,8 @@ class _Statement:
         self.account_tag: _Tag | None = None
         self.balances: dict[str, _Tag] = {}       # '60' / '62' / '64' -> the first such tag
         self.entries: list[list[_Tag]] = []       # each: the :61: and its :86: / :NS: tags
+        self.interim = False                      # an MT942 interim report (:34F:, :13D:, :90D:/:90C:)
+        self.interim_currency: str | None = None  # the currency its :34F: / :90D: / :90C: give
 
     @property
     def closed(self) -> bool:
@@ -231,21 +236,29 @@ def _entry(st: _Statement, currency: str, tag61: _Tag, details: list[_Tag]) -> d
     mark = g["mark"]
     if mark in ("EC", "ED"):
         mark = mark[1]
-    value_date = _ymd(g["year"], g["month"], g["day"], "value_date")
-    booking = value_date
     em, ed = g.get("entry_month"), g.get("entry_day")
+    try:
+        value_date: date | None = _ymd(g["year"], g["month"], g["day"], "value_date")
+    except FieldError:
+        # German banks date interest settlements on 30 February: with an entry date the line still books
+        if not (em and ed) or not 1 <= int(g["month"]) <= 12 or int(g["day"]) > 31:
+            raise
+        value_date = None
+    reference = value_date or date(_ymd(g["year"], g["month"], "01", "value_date").year, int(g["month"]), 28)
+    booking = value_date
     if em and ed:
         candidates = []
-        for year in (value_date.year - 1, value_date.year, value_date.year + 1):
+        for year in (reference.year - 1, reference.year, reference.year + 1):
             try:
                 candidates.append(date(year, int(em), int(ed)))
             except ValueError:
                 continue
         if not candidates:
             raise FieldError("entry_date", f"entry date {em}{ed} does not exist")
-        booking = min(candidates, key=lambda d: abs((d - value_date).days))
-        if abs((booking - value_date).days) > _YEAR_BOUNDARY_DAYS:
-            raise FieldError("entry_date", f"entry date {em}{ed} is far from value date {value_date}")
+        booking = min(candidates, key=lambda d: abs((d - reference).days))
+        if abs((booking - reference).days) > _YEAR_BOUNDARY_DAYS:
+            raise FieldError("entry_date", f"entry date {em}{ed} is far from value date {reference}")
+    assert booking is not None
     amount = _minor(g["amount"], currency, "amount")
     sign = 1 if mark in ("C", "RD") else -1
     customer_ref, beyond = _customer_reference(g.get("customer_reference") or "")
@@ -303,7 +316,8 @@ def _close(st: _Statement, filename: str, result: ParsedFile) -> None:
             result.errors.append(_error(filename, tag, exc.field, f"balance :{tag.tag}: {exc.message}"))
             continue
         readable[key] = (when, minor, ccy, tag.tag)
-    currency = next((readable[k][2] for k in ("60", "62", "64") if k in readable), None)
+    currency = next((readable[k][2] for k in ("60", "62", "64") if k in readable), None) or st.interim_currency
+    kind = "intraday" if st.interim else "statement"
     for key, (_when, _minor_units, ccy, tag_name) in list(readable.items()):
         if ccy != currency:
             result.errors.append(_error(filename, st.balances[key], "currency",
@@ -326,6 +340,8 @@ def _close(st: _Statement, filename: str, result: ParsedFile) -> None:
         except FieldError as exc:
             result.errors.append(_error(filename, tag61, exc.field, exc.message, raw))
             continue
+        if kind != "statement":
+            row["booked"], row["report_kind"] = False, kind
         count += 1
         total += row["amount_minor"]
         last = row["booking_date"] if last is None or row["booking_date"] > last else last
@@ -339,7 +355,7 @@ def _close(st: _Statement, filename: str, result: ParsedFile) -> None:
         (closing[0], closing[1]) if closing else (available[0] if available else last, None),
         count, total, f"line {st.ref_tag.line_no}",
         opening_type=opening[3] if opening else None, closing_type=closing[3] if closing else None,
-        available=(available[3], available[0], available[1]) if available else None,
+        available=(available[3], available[0], available[1]) if available else None, report_kind=kind,
     ))
 
 
@@ -366,9 +382,9 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
         if name == "25":
             if st.account is not None:
                 raise reject(tag, f"second :25: in statement {st.ref!r} (account already {st.account!r})")
-            value = re.sub(r"\s*\n\s*", "", tag.value)
-            if not value or len(value) > 35:
-                raise reject(tag, f":25: account {value[:40]!r} is not one line of at most 35 characters")
+            value = re.sub(r"\s*\n\s*", "", tag.value)   # 35x by the standard; banks write longer ones
+            if not value:
+                raise reject(tag, ":25: account identification is empty")
             st.account, st.account_tag = value, tag
         elif name in _OPENING_TAGS:
             if st.closed:
@@ -400,12 +416,20 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
             st.balances["62"] = tag
         elif name in _AVAILABLE_TAGS:
             st.balances.setdefault("64", tag)
+        elif name in _INTERIM_TAGS:
+            st.interim = True
+            found = _INTERIM_CURRENCY.match(tag.value)
+            if found and st.interim_currency is None:
+                with contextlib.suppress(MoneyError):
+                    st.interim_currency = normalize_currency(found.group(1))
         # :21:, :28:, :28C:, :65:, :34F:, :13D:, :90D:, :90C: carry nothing we store
     if st is not None:
-        if not st.closed and "64" not in st.balances and not terminated:
+        # Cut in transfer: the last statement has no closing balance and the file stops mid-line (a statement
+        # that simply has no :62F: ends with its last line, or with a '-' / '-}' terminator, and loads).
+        if not st.closed and "64" not in st.balances and not terminated and not text.endswith(("\n", "\r")):
             where = f"statement {st.ref!r} (:20: at line {st.ref_tag.line_no})"
-            raise FileRejected(filename, f"{where} has no closing balance and the file ends without a message "
-                                         "terminator: truncated file", f"line {st.ref_tag.line_no}", ":62F:")
+            raise FileRejected(filename, f"{where} has no closing balance and the file ends mid-line: truncated "
+                                         "file", f"line {st.ref_tag.line_no}", ":62F:")
         _close(st, filename, result)
     if not result.statements and not result.rows and not result.errors:
         raise FileRejected(filename, "no MT940 statement (:20: :25: :60F: ... :62F:) found")
