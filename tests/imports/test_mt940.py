@@ -225,9 +225,9 @@ def test_encodings_are_detected_and_recorded_and_control_bytes_dropped():
 
 
 def test_ns_details_long_references_and_historic_currencies():
-    data = (":20:R\n:25:NL91ABNA0417164300\n:28C:1/1\n:60F:C991231NLG100,00\n"
-            ":61:9912311231D10,00NTRFNL47INGB9999999999//BANK1\nSUPPLEMENTARY\n:NS:22 details in NS\n"
-            ":61:991231C5,NMSCREF\n:62F:C991231NLG95,00\n-").encode()
+    data = (b":20:R\n:25:NL91ABNA0417164300\n:28C:1/1\n:60F:C991231NLG100,00\n"
+            b":61:9912311231D10,00NTRFNL47INGB9999999999//BANK1\nSUPPLEMENTARY\n:NS:22 details in NS\n"
+            b":61:991231C5,NMSCREF\n:62F:C991231NLG95,00\n-")
     parsed = mt940.parse(data, "nlg.sta")
     first, second = parsed.records()
     # 1999: a two-digit year from 80 on is 19xx; NLG (withdrawn 2002) has 2 decimals: 100.00 - 10.00 + 5.00 = 95.00
