@@ -296,7 +296,7 @@ class _Statement:
     """Header of one Stmt / Rpt / Ntfctn (ids, account, balances) plus running totals per currency."""
 
     __slots__ = ("position", "statement_id", "account_id", "currency", "balances", "totals", "kind",
-                 "default_date", "period_end", "header_error", "currencies")
+                 "default_date", "period_end", "currencies")
 
     def __init__(self, position: str, kind: str) -> None:
         self.position = position
@@ -309,7 +309,6 @@ class _Statement:
         self.currencies: list[str] = []                    # in order of appearance
         self.default_date: date | None = None              # the statement's own date, for undated entries
         self.period_end: date | None = None                # FrToDt/ToDtTm
-        self.header_error: FieldError | None = None        # no account: every entry is quarantined
 
     def see(self, currency: str) -> None:
         if currency not in self.currencies:
@@ -343,8 +342,9 @@ def _read_header(stmt_elem: Any, st: _Statement, ns: str, filename: str, errors:
     st.statement_id = text("Id") or text("ElctrncSeqNb") or text("LglSeqNb")
     st.account_id = text("Acct/Id/IBAN") or text("Acct/Id/Othr/Id") or text("Acct/Id/PrtryAcct/Id") \
         or text("Acct/Id/BBAN") or text("Acct/Id/UPIC")
-    if not st.account_id:
-        st.header_error = FieldError("Acct/Id", f"{st.position} has no account (Acct/Id/IBAN nor Acct/Id/Othr/Id)")
+    if not st.account_id:   # whose money it is cannot be read
+        raise FileRejected(filename, f"{st.position} has no account (Acct/Id/IBAN nor Acct/Id/Othr/Id)",
+                           st.position, "Acct/Id")
     acct_ccy = text("Acct/Ccy")
     if acct_ccy:
         try:
@@ -452,8 +452,6 @@ def _line(st: _Statement, currency: str, *, booking: date, value: date | None, a
 def _entry_lines(entry: dict[str, str], txs: list[dict[str, str]], st: _Statement, pos: str,
                  status: str | None) -> list[dict[str, Any]]:
     """Bank lines of one flattened Ntry (one per TxDtls for a batch whose amounts add up to it, else one)."""
-    if st.header_error is not None:
-        raise st.header_error
     if "Amt" not in entry:
         raise FieldError("Amt", "entry has no Amt")
     entry_minor, ccy = _signed_amount(entry["Amt"], entry.get("Amt@Ccy"), st.currency, entry.get("CdtDbtInd"),

@@ -56,7 +56,6 @@ _GVC_KEYS = (
 )
 _EREF = re.compile(r"EREF\+(.*?)(?=(?:" + "|".join(re.escape(k) for k in _GVC_KEYS) + r")\+|$)")
 _SNIFF_20 = re.compile(rb"(?:^|[\r\n]|\{4:)[ \t]*:20:")
-_SNIFF_25 = re.compile(rb"(?:^|[\r\n])[ \t]*:25:")
 _SNIFF_6X = re.compile(rb"(?:^|[\r\n])[ \t]*:(?:60[FM]|61|62[FM]|64):")
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")   # ^A..^Z framing, SUB (^Z, DOS end of file)...
 _YEAR_BOUNDARY_DAYS = 183
@@ -69,13 +68,13 @@ _INTERIM_CURRENCY = re.compile(r"\d*([A-Z]{3})[DC]?\d")   # :34F:PLN0, :90D:0PLN
 
 
 def sniff(data: bytes) -> bool:
-    """True when the head of ``data`` carries the MT940 tags :20:, :25: and a balance or :61:.
+    """True when the head of ``data`` carries the MT940 tag :20: and a balance or a :61: statement line.
 
-    Only the head is searched: a statement opens with :20: :25: ... :60F: and its first :61: follows at once,
+    Only the head is searched: a statement opens with :20: (:25:) ... :60F: and its first :61: follows at once,
     while scanning a whole multi-gigabyte CSV three times cost seconds per file."""
     try:
         blob = bytes(data[:_SNIFF_BYTES])
-        return bool(_SNIFF_20.search(blob) and _SNIFF_25.search(blob) and _SNIFF_6X.search(blob))
+        return bool(_SNIFF_20.search(blob) and _SNIFF_6X.search(blob))
     except Exception:  # noqa: BLE001 - sniffing must never raise
         return False
 
@@ -325,12 +324,11 @@ def _close(st: _Statement, filename: str, result: ParsedFile) -> None:
             del readable[key]
     count = total = 0
     last: date | None = None
+    if st.account is None:   # whose money it is cannot be read
+        raise FileRejected(filename, f"statement {st.ref!r} (:20: at line {st.ref_tag.line_no}) has no :25: "
+                                     "account identification", f"line {st.ref_tag.line_no}", ":25:")
     for tag61, *details in st.entries:
         raw = "\n".join(t.raw for t in [tag61, *details])
-        if st.account is None:
-            result.errors.append(_error(filename, tag61, ":25:", f"statement {st.ref!r} (:20: at line "
-                                        f"{st.ref_tag.line_no}) has no :25: account", raw))
-            continue
         if currency is None:
             result.errors.append(_error(filename, tag61, "currency", f"statement {st.ref!r} has no readable "
                                         "balance (:60F:, :62F:, :64:) giving its currency", raw))
@@ -346,7 +344,7 @@ def _close(st: _Statement, filename: str, result: ParsedFile) -> None:
         total += row["amount_minor"]
         last = row["booking_date"] if last is None or row["booking_date"] > last else last
         result.rows.append(row)
-    if st.account is None or currency is None:
+    if currency is None:
         return
     opening, closing, available = readable.get("60"), readable.get("62"), readable.get("64")
     result.statements.append(statement_record(

@@ -150,16 +150,16 @@ def test_balances_without_indicator_pages_and_reversals():
     assert row["is_reversal"] is True and row["amount_minor"] == 1500
 
 
-def test_bad_balances_and_a_statement_without_account_are_quarantined_not_rejected():
+def test_bad_balances_are_quarantined_and_a_statement_without_account_refused():
     body = _bal("OPBD", "1.00", ccy="ZZZ") + _bal("CLBD", "2.00") + _ntry("1.00") + _ntry("x")
     parsed = camt053.parse(_doc(body).encode(), "bal.xml")
     assert [(e.position, e.field) for e in parsed.errors] == [("Stmt[1]/Ntry[2]", "Amt"), ("Stmt[1]/Bal[1]", "Amt")]
     (stmt,) = parsed.statements
     # the unreadable OPBD is quarantined; the opening is derived: CLBD 2.00 - entries 1.00 = 1.00
     assert (stmt["opening_balance_minor"], stmt["opening_derived"]) == (100, True)
-    no_account = camt053.parse(_doc(_ntry("1.00"), account="<Othr></Othr>").encode(), "noacct.xml")
-    assert no_account.records() == [] and no_account.statements == []
-    assert [(e.position, e.field) for e in no_account.errors] == [("Stmt[1]/Ntry[1]", "Acct/Id")]
+    with pytest.raises(FileRejected) as info:     # whose money it is cannot be read
+        camt053.parse(_doc(_ntry("1.00"), account="<Othr></Othr>").encode(), "noacct.xml")
+    assert (info.value.error.position, info.value.error.field) == ("Stmt[1]", "Acct/Id")
 
 
 @pytest.mark.parametrize("data", [b"<Document/>", b"<?xml version='1.0'?><x/>",
