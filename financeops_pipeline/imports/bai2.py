@@ -80,23 +80,24 @@ class _Record:
 
     ``pieces`` keeps the field text of each '/'-terminated piece apart, for the 03 summaries."""
 
-    __slots__ = ("code", "text", "line_no", "physical", "raw_lines", "ends_with_slash", "last_length",
-                 "pieces")
+    __slots__ = ("code", "text", "line_no", "physical", "raw_lines", "ends_with_slash", "pieces")
 
     def __init__(self, code: str, body: str, line_no: int, raw: str) -> None:
         self.code = code
         self.line_no = line_no
         self.physical = 1
         self.raw_lines = [raw]
-        self.last_length = len(raw.rstrip())
-        body, self.ends_with_slash = _strip_terminator(body)
+        if body.endswith("/"):
+            body, self.ends_with_slash = body[:-1].rstrip(), True
+        else:
+            self.ends_with_slash = False
         self.text = body
         self.pieces = [body]
 
     def add(self, body: str, raw: str, record_length: int | None, continuation: bool) -> None:
         """Join an 88 continuation (``continuation``) or a wrapped physical line to this record."""
-        split_mid_field = (record_length is not None and self.last_length >= record_length
-                           and not self.ends_with_slash)
+        split_mid_field = (record_length is not None and not self.ends_with_slash
+                           and len(self.raw_lines[-1].rstrip()) >= record_length)
         body, slash = _strip_terminator(body)
         if self.code == "16" and _text_started(self.text):
             separator = "" if split_mid_field else " "         # continued free text of a detail
@@ -114,7 +115,6 @@ class _Record:
         if continuation:
             self.physical += 1
         self.raw_lines.append(raw)
-        self.last_length = len(raw.rstrip())
 
     @property
     def raw(self) -> str:
@@ -181,18 +181,23 @@ def _records(text: str, filename: str) -> tuple[list[_Record], int | None]:
     records: list[_Record] = []
     record_length: int | None = None
     for line_no, physical in enumerate(text.splitlines(), start=1):
-        for raw in _SAME_LINE.split(physical):
+        for raw in (_SAME_LINE.split(physical) if "/ " in physical or "/\t" in physical else (physical,)):
             stripped = raw.strip()
             if not stripped:
                 continue
-            start = _RECORD_START.match(stripped)
+            head = stripped[:2]
+            if head in _RECORD_CODES and (len(stripped) == 2 or stripped[2] in ",/"):
+                start: Any = head
+            else:
+                start = _RECORD_START.match(stripped)
+                start = start.group(1) if start else None
             if start is None:
                 if not records:
                     raise FileRejected(filename, f"first record is {stripped[:20]!r}, a BAI2 file starts "
                                                  "with an 01 file header", f"line {line_no}", "record_code")
                 records[-1].add(stripped, raw.rstrip("\r\n"), record_length, continuation=False)
                 continue
-            code = start.group(1)
+            code = start
             if code not in _RECORD_CODES:
                 raise FileRejected(filename, f"unknown BAI2 record code {code!r}", f"line {line_no}",
                                    "record_code")

@@ -31,7 +31,7 @@ from typing import Any
 from financeops_pipeline.errors import FieldError, FileRejected, RecordError
 from financeops_pipeline.imports.records import ParsedFile, statement_record
 from financeops_pipeline.imports.textenc import decode_bank_text
-from financeops_pipeline.money import MoneyError, normalize_currency, to_minor
+from financeops_pipeline.money import CURRENCY_EXPONENTS, MoneyError, normalize_currency, to_minor
 
 FORMAT = "mt940"
 _TAG_LINE = re.compile(r":(\d{2}[A-Z]?|NS):(.*)", re.S)
@@ -143,6 +143,12 @@ def _ymd(yy: str, mm: str, dd: str, field: str) -> date:
 
 def _minor(amount: str, currency: str, field: str) -> int:
     amount = amount.strip()
+    whole, comma, fraction = amount.partition(",")
+    exponent = CURRENCY_EXPONENTS.get(currency, -1)
+    if comma and whole.isdigit() and (not fraction or fraction.isdigit()) and len(fraction) <= exponent \
+            and len(whole) <= 18 and whole.isascii() and fraction.isascii():
+        # the usual '1234,56': exact integer arithmetic, as money.to_minor does it
+        return int(whole) * 10**exponent + (int(fraction.ljust(exponent, "0")) if fraction else 0)
     if "," not in amount and amount.count(".") == 1:
         amount = amount.replace(".", ",")        # a few banks write a decimal point
     if not _AMOUNT.fullmatch(amount):
@@ -226,7 +232,7 @@ def _customer_reference(text: str) -> tuple[str, str]:
 
 def _entry(st: _Statement, currency: str, tag61: _Tag, details: list[_Tag]) -> dict[str, Any]:
     lines = [ln.strip() for ln in tag61.lines]
-    first = re.sub(r"\s+$", "", lines[0])
+    first = lines[0]
     supplementary = " ".join(x for x in lines[1:] if x)
     match = _STATEMENT_LINE.match(first)
     if not match:
@@ -245,7 +251,12 @@ def _entry(st: _Statement, currency: str, tag61: _Tag, details: list[_Tag]) -> d
         value_date = None
     reference = value_date or date(_ymd(g["year"], g["month"], "01", "value_date").year, int(g["month"]), 28)
     booking = value_date
-    if em and ed:
+    if em and ed and reference.month == int(em) and abs(int(ed) - reference.day) <= 27:
+        try:
+            booking = date(reference.year, int(em), int(ed))     # the usual case: the same month
+        except ValueError:
+            raise FieldError("entry_date", f"entry date {em}{ed} does not exist") from None
+    elif em and ed:
         candidates = []
         for year in (reference.year - 1, reference.year, reference.year + 1):
             try:
@@ -305,6 +316,10 @@ def _error(filename: str, tag: _Tag, field: str, message: str, raw: str | None =
                        raw=raw if raw is not None else tag.raw)
 
 
+def _raw(tag61: _Tag, details: list[_Tag]) -> str:
+    return "\n".join(t.raw for t in [tag61, *details])
+
+
 def _close(st: _Statement, filename: str, result: ParsedFile) -> None:
     """Turn one complete statement into its lines and statement record (errors as quarantined records)."""
     readable: dict[str, tuple[date, int, str, str]] = {}
@@ -328,15 +343,14 @@ def _close(st: _Statement, filename: str, result: ParsedFile) -> None:
         raise FileRejected(filename, f"statement {st.ref!r} (:20: at line {st.ref_tag.line_no}) has no :25: "
                                      "account identification", f"line {st.ref_tag.line_no}", ":25:")
     for tag61, *details in st.entries:
-        raw = "\n".join(t.raw for t in [tag61, *details])
         if currency is None:
             result.errors.append(_error(filename, tag61, "currency", f"statement {st.ref!r} has no readable "
-                                        "balance (:60F:, :62F:, :64:) giving its currency", raw))
+                                        "balance (:60F:, :62F:, :64:) giving its currency", _raw(tag61, details)))
             continue
         try:
             row = _entry(st, currency, tag61, details)
         except FieldError as exc:
-            result.errors.append(_error(filename, tag61, exc.field, exc.message, raw))
+            result.errors.append(_error(filename, tag61, exc.field, exc.message, _raw(tag61, details)))
             continue
         if kind != "statement":
             row["booked"], row["report_kind"] = False, kind

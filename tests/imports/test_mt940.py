@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from financeops_pipeline.errors import FileRejected
 from financeops_pipeline.imports import mt940
@@ -237,3 +239,19 @@ def test_ns_details_long_references_and_historic_currencies():
     assert second["amount_minor"] == 500
     (stmt,) = parsed.statements
     assert stmt["opening_balance_minor"] + stmt["entries_total_minor"] == stmt["closing_balance_minor"] == 9500
+
+
+@given(whole=st.integers(0, 10**15), fraction=st.text("0123456789", max_size=4),
+       currency=st.sampled_from(["EUR", "JPY", "BHD", "XXX", "DEM"]))
+def test_the_amount_fast_path_is_money_to_minor(whole, fraction, currency):
+    from financeops_pipeline.errors import FieldError
+    from financeops_pipeline.money import MoneyError, to_minor
+
+    text = f"{whole},{fraction}"
+    try:
+        expected = to_minor(f"{whole}.{fraction}", currency)
+    except MoneyError:
+        with pytest.raises(FieldError):
+            mt940._minor(text, currency, "amount")
+        return
+    assert mt940._minor(text, currency, "amount") == expected
