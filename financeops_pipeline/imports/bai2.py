@@ -451,8 +451,8 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
         result.statements.append(statement_record(
             acct.statement_id, acct.account, acct.currency, (as_of, b.get(opening) if opening else None),
             (as_of, b.get(closing) if closing else None), acct.count, acct.total, acct.record.position,
-            opening_type=opening, closing_type=closing,
-            available=(available, as_of, b[available]) if available else None, report_kind=kind))
+            (as_of, b[available]) if available else (None, None), opening_type=opening, closing_type=closing,
+            available_type=available, report_kind=kind))
         acct = None
 
     for rec in records[1:]:

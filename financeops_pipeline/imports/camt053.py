@@ -417,10 +417,9 @@ def _statement_rows(st: _Statement) -> list[dict[str, Any]]:
             st.statement_id, st.account_id, ccy,
             (opening.when, opening.minor) if opening else (None, None),
             (closing.when, closing.minor) if closing else (end or st.default_date, None),
-            count, total, position,
+            count, total, position, (available.when, available.minor) if available else (None, None),
             opening_type=opening.code if opening else None, closing_type=closing.code if closing else None,
-            available=(available.code, available.when, available.minor) if available else None,
-            report_kind=st.kind,
+            available_type=available.code if available else None, report_kind=st.kind,
         ))
     return rows
 

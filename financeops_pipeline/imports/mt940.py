@@ -365,9 +365,9 @@ def _close(st: _Statement, filename: str, result: ParsedFile) -> None:
         st.ref, st.account, currency,
         (opening[0], opening[1]) if opening else (None, None),
         (closing[0], closing[1]) if closing else (available[0] if available else last, None),
-        count, total, f"line {st.ref_tag.line_no}",
+        count, total, f"line {st.ref_tag.line_no}", (available[0], available[1]) if available else (None, None),
         opening_type=opening[3] if opening else None, closing_type=closing[3] if closing else None,
-        available=(available[3], available[0], available[1]) if available else None, report_kind=kind,
+        available_type=available[3] if available else None, report_kind=kind,
     ))
 
 

@@ -16,6 +16,13 @@ import pyarrow.compute as pc
 
 from financeops_pipeline.errors import RecordError
 
+# Every processor the pipeline reads: the internal export's `processor` column, the quality suites and the
+# posting rules' {processor} all take their values from here.
+PROCESSORS = ("stripe", "adyen", "paypal")
+# An exchange rate is exact decimal text in the files and NUMERIC in Postgres; 18 decimals hold any real rate
+# (a rate with more is refused, never rounded).
+EXCHANGE_RATE_TYPE = pa.decimal128(38, 18)
+
 # Position of the record in its file ("line 12", "Stmt[1]/Ntry[3]/TxDtls[2]") and the file's hash are
 # added by the loader, not by parsers: parsers only set `source_position`.
 BANK_LINE_SCHEMA = pa.schema([
@@ -58,7 +65,7 @@ BANK_STATEMENT_SCHEMA = pa.schema([
     ("opening_derived", pa.bool_()),         # not given: closing - entries
     ("closing_derived", pa.bool_()),         # not given: opening + entries
     ("available_type", pa.string()),         # closing available balance when given: CLAV, 64, 045
-    ("available_date", pa.date32()),
+    ("available_date", pa.date32()),         # OFX AVAILBAL, camt CLAV, :64: (0030 / 0035)
     ("available_balance_minor", pa.int64()),
 ])
 
@@ -69,7 +76,7 @@ COLUMN_DEFAULTS: dict[str, Any] = {"booked": True, "report_kind": "statement", "
 _INT64_MAX = 2**63 - 1
 
 PROCESSOR_LINE_SCHEMA = pa.schema([
-    ("processor", pa.string()),          # 'stripe' | 'adyen'
+    ("processor", pa.string()),          # one of PROCESSORS
     ("line_id", pa.string()),            # Stripe balance_transaction_id; Adyen '<Psp Reference>:<Type>:<line>'
     ("category", pa.string()),           # charge | refund | dispute | fee | payout | adjustment | other
     ("processor_type", pa.string()),     # the processor's own value (reporting_category, Adyen Type)
@@ -85,6 +92,11 @@ PROCESSOR_LINE_SCHEMA = pa.schema([
     ("payout_date", pa.date32()),
     ("extra", pa.string()),              # JSON object of columns we do not model, kept verbatim
     ("source_position", pa.string()),
+    # FX (migration 0035): the gross in the currency the customer paid, when that is not `currency` or the
+    # processor's rate is not 1 (null otherwise), and the processor's own rate exactly as written.
+    ("gross_currency", pa.string()),
+    ("gross_gc_minor", pa.int64()),
+    ("exchange_rate", EXCHANGE_RATE_TYPE),
 ])
 
 INTERNAL_TRANSACTION_SCHEMA = pa.schema([
@@ -93,7 +105,7 @@ INTERNAL_TRANSACTION_SCHEMA = pa.schema([
     ("type", pa.string()),               # payment | refund | chargeback
     ("amount_minor", pa.int64()),        # positive as exported
     ("currency", pa.string()),
-    ("processor", pa.string()),          # stripe | adyen
+    ("processor", pa.string()),          # one of PROCESSORS
     ("processor_reference", pa.string()),
     ("customer_id", pa.string()),
     ("description", pa.string()),
@@ -105,13 +117,14 @@ INTERNAL_TRANSACTION_SCHEMA = pa.schema([
 class ParsedFile:
     """What a parser read from one file: canonical rows, statement balances (bank only), record errors."""
 
-    format: str                       # camt053 | bai2 | mt940 | stripe | adyen | internal_csv | internal_parquet
+    format: str                       # detect.FORMAT_NAMES, or bankcsv
     source: str                       # bank | processor | internal
     rows: list[dict[str, Any]] = field(default_factory=list)
     statements: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     table: pa.Table | None = None     # parsers may hand back Arrow directly instead of rows (fast CSV paths)
     encoding: str | None = None       # text encoding the file was decoded with (utf-8, iso-8859-1, cp1252...)
+    mapping: str | None = None        # the bank-CSV mapping the file was read with (imports.files.mapping)
 
     def records(self) -> list[dict[str, Any]]:
         """The canonical records as dicts, whichever way the parser returned them."""
@@ -131,16 +144,18 @@ SCHEMAS: dict[str, pa.Schema] = {
 
 def statement_record(statement_id: str | None, account_id: str, currency: str,
                      opening: tuple[date | None, int | None], closing: tuple[date | None, int | None],
-                     entry_count: int, entries_total_minor: int, position: str, *,
+                     entry_count: int, entries_total_minor: int, position: str,
+                     available: tuple[date | None, int | None] = (None, None), *,
                      opening_type: str | None = None, closing_type: str | None = None,
-                     available: tuple[str, date | None, int] | None = None, report_kind: str = "statement",
+                     available_type: str | None = None, report_kind: str = "statement",
                      derive: bool = True) -> dict[str, Any]:
     """One BANK_STATEMENT_SCHEMA row: balances as (date, minor units), the entries' count and exact total.
 
     A missing balance is derived from the other one and the entries when `derive` (and marked so): the closing
     as opening + entries, the opening as closing - entries. The date of a derived balance is the one given with
     it (a parser passes the statement's own date there, e.g. its last booking date), else the other balance's.
-    `available` is the closing available balance (type, date, minor units) when the bank gives one.
+    `available` is the available balance (date, minor units) where the format gives one (OFX AVAILBAL, camt
+    CLAV, MT940 :64:, BAI2 045), `available_type` its code.
     """
     opening_derived = closing_derived = False
     if derive and opening[1] is not None and closing[1] is None:
@@ -168,9 +183,9 @@ def statement_record(statement_id: str | None, account_id: str, currency: str,
         "closing_type": closing_type if closing[1] is not None else None,
         "opening_derived": opening_derived,
         "closing_derived": closing_derived,
-        "available_type": available[0] if available else None,
-        "available_date": available[1] if available else None,
-        "available_balance_minor": available[2] if available else None,
+        "available_type": available_type if available[1] is not None else None,
+        "available_date": available[0],
+        "available_balance_minor": available[1],
     }
 
 

@@ -15,7 +15,7 @@ from financeops_pipeline.errors import FileRejected
 from financeops_pipeline.imports import camt053, detect
 from financeops_pipeline.imports.loader import import_file
 from financeops_pipeline.reconciliation.config import ReconConfig
-from financeops_pipeline.reconciliation.engine import load_inputs, reconcile
+from financeops_pipeline.reconciliation.engine import bank_items, load_inputs, reconcile
 from financeops_pipeline.sqlfiles import load_sql
 from tests.conftest import SAMPLES
 from tests.imports.bank_shapes import check_bank_shapes
@@ -189,10 +189,16 @@ def _bank_events(db_url: str, day: dt.date) -> list[tuple]:
     return sorted((r[1], r[3]) for r in rows if r[0].startswith("bank"))
 
 
-def _bank_states(db_url: str, day: dt.date) -> tuple[list[dict], list[dict]]:
-    inputs = load_inputs(db_url, "acme", day, ReconConfig())
+def _superseded(db_url: str) -> list[tuple]:
+    with tenant_connection(db_url, "acme") as conn:
+        return conn.execute("SELECT source_position, superseded_on, rule FROM imports.bank_superseded").fetchall()
+
+
+def _bank_states(db_url: str, day: dt.date, archive: Path) -> tuple[list[dict], list[dict]]:
+    with tenant_connection(db_url, "acme") as conn:
+        inputs = load_inputs(conn, archive, "acme", day, ReconConfig())
     states = reconcile(inputs, day, ReconConfig()).item_status.to_pylist()
-    return inputs.bank.to_pylist(), [s for s in states if s["source"] == "bank"]
+    return bank_items(inputs).to_pylist(), [s for s in states if s["source"] == "bank"]
 
 
 def test_a_notification_matches_the_payout_first_then_the_statement_line_supersedes_it(db_url, tmp_path):
@@ -205,16 +211,17 @@ def test_a_notification_matches_the_payout_first_then_the_statement_line_superse
                     "</NtryDtls>"), kind="054", account="<Othr><Id>123456789</Id></Othr>"))
     _import(db_url, note, DAY3, archive)
     # before the statement: the notification is the bank item, it matches the payout, and posts nothing
-    bank, states = _bank_states(db_url, DAY3)
+    bank, states = _bank_states(db_url, DAY3, archive)
     assert [(b["booked"], b["report_kind"], b["amount_minor"]) for b in bank] == [(False, "notification", 23125)]
     assert [(s["source_ref"], s["status"]) for s in states] == [("123456789:ACME-BANK-20261103-001", "matched")]
     assert _bank_events(db_url, DAY3) == []
     # the day's camt.053 books the credit (same AcctSvcrRef) and an unknown 77.00: the notification is left out
     _import(db_url, STATEMENT, DAY3, archive)
-    bank, states = _bank_states(db_url, DAY3)
+    bank, states = _bank_states(db_url, DAY3, archive)
     assert sorted((b["booked"], b["amount_minor"]) for b in bank) == [(True, 7700), (True, 23125)]
     assert sorted((s["source_ref"], s["status"]) for s in states) == [
         ("123456789:ACME-BANK-20261103-001", "matched"), ("123456789:ACME-BANK-20261103-002", "pending")]
+    assert _superseded(db_url) == [("Ntfctn[1]/Ntry[1]", DAY3, "same_reference")]
     # posting: the two booked lines, once each
     assert _bank_events(db_url, DAY3) == [("bank:123456789:ACME-BANK-20261103-001", 23125),
                                           ("bank:123456789:ACME-BANK-20261103-002", 7700)]
@@ -228,12 +235,13 @@ def test_an_intraday_report_never_counts_beside_the_statement_that_books_its_day
                              + _ntry("77.00", ccy="USD", booking="<Dt>2026-11-03</Dt>"),
                              kind="052", account="<Othr><Id>123456789</Id></Othr>"))
     _import(db_url, intraday, DAY3, archive)
-    bank, _ = _bank_states(db_url, DAY3)
+    bank, _ = _bank_states(db_url, DAY3, archive)
     assert [(b["report_kind"], b["amount_minor"]) for b in bank] == [("intraday", 7700)]
     assert _bank_events(db_url, DAY3) == []
     _import(db_url, STATEMENT, DAY3, archive)
-    bank, _ = _bank_states(db_url, DAY3)
+    bank, _ = _bank_states(db_url, DAY3, archive)
     assert sorted((b["report_kind"], b["amount_minor"]) for b in bank) == [("statement", 7700), ("statement", 23125)]
+    assert _superseded(db_url) == [("Rpt[1]/Ntry[1]", DAY3, "statement_covers_day")]
     # the cash checks read booked statements only: the intraday report is not a second statement of the day
     with tenant_connection(db_url, "acme") as conn:
         kinds = conn.execute("SELECT report_kind, booked FROM imports.bank_statements ORDER BY report_kind").fetchall()

@@ -103,3 +103,25 @@ def test_import_command_prints_a_line_per_file_and_fails_on_quarantine(pipeline_
     assert failed.exit_code == 1
     assert "other.csv: internal_csv, 7 loaded, 1 quarantined; first error: other.csv: line 2: field 'amount'" \
         in failed.output
+
+
+def test_every_imported_file_keeps_its_records_as_parquet(db_url, tmp_path):
+    import pyarrow.parquet as pq
+
+    from financeops_pipeline.imports.record_store import day_record_paths
+
+    archive = tmp_path / "archive"
+    paths = sorted((SAMPLES / "acme" / "2026-11-02").rglob("*.*"))
+    with tenant_connection(db_url, "acme") as conn:
+        outcomes = {p.parent.name: import_file(conn, "acme", p, DAY, "run-1", archive) for p in paths}
+        internal = day_record_paths(conn, archive, "acme", "internal", DAY)
+        processor = day_record_paths(conn, archive, "acme", "processor", DAY)
+        in_postgres = conn.execute("SELECT transaction_id, amount_minor, source_position FROM"
+                                   " imports.internal_transactions ORDER BY source_position").fetchall()
+    assert len(internal) == 1 and len(processor) == 2
+    kept = pq.read_table(internal[0]).sort_by("source_position")
+    # The same rows as the COPY wrote, with the file's day and hash stamped on each.
+    assert list(zip(kept["transaction_id"].to_pylist(), kept["amount_minor"].to_pylist(),
+                    kept["source_position"].to_pylist(), strict=True)) == in_postgres
+    assert set(kept["file_sha256"].to_pylist()) == {outcomes["internal"].sha256}
+    assert set(kept["business_date"].to_pylist()) == {DAY}

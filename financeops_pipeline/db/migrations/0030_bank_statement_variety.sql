@@ -24,8 +24,8 @@ ALTER TABLE imports.bank_statements
     ADD COLUMN opening_derived boolean NOT NULL DEFAULT false,
     ADD COLUMN closing_derived boolean NOT NULL DEFAULT false,
     ADD COLUMN available_type text,
-    ADD COLUMN available_date date,
-    ADD COLUMN available_balance_minor bigint,
+    ADD COLUMN IF NOT EXISTS available_date date,             -- also in 0035 (OFX AVAILBAL): whichever runs first
+    ADD COLUMN IF NOT EXISTS available_balance_minor bigint,
     ADD CONSTRAINT bank_statements_booked_only_statements CHECK (NOT booked OR report_kind = 'statement'),
     ADD CONSTRAINT bank_statements_derived_balance_is_there
         CHECK ((NOT opening_derived OR opening_balance_minor IS NOT NULL)
