@@ -84,7 +84,7 @@ def test_only_the_tenants_own_fresh_table_of_this_transaction_can_be_attached(pa
             acme.execute(f"SELECT * FROM {part.table}")
         acme.rollback()
         with pytest.raises(psycopg.errors.RaiseException, match="takes no fresh partitions"):
-            acme.execute("SELECT ops.create_load_table('imports.bank_lines', %s, %s)", ([str(DAY)], [str(DAY)]))
+            acme.execute("SELECT ops.create_load_table('recon.item_status', %s, %s)", ([str(DAY)], [str(DAY)]))
 
 
 def test_a_fresh_table_needs_a_transaction_and_a_tenant(parent, db_url):

@@ -4,15 +4,15 @@
 -- closing on or after the line's booking date; from the later of the two business days on (never before the
 -- line itself arrived). Parameters: %(tenant)s, %(first)s, %(last)s (the window of business dates).
 WITH provisional AS (
-    SELECT business_date, file_sha256, source_position, account_id, currency, acct_svcr_ref, end_to_end_id,
-           booking_date
-    FROM imports.bank_lines
-    WHERE tenant = %(tenant)s AND business_date BETWEEN %(first)s AND %(last)s AND NOT booked
+    SELECT b.business_date, f.sha256 AS file_sha256, b.source_position, b.account_id, b.currency, b.acct_svcr_ref,
+           b.end_to_end_id, b.booking_date
+    FROM imports.bank_lines b JOIN imports.files f ON f.tenant = b.tenant AND f.file_id = b.file_id
+    WHERE b.tenant = %(tenant)s AND b.business_date BETWEEN %(first)s AND %(last)s AND NOT b.booked
 ), booked AS (
-    SELECT business_date, file_sha256, account_id, currency, acct_svcr_ref, end_to_end_id
-    FROM imports.bank_lines
-    WHERE tenant = %(tenant)s AND business_date BETWEEN %(first)s AND %(last)s AND booked
-      AND (acct_svcr_ref IS NOT NULL OR end_to_end_id IS NOT NULL)
+    SELECT b.business_date, f.sha256 AS file_sha256, b.account_id, b.currency, b.acct_svcr_ref, b.end_to_end_id
+    FROM imports.bank_lines b JOIN imports.files f ON f.tenant = b.tenant AND f.file_id = b.file_id
+    WHERE b.tenant = %(tenant)s AND b.business_date BETWEEN %(first)s AND %(last)s AND b.booked
+      AND (b.acct_svcr_ref IS NOT NULL OR b.end_to_end_id IS NOT NULL)
 ), candidates AS (
     SELECT p.business_date, p.file_sha256, p.source_position, greatest(p.business_date, b.business_date) AS on_day,
            b.file_sha256 AS by_file, 'same_reference' AS rule

@@ -12,8 +12,9 @@ WITH loaded AS (
     -- less the day's unbooked bank lines that a booked statement superseded by the day: no items of it
     SELECT 'bank', b.currency::text, -1, -b.amount_minor
     FROM imports.bank_superseded x
+    JOIN imports.files f ON f.tenant = %(tenant)s AND f.sha256 = x.file_sha256
     JOIN imports.bank_lines b ON b.tenant = %(tenant)s AND b.business_date = %(day)s
-     AND b.file_sha256 = x.file_sha256 AND b.source_position = x.source_position
+     AND b.file_id = f.file_id AND b.source_position = x.source_position
     WHERE x.tenant = %(tenant)s AND x.business_date = %(day)s AND x.superseded_on <= %(day)s
 ), inputs AS (
     SELECT source, currency, sum(items) AS items, sum(amount_minor) AS amount_minor FROM loaded GROUP BY 1, 2
