@@ -5,26 +5,34 @@ from __future__ import annotations
 import re
 from decimal import Decimal, localcontext
 
-# ISO 4217 minor-unit exponents. Codes absent here are rejected as unknown currencies.
-_EXPONENT_OVERRIDES: dict[str, int] = {
-    # zero-decimal currencies
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
-    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    # three-decimal currencies
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-    # four-decimal accounting units
-    "CLF": 4, "UYW": 4,
-}
-_TWO_DECIMAL = (
-    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BRL BSD BTN BWP BYN BZD CAD "
-    "CDF CHF CNY COP CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD "
-    "HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD "
-    "MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON "
-    "RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD "
-    "TZS UAH USD UZS VES WST XCD YER ZAR ZMW ZWG"
-).split()
 
-CURRENCY_EXPONENTS: dict[str, int] = {code: 2 for code in _TWO_DECIMAL} | _EXPONENT_OVERRIDES
+def _iso_4217_exponents() -> tuple[dict[str, int], frozenset[str]]:
+    """Minor-unit digits of every ISO 4217 code, current and historic, from the published lists.
+
+    Current codes (ISO's List One, through `iso-4217`) carry ISO's own minor units; a code whose minor unit is
+    "N.A." (XXX, XAU, XDR, XTS...) has no minor unit, so its amounts are whole units (exponent 0): a fraction
+    of one is refused like any excess decimal, never rounded. Withdrawn codes (List Three: DEM, NLG, FRF,
+    ITL...) are still valid in old statements, but ISO no longer publishes their minor units: those come from
+    the Unicode CLDR through Babel (DEM 2, ITL 0, ESP 0).
+    """
+    from babel.numbers import get_currency_precision
+    from iso_4217 import Currency
+
+    exponents: dict[str, int] = {}
+    no_minor_unit: set[str] = set()
+    for currency in Currency:
+        if currency.entities:                       # in use today: ISO's minor unit, N.A. = none
+            exponents[currency.name] = currency.subunit_exp or 0
+            if currency.subunit_exp is None:
+                no_minor_unit.add(currency.name)
+        else:                                       # withdrawn: CLDR's digits
+            exponents[currency.name] = get_currency_precision(currency.name)
+    return exponents, frozenset(no_minor_unit)
+
+
+# ISO 4217 minor-unit exponents of every known code (current and historic). Codes absent here are rejected as
+# unknown currencies. NO_MINOR_UNIT: the codes ISO gives no minor unit ("N.A.": XXX, XAU, XDR...).
+CURRENCY_EXPONENTS, NO_MINOR_UNIT = _iso_4217_exponents()
 
 
 class MoneyError(ValueError):
@@ -66,7 +74,7 @@ def to_minor(amount: str | int | Decimal, currency: str) -> int:
         whole, _, fraction = text.lstrip("+-").partition(".")
         fraction = fraction.rstrip("0")
         if len(fraction) > exponent:
-            raise MoneyError(f"amount {amount!r} has more decimals than {currency.upper()} allows ({exponent})")
+            raise MoneyError(_too_many_decimals(amount, currency, exponent))
         minor = int(whole) * 10**exponent + int(fraction.ljust(exponent, "0") or "0")
         minor = -minor if text.startswith("-") else minor
     else:
@@ -77,11 +85,18 @@ def to_minor(amount: str | int | Decimal, currency: str) -> int:
             ctx.prec = 60
             scaled = value.scaleb(exponent)
         if scaled != scaled.to_integral_value():
-            raise MoneyError(f"amount {amount!r} has more decimals than {currency.upper()} allows ({exponent})")
+            raise MoneyError(_too_many_decimals(amount, currency, exponent))
         minor = int(scaled)
     if abs(minor) > _INT64_MAX:
         raise MoneyError(f"amount {amount!r} is beyond the int64 range of the ledger")
     return minor
+
+
+def _too_many_decimals(amount: object, currency: str, exponent: int) -> str:
+    code = normalize_currency(currency)
+    if code in NO_MINOR_UNIT:
+        return f"amount {amount!r}: {code} has no minor unit in ISO 4217, so amounts are whole units (not rounded)"
+    return f"amount {amount!r} has more decimals than {code} allows ({exponent}); not rounded"
 
 
 def from_minor(amount_minor: int, currency: str) -> Decimal:

@@ -29,6 +29,8 @@ _PACKAGE = "financeops_pipeline.imports"
 # the loosest.
 FORMATS: tuple[tuple[str, str, str, str], ...] = (
     ("camt053", "camt053", "sniff", "parse"),
+    ("camt052", "camt053", "sniff_camt052", "parse"),    # the camt.053 parser reads all three
+    ("camt054", "camt053", "sniff_camt054", "parse"),
     ("bai2", "bai2", "sniff", "parse"),
     ("mt940", "mt940", "sniff", "parse"),
     ("ofx", "ofx", "sniff", "parse"),

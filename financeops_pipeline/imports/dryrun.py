@@ -94,21 +94,20 @@ class DryRun:
 
 
 def check_statement(stmt: dict[str, Any]) -> StatementCheck:
-    """Balances given, derived where one is missing (opening = closing - entries, or the other way), and the
-    statement-integrity result."""
+    """Balances given or derived (the parsers derive a missing one, records.statement_record, and mark it), and
+    the statement-integrity result."""
     check = StatementCheck(stmt["account_id"], stmt["currency"], stmt.get("statement_id"), stmt["entry_count"],
                            stmt["entries_total_minor"], stmt.get("opening_balance_minor"),
-                           stmt.get("closing_balance_minor"))
+                           stmt.get("closing_balance_minor"), bool(stmt.get("opening_derived")),
+                           bool(stmt.get("closing_derived")))
     total = check.entries_total_minor
-    if check.opening_minor is not None and check.closing_minor is not None:
+    if check.opening_derived or check.closing_derived:
+        check.integrity = "derived"
+    elif check.opening_minor is not None and check.closing_minor is not None:
         derived_closing = check.opening_minor + total
         check.integrity = "ok" if derived_closing == check.closing_minor else (
             f"does not add up: opening + entries = {format_minor(derived_closing, check.currency)}, "
             f"closing {format_minor(check.closing_minor, check.currency)}")
-    elif check.closing_minor is not None:
-        check.opening_minor, check.opening_derived, check.integrity = check.closing_minor - total, True, "derived"
-    elif check.opening_minor is not None:
-        check.closing_minor, check.closing_derived, check.integrity = check.opening_minor + total, True, "derived"
     else:
         check.integrity = "no balances"
     return check

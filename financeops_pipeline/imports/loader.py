@@ -30,6 +30,7 @@ from financeops_pipeline.imports.bankcsv import BankMapping
 from financeops_pipeline.imports.normalize import classify_bank_lines
 from financeops_pipeline.imports.record_store import write_records
 from financeops_pipeline.imports.records import BANK_STATEMENT_SCHEMA, ParsedFile, to_table
+from financeops_pipeline.sqlfiles import load_sql
 
 TABLES = {
     "bank": "imports.bank_lines",
@@ -128,11 +129,13 @@ def import_file(
         file_id = conn.execute(
             "INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
             " archive_path, size_bytes, status, records_loaded, records_quarantined, first_error, run_id,"
-            " code_version, mapping) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING file_id",
+            " code_version, mapping, encoding) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " RETURNING file_id",
             (tenant, sha, business_date, parsed.source,
              parsed.format, name, str(archive_path), len(data), result.status,
              table.num_rows if table is not None else 0, len(result.errors),
-             str(result.errors[0]) if result.errors else None, run_id, code_version(), parsed.mapping),
+             str(result.errors[0]) if result.errors else None, run_id, code_version(), parsed.mapping,
+             parsed.encoding),
         ).fetchone()[0]
         if table is not None and table.num_rows:
             totals = _copy_records(conn, tenant, business_date, sha, file_id, parsed.source, table, archive_dir)
@@ -141,9 +144,24 @@ def import_file(
         if table is not None and parsed.statements:
             statements = to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
             copy_arrow(conn, "imports.bank_statements", statements, constants=_stamp(tenant, business_date, sha))
+        if table is not None and parsed.source == "bank":
+            supersede_unbooked_lines(conn, tenant, business_date)
         if result.errors:
             _quarantine(conn, tenant, business_date, sha, name, result.errors)
     return result
+
+
+SUPERSEDE_WINDOW_DAYS = 35   # the reconciliation's default lookback: how far apart a line and its booking may land
+
+
+def supersede_unbooked_lines(conn: psycopg.Connection, tenant: str, business_date: dt.date) -> None:
+    """Record which unbooked lines around the day a booked statement now supersedes (imports.bank_superseded):
+    a bank file may bring either side, in either order."""
+    window = dt.timedelta(days=SUPERSEDE_WINDOW_DAYS)
+    first, last = business_date - window, business_date + window
+    if conn.execute("SELECT 1 FROM imports.bank_lines WHERE tenant = %s AND business_date BETWEEN %s AND %s"
+                    " AND NOT booked LIMIT 1", (tenant, first, last)).fetchone():
+        conn.execute(load_sql("imports/sql/bank_superseded.sql"), {"tenant": tenant, "first": first, "last": last})
 
 
 def _already_imported(conn: psycopg.Connection, tenant: str, sha: str) -> bool:

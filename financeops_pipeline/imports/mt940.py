@@ -1,34 +1,54 @@
-"""SWIFT MT940 (customer statement) parser.
+"""SWIFT MT940 (customer statement) parser, with what banks really put in it.
 
-The file is split into tags and statements here, keeping physical line numbers; the ``:61:`` statement
-line is matched with the `mt-940` package's own pattern (``mt940.tags.Statement``), which knows the
-bank variants (optional entry date, funds code, supplementary details). Its models are not used:
-by default they give a reversal of credit (``RC``) a positive amount, clamp an invalid February day,
-truncate long ``:86:`` details and merge all statements of a file into one collection.
+The file is split into tags and statements here, keeping physical line numbers. Each statement is read when it
+is complete, so its currency is known whichever balance gives it. The ``:61:`` statement line has a grammar of
+its own here (the `mt-940` package's pattern caps the customer reference at 16 characters, but banks put IBANs
+and longer references there): value date, optional entry date, mark (``D``, ``C``, reversals ``RD``, ``RC``;
+``DR`` / ``CR`` are D / C with funds code R), optional funds code, amount, transaction type, customer reference
+(any length, up to ``//``), bank reference after ``//``, supplementary details on the lines after.
+
+Policy: parse what is there, flag what does not add up, refuse only what cannot be read.
+
+* balances: opening ``:60F:`` / ``:60M:``, closing ``:62F:`` / ``:62M:``, closing available ``:64:`` kept as the
+  available balance; a missing one is derived from the other and the entries (marked derived), and the
+  statement-integrity check says so. An unreadable balance is a quarantined record, not a rejected file.
+* ``:86:`` or ``:NS:`` details; structured German/Dutch ``?NN`` subfields; SWIFT blocks ``{1:}{2:}{4:`` and
+  ``-}`` / ``{5:}`` trailers; ``^Z`` and other control bytes dropped; several accounts and statements per file;
+  historic currencies (DEM, NLG, FRF); Latin-1 / Latin-2 / Windows-125x text detected (``textenc``).
+* refused: not MT940, no statement at all, or truncated (the last statement has no closing balance and the
+  file stops mid-line).
 
 Signs from the account holder's view: C and RD (reversal of a debit) > 0, D and RC < 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date
 from typing import Any
 
-import mt940 as mt940_lib
-
 from financeops_pipeline.errors import FieldError, FileRejected, RecordError
 from financeops_pipeline.imports.records import ParsedFile, statement_record
-from financeops_pipeline.money import MoneyError, normalize_currency, to_minor
+from financeops_pipeline.imports.textenc import decode_bank_text
+from financeops_pipeline.money import CURRENCY_EXPONENTS, MoneyError, normalize_currency, to_minor
 
 FORMAT = "mt940"
 _TAG_LINE = re.compile(r":(\d{2}[A-Z]?|NS):(.*)", re.S)
-_BALANCE = re.compile(r"([CD])(\d{2})(\d{2})(\d{2})([A-Za-z]{3})(\d+,\d*)")
-_AMOUNT = re.compile(r"\d+,\d*")
+_BALANCE = re.compile(r"([CD])\s?(\d{2})(\d{2})(\d{2})\s?([A-Za-z]{3})\s?(\d[\d.,]*)")
+_AMOUNT = re.compile(r"\d+,\d*|\d+")
 _STATEMENT_LINE = re.compile(
-    mt940_lib.tags.Statement.pattern, re.IGNORECASE | re.VERBOSE | re.UNICODE,
+    r"""(?P<year>\d{2})(?P<month>\d{2})(?P<day>\d{2})   # value date YYMMDD
+        (?:(?P<entry_month>\d{2})(?P<entry_day>\d{2}))?  # entry date MMDD (or four spaces)
+        \s*(?P<mark>RD|RC|ED|EC|D|C)                     # debit/credit mark (ED/EC: expected, MT942)
+        (?P<funds_code>[A-Z])?                           # 3rd letter of the currency code, or R
+        \s?(?P<amount>\d[\d,.]*)                         # amount
+        (?P<id>[NFS][A-Z0-9]{3})?                        # transaction type
+        (?P<customer_reference>(?:(?!//).)*)             # up to the bank reference, any length
+        (?://(?P<bank_reference>.*))?$""",
+    re.VERBOSE,
 )
-_STRUCTURED_86 = re.compile(r"\d{3}\?\d\d")
+_STRUCTURED_86 = re.compile(r"\s*\d{3}\s*\?\d\d")
 _SUBFIELD = re.compile(r"\?(\d\d)")
 _GVC_KEYS = (
     "EREF", "KREF", "MREF", "CRED", "DEBT", "SVWZ", "ABWA", "ABWE", "IBAN", "BIC ", "PURP", "MDAT",
@@ -36,23 +56,25 @@ _GVC_KEYS = (
 )
 _EREF = re.compile(r"EREF\+(.*?)(?=(?:" + "|".join(re.escape(k) for k in _GVC_KEYS) + r")\+|$)")
 _SNIFF_20 = re.compile(rb"(?:^|[\r\n]|\{4:)[ \t]*:20:")
-_SNIFF_60 = re.compile(rb"(?:^|[\r\n])[ \t]*:60[FM]:")
-_SNIFF_6X = re.compile(rb"(?:^|[\r\n])[ \t]*:(?:61|62F):")
-_BAD_CONTROL = re.compile(r"[\x00\x02\x04-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SNIFF_6X = re.compile(rb"(?:^|[\r\n])[ \t]*:(?:60[FM]|61|62[FM]|64):")
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")   # ^A..^Z framing, SUB (^Z, DOS end of file)...
 _YEAR_BOUNDARY_DAYS = 183
-
-
 _SNIFF_BYTES = 65536
+_OPENING_TAGS = ("60F", "60M", "60")
+_CLOSING_TAGS = ("62F", "62M", "62")
+_AVAILABLE_TAGS = ("64",)
+_INTERIM_TAGS = ("34F", "13D", "13", "90D", "90C")   # MT942 interim transaction report
+_INTERIM_CURRENCY = re.compile(r"\d*([A-Z]{3})[DC]?\d")   # :34F:PLN0, :90D:0PLN0,00
 
 
 def sniff(data: bytes) -> bool:
-    """True when ``data`` carries MT940 tags :20:, :60F:/:60M: and :61: or :62F:.
+    """True when the head of ``data`` carries the MT940 tag :20: and a balance or a :61: statement line.
 
-    Only the head is searched: a statement opens with :20: ... :60F: and its first :61: (or, empty, its
-    :62F:) follows at once, while scanning a whole multi-gigabyte CSV three times cost seconds per file."""
+    Only the head is searched: a statement opens with :20: (:25:) ... :60F: and its first :61: follows at once,
+    while scanning a whole multi-gigabyte CSV three times cost seconds per file."""
     try:
         blob = bytes(data[:_SNIFF_BYTES])
-        return bool(_SNIFF_20.search(blob) and _SNIFF_60.search(blob) and _SNIFF_6X.search(blob))
+        return bool(_SNIFF_20.search(blob) and _SNIFF_6X.search(blob))
     except Exception:  # noqa: BLE001 - sniffing must never raise
         return False
 
@@ -74,21 +96,20 @@ class _Tag:
         return f":{self.tag}:" + "\n".join(self.lines)
 
 
-def _decode(data: bytes, filename: str) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")  # ISO 8859-1 is what many European banks send
-    text = text.replace("\x01", "").replace("\x03", "")  # SWIFT SOH / ETX framing
-    if _BAD_CONTROL.search(text):
-        raise FileRejected(filename, "control characters in file: not an MT940 text file")
-    return text
+def _decode(data: bytes, filename: str) -> tuple[str, str]:
+    if b"\x00" in data:
+        raise FileRejected(filename, "binary content (NUL bytes): not an MT940 text file")
+    text, encoding = decode_bank_text(data)
+    return _CONTROL.sub("", text), encoding
 
 
-def _tags(text: str) -> list[_Tag]:
-    """Tags in file order; a new message block (after '-' or '{4:') ends the previous tag."""
+def _tags(text: str) -> tuple[list[_Tag], bool]:
+    """Tags in file order, and whether the file ends with a message terminator ('-', '-}', '{5:...}').
+
+    A new message block (after '-' or '{4:') ends the previous tag."""
     tags: list[_Tag] = []
     current: _Tag | None = None
+    terminated = False
     for line_no, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
         if "{4:" in line:
@@ -97,28 +118,39 @@ def _tags(text: str) -> list[_Tag]:
         stripped = line.strip()
         if not stripped:
             continue
-        if stripped.startswith("-") or stripped.startswith("{"):
+        if stripped.startswith("-") or stripped.startswith("{") or stripped.startswith("}"):
             current = None  # end of message text block, or SWIFT block 5 / headers
+            terminated = True
             continue
         match = _TAG_LINE.match(stripped)
         if match:
             current = _Tag(match.group(1), match.group(2), line_no)
             tags.append(current)
+            terminated = False
         elif current is not None:
             current.lines.append(line)
         # lines before the first tag of a block (bank headers such as 'ABNANL2A', '940') are ignored
-    return tags
+    return tags, terminated
 
 
 def _ymd(yy: str, mm: str, dd: str, field: str) -> date:
+    year = int(yy)
     try:
-        return date(2000 + int(yy), int(mm), int(dd))
+        return date(2000 + year if year < 80 else 1900 + year, int(mm), int(dd))
     except ValueError:
         raise FieldError(field, f"date {yy}{mm}{dd} does not exist") from None
 
 
 def _minor(amount: str, currency: str, field: str) -> int:
     amount = amount.strip()
+    whole, comma, fraction = amount.partition(",")
+    exponent = CURRENCY_EXPONENTS.get(currency, -1)
+    if comma and whole.isdigit() and (not fraction or fraction.isdigit()) and len(fraction) <= exponent \
+            and len(whole) <= 18 and whole.isascii() and fraction.isascii():
+        # the usual '1234,56': exact integer arithmetic, as money.to_minor does it
+        return int(whole) * 10**exponent + (int(fraction.ljust(exponent, "0")) if fraction else 0)
+    if "," not in amount and amount.count(".") == 1:
+        amount = amount.replace(".", ",")        # a few banks write a decimal point
     if not _AMOUNT.fullmatch(amount):
         raise FieldError(field, f"amount {amount!r} is not digits with one ',' decimal separator")
     try:
@@ -128,42 +160,36 @@ def _minor(amount: str, currency: str, field: str) -> int:
 
 
 class _Statement:
-    __slots__ = ("ref", "ref_tag", "account", "currency", "opening", "closing", "count", "total",
-                 "pending")
+    __slots__ = ("ref", "ref_tag", "account", "account_tag", "balances", "entries", "interim", "interim_currency")
 
     def __init__(self, ref_tag: _Tag) -> None:
         self.ref_tag = ref_tag
         self.ref = ref_tag.value or None
         self.account: str | None = None
-        self.currency: str | None = None
-        self.opening: tuple[date, int] | None = None
-        self.closing: tuple[date, int] | None = None
-        self.count = 0
-        self.total = 0
-        self.pending: list[_Tag] = []  # the :61: being built and its :86: tags
+        self.account_tag: _Tag | None = None
+        self.balances: dict[str, _Tag] = {}       # '60' / '62' / '64' -> the first such tag
+        self.entries: list[list[_Tag]] = []       # each: the :61: and its :86: / :NS: tags
+        self.interim = False                      # an MT942 interim report (:34F:, :13D:, :90D:/:90C:)
+        self.interim_currency: str | None = None  # the currency its :34F: / :90D: / :90C: give
+
+    @property
+    def closed(self) -> bool:
+        return "62" in self.balances
 
 
-def _balance(tag: _Tag, filename: str, expected_ccy: str | None) -> tuple[date, int, str]:
-    value = tag.value
+def _balance(tag: _Tag) -> tuple[date, int, str]:
+    """(date, signed minor units, currency) of a balance tag; FieldError naming the field otherwise."""
+    value = re.sub(r"\s+", "", tag.value)
     match = _BALANCE.fullmatch(value)
     if not match:
-        raise FileRejected(filename, f"balance :{tag.tag}: {value!r} is not [C|D]YYMMDDCCYamount",
-                           f"line {tag.line_no}", f":{tag.tag}:")
+        raise FieldError(f":{tag.tag}:", f"balance {value!r} is not [C|D]YYMMDDCCYamount")
     mark, yy, mm, dd, ccy, amount = match.groups()
     try:
         currency = normalize_currency(ccy)
     except MoneyError as exc:
-        raise FileRejected(filename, f"balance :{tag.tag}: {exc}", f"line {tag.line_no}",
-                           "currency") from None
-    if expected_ccy is not None and currency != expected_ccy:
-        raise FileRejected(filename, f"balance :{tag.tag}: in {currency}, statement opened in {expected_ccy}",
-                           f"line {tag.line_no}", "currency")
-    try:
-        when = _ymd(yy, mm, dd, "date")
-        minor = _minor(amount, currency, "amount")
-    except FieldError as exc:
-        raise FileRejected(filename, f"balance :{tag.tag}: {exc.message}", f"line {tag.line_no}",
-                           exc.field) from None
+        raise FieldError("currency", str(exc)) from None
+    when = _ymd(yy, mm, dd, "date")
+    minor = _minor(amount, currency, "amount")
     return when, (minor if mark == "C" else -minor), currency
 
 
@@ -190,48 +216,74 @@ def _details(text: str) -> tuple[str | None, str | None, str | None]:
     return remittance, (name or None), e2e
 
 
-def _entry(st: _Statement, tag61: _Tag, details: list[_Tag]) -> dict[str, Any]:
+def _customer_reference(text: str) -> tuple[str, str]:
+    """(reference, text beyond it) of the :61: customer reference, a 16x field that banks overfill.
+
+    Beyond 16 characters, a space within the first 17 means the field ended there and what follows is
+    supplementary text ('0121470966      W.P. Jansen'); a single longer token is the reference (an IBAN)."""
+    text = text.strip()
+    if len(text) <= 16:
+        return text, ""
+    if " " in text[:17]:
+        return text[:16].strip(), text[16:].strip()
+    token, _, rest = text.partition(" ")
+    return token, rest.strip()
+
+
+def _entry(st: _Statement, currency: str, tag61: _Tag, details: list[_Tag]) -> dict[str, Any]:
     lines = [ln.strip() for ln in tag61.lines]
     first = lines[0]
-    supplementary = " ".join(x for x in lines[2:] if x)
-    value = first + ("\n" + lines[1] if len(lines) > 1 else "")
-    match = _STATEMENT_LINE.match(value)
+    supplementary = " ".join(x for x in lines[1:] if x)
+    match = _STATEMENT_LINE.match(first)
     if not match:
         raise FieldError(":61:", f"statement line {first!r} does not match the :61: layout")
     g = match.groupdict()
-    mark = (g.get("status") or "").upper()
-    if mark not in ("C", "D", "RC", "RD"):
-        raise FieldError("mark", f"debit/credit mark {g.get('status')!r} is not C, D, RC or RD")
-    assert st.currency is not None
-    value_date = _ymd(g["year"], g["month"], g["day"], "value_date")
+    mark = g["mark"]
+    if mark in ("EC", "ED"):
+        mark = mark[1]
+    em, ed = g.get("entry_month"), g.get("entry_day")
+    try:
+        value_date: date | None = _ymd(g["year"], g["month"], g["day"], "value_date")
+    except FieldError:
+        # German banks date interest settlements on 30 February: with an entry date the line still books
+        if not (em and ed) or not 1 <= int(g["month"]) <= 12 or int(g["day"]) > 31:
+            raise
+        value_date = None
+    reference = value_date or date(_ymd(g["year"], g["month"], "01", "value_date").year, int(g["month"]), 28)
     booking = value_date
-    em, ed = (g.get("entry_month") or "").strip(), (g.get("entry_day") or "").strip()
-    if em and ed:
+    if em and ed and reference.month == int(em) and abs(int(ed) - reference.day) <= 27:
+        try:
+            booking = date(reference.year, int(em), int(ed))     # the usual case: the same month
+        except ValueError:
+            raise FieldError("entry_date", f"entry date {em}{ed} does not exist") from None
+    elif em and ed:
         candidates = []
-        for year in (value_date.year - 1, value_date.year, value_date.year + 1):
+        for year in (reference.year - 1, reference.year, reference.year + 1):
             try:
                 candidates.append(date(year, int(em), int(ed)))
             except ValueError:
                 continue
         if not candidates:
             raise FieldError("entry_date", f"entry date {em}{ed} does not exist")
-        booking = min(candidates, key=lambda d: abs((d - value_date).days))
-        if abs((booking - value_date).days) > _YEAR_BOUNDARY_DAYS:
-            raise FieldError("entry_date", f"entry date {em}{ed} is far from value date {value_date}")
-    amount = _minor(g["amount"], st.currency, "amount")
+        booking = min(candidates, key=lambda d: abs((d - reference).days))
+        if abs((booking - reference).days) > _YEAR_BOUNDARY_DAYS:
+            raise FieldError("entry_date", f"entry date {em}{ed} is far from value date {reference}")
+    assert booking is not None
+    amount = _minor(g["amount"], currency, "amount")
     sign = 1 if mark in ("C", "RD") else -1
-    customer_ref = (g.get("customer_reference") or "").strip()
+    customer_ref, beyond = _customer_reference(g.get("customer_reference") or "")
+    if beyond:
+        supplementary = f"{beyond} {supplementary}".strip()
     bank_ref = (g.get("bank_reference") or "").strip()
-    extra = " ".join(x for x in ((g.get("extra_details") or "").strip(), supplementary) if x)
     remittance = counterparty = e2e = None
     if details:
         remittance, counterparty, e2e = _details("\n".join(t.value for t in details))
-    if remittance is None and extra:
-        remittance = extra
+    if remittance is None and supplementary:
+        remittance = supplementary
     return {
         "statement_id": st.ref,
         "account_id": st.account,
-        "currency": st.currency,
+        "currency": currency,
         "booking_date": booking,
         "value_date": value_date,
         "amount_minor": sign * amount,
@@ -243,6 +295,9 @@ def _entry(st: _Statement, tag61: _Tag, details: list[_Tag]) -> dict[str, Any]:
         "remittance_info": remittance,
         "counterparty_name": counterparty,
         "source_position": f"line {tag61.line_no}",
+        "booked": True,
+        "report_kind": "statement",
+        "entry_status": None,
     }
 
 
@@ -256,54 +311,82 @@ def parse(data: bytes, filename: str) -> ParsedFile:
         raise FileRejected(filename, f"unexpected parser failure ({type(exc).__name__}: {exc})") from None
 
 
+def _error(filename: str, tag: _Tag, field: str, message: str, raw: str | None = None) -> RecordError:
+    return RecordError(file=filename, position=f"line {tag.line_no}", field=field, message=message,
+                       raw=raw if raw is not None else tag.raw)
+
+
+def _raw(tag61: _Tag, details: list[_Tag]) -> str:
+    return "\n".join(t.raw for t in [tag61, *details])
+
+
+def _close(st: _Statement, filename: str, result: ParsedFile) -> None:
+    """Turn one complete statement into its lines and statement record (errors as quarantined records)."""
+    readable: dict[str, tuple[date, int, str, str]] = {}
+    for key, tag in st.balances.items():
+        try:
+            when, minor, ccy = _balance(tag)
+        except FieldError as exc:
+            result.errors.append(_error(filename, tag, exc.field, f"balance :{tag.tag}: {exc.message}"))
+            continue
+        readable[key] = (when, minor, ccy, tag.tag)
+    currency = next((readable[k][2] for k in ("60", "62", "64") if k in readable), None) or st.interim_currency
+    kind = "intraday" if st.interim else "statement"
+    for key, (_when, _minor_units, ccy, tag_name) in list(readable.items()):
+        if ccy != currency:
+            result.errors.append(_error(filename, st.balances[key], "currency",
+                                        f"balance :{tag_name}: in {ccy}, statement in {currency}"))
+            del readable[key]
+    count = total = 0
+    last: date | None = None
+    if st.account is None:   # whose money it is cannot be read
+        raise FileRejected(filename, f"statement {st.ref!r} (:20: at line {st.ref_tag.line_no}) has no :25: "
+                                     "account identification", f"line {st.ref_tag.line_no}", ":25:")
+    for tag61, *details in st.entries:
+        if currency is None:
+            result.errors.append(_error(filename, tag61, "currency", f"statement {st.ref!r} has no readable "
+                                        "balance (:60F:, :62F:, :64:) giving its currency", _raw(tag61, details)))
+            continue
+        try:
+            row = _entry(st, currency, tag61, details)
+        except FieldError as exc:
+            result.errors.append(_error(filename, tag61, exc.field, exc.message, _raw(tag61, details)))
+            continue
+        if kind != "statement":
+            row["booked"], row["report_kind"] = False, kind
+        count += 1
+        total += row["amount_minor"]
+        last = row["booking_date"] if last is None or row["booking_date"] > last else last
+        result.rows.append(row)
+    if currency is None:
+        return
+    opening, closing, available = readable.get("60"), readable.get("62"), readable.get("64")
+    result.statements.append(statement_record(
+        st.ref, st.account, currency,
+        (opening[0], opening[1]) if opening else (None, None),
+        (closing[0], closing[1]) if closing else (available[0] if available else last, None),
+        count, total, f"line {st.ref_tag.line_no}", (available[0], available[1]) if available else (None, None),
+        opening_type=opening[3] if opening else None, closing_type=closing[3] if closing else None,
+        available_type=available[3] if available else None, report_kind=kind,
+    ))
+
+
 def _parse(data: bytes, filename: str) -> ParsedFile:
-    text = _decode(data, filename)
-    tags = _tags(text)
+    text, encoding = _decode(data, filename)
+    tags, terminated = _tags(text)
     if not tags:
         raise FileRejected(filename, "no MT940 tags found (expected :20:, :25:, :60F:, :61:, :62F:)")
-    result = ParsedFile(format=FORMAT, source="bank")
+    result = ParsedFile(format=FORMAT, source="bank", encoding=encoding)
     st: _Statement | None = None
 
     def reject(tag: _Tag, message: str) -> FileRejected:
         return FileRejected(filename, message, f"line {tag.line_no}", f":{tag.tag}:")
 
-    def flush_entry() -> None:
-        assert st is not None
-        if not st.pending:
-            return
-        tag61, details = st.pending[0], st.pending[1:]
-        st.pending = []
-        try:
-            row = _entry(st, tag61, details)
-        except FieldError as exc:
-            raw = "\n".join(t.raw for t in [tag61, *details])
-            result.errors.append(RecordError(file=filename, position=f"line {tag61.line_no}",
-                                             field=exc.field, message=exc.message, raw=raw))
-            return
-        st.count += 1
-        st.total += row["amount_minor"]
-        result.rows.append(row)
-
-    def close() -> None:
-        assert st is not None
-        flush_entry()
-        where = f"statement {st.ref!r} (:20: at line {st.ref_tag.line_no})"
-        if st.account is None:
-            raise FileRejected(filename, f"{where} has no :25: account", f"line {st.ref_tag.line_no}", ":25:")
-        if st.opening is None:
-            raise FileRejected(filename, f"{where} has no :60F:/:60M: opening balance",
-                               f"line {st.ref_tag.line_no}", ":60F:")
-        if st.closing is None:
-            raise FileRejected(filename, f"{where} has no :62F:/:62M: closing balance (truncated file?)",
-                               f"line {st.ref_tag.line_no}", ":62F:")
-        result.statements.append(statement_record(st.ref, st.account, st.currency, st.opening, st.closing,
-                                                  st.count, st.total, f"line {st.ref_tag.line_no}"))
-
     for tag in tags:
         name = tag.tag
         if name == "20":
             if st is not None:
-                close()
+                _close(st, filename, result)
             st = _Statement(tag)
             continue
         if st is None:
@@ -311,39 +394,55 @@ def _parse(data: bytes, filename: str) -> ParsedFile:
         if name == "25":
             if st.account is not None:
                 raise reject(tag, f"second :25: in statement {st.ref!r} (account already {st.account!r})")
-            if st.opening is not None:
-                raise reject(tag, ":25: account after the opening balance")
-            value = tag.value
-            if not value or "\n" in value or len(value) > 35:
-                raise reject(tag, f":25: account {value[:40]!r} is not one line of at most 35 characters")
-            st.account = value
-        elif name in ("60F", "60M", "60"):
-            if st.opening is not None:
-                raise reject(tag, f"second opening balance in statement {st.ref!r}")
-            when, minor, ccy = _balance(tag, filename, None)
-            st.opening, st.currency = (when, minor), ccy
+            value = re.sub(r"\s*\n\s*", "", tag.value)   # 35x by the standard; banks write longer ones
+            if not value:
+                raise reject(tag, ":25: account identification is empty")
+            st.account, st.account_tag = value, tag
+        elif name in _OPENING_TAGS:
+            if st.closed:
+                # a new page or day under the same :20: (some banks repeat only the balances)
+                ref_tag, account, account_tag = st.ref_tag, st.account, st.account_tag
+                _close(st, filename, result)
+                st = _Statement(ref_tag)
+                st.account, st.account_tag = account, account_tag
+            if "60" in st.balances:
+                result.errors.append(_error(filename, tag, f":{name}:",
+                                            f"second opening balance in statement {st.ref!r}, ignored"))
+                continue
+            st.balances["60"] = tag
         elif name == "61":
-            if st.opening is None:
-                raise reject(tag, ":61: statement line before the :60F:/:60M: opening balance")
-            if st.closing is not None:
-                raise reject(tag, ":61: statement line after the closing balance")
-            flush_entry()
-            st.pending = [tag]
-        elif name == "86":
-            if st.pending and st.closing is None:
-                st.pending.append(tag)
+            if st.closed:
+                result.errors.append(_error(filename, tag, ":61:", f"statement line after the closing balance "
+                                            f"of statement {st.ref!r}"))
+                continue
+            st.entries.append([tag])
+        elif name in ("86", "NS"):
+            if st.entries and not st.closed and not st.balances.get("64"):
+                st.entries[-1].append(tag)
             # else: statement-level information, not part of any line
-        elif name in ("62F", "62M", "62"):
-            if st.opening is None:
-                raise reject(tag, "closing balance before the opening balance")
-            if st.closing is not None:
-                raise reject(tag, f"second closing balance in statement {st.ref!r}")
-            flush_entry()
-            when, minor, _ccy = _balance(tag, filename, st.currency)
-            st.closing = (when, minor)
-        # :21:, :28:, :28C:, :64:, :65:, :34F:, :13D:, :90D:, :90C:, :NS: carry nothing we store
+        elif name in _CLOSING_TAGS:
+            if st.closed:
+                result.errors.append(_error(filename, tag, f":{name}:",
+                                            f"second closing balance in statement {st.ref!r}, ignored"))
+                continue
+            st.balances["62"] = tag
+        elif name in _AVAILABLE_TAGS:
+            st.balances.setdefault("64", tag)
+        elif name in _INTERIM_TAGS:
+            st.interim = True
+            found = _INTERIM_CURRENCY.match(tag.value)
+            if found and st.interim_currency is None:
+                with contextlib.suppress(MoneyError):
+                    st.interim_currency = normalize_currency(found.group(1))
+        # :21:, :28:, :28C:, :65:, :34F:, :13D:, :90D:, :90C: carry nothing we store
     if st is not None:
-        close()
-    if not result.statements:
-        raise FileRejected(filename, "no MT940 statement (:20: ... :62F:) found")
+        # Cut in transfer: the last statement has no closing balance and the file stops mid-line (a statement
+        # that simply has no :62F: ends with its last line, or with a '-' / '-}' terminator, and loads).
+        if not st.closed and "64" not in st.balances and not terminated and not text.endswith(("\n", "\r")):
+            where = f"statement {st.ref!r} (:20: at line {st.ref_tag.line_no})"
+            raise FileRejected(filename, f"{where} has no closing balance and the file ends mid-line: truncated "
+                                         "file", f"line {st.ref_tag.line_no}", ":62F:")
+        _close(st, filename, result)
+    if not result.statements and not result.rows and not result.errors:
+        raise FileRejected(filename, "no MT940 statement (:20: :25: :60F: ... :62F:) found")
     return result

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from financeops_pipeline.errors import RecordError
 
@@ -39,6 +40,11 @@ BANK_LINE_SCHEMA = pa.schema([
     ("remittance_info", pa.string()),   # Ustrd / Strd / 88 continuation / :86: text
     ("counterparty_name", pa.string()),
     ("source_position", pa.string()),
+    # Only booked lines are money that moved (posting, cash, balances read `booked`). camt.052 intraday and
+    # camt.054 notification lines, and entries whose status is not booked, are loaded with booked = false.
+    ("booked", pa.bool_()),
+    ("report_kind", pa.string()),       # statement | intraday | notification (REPORT_KINDS)
+    ("entry_status", pa.string()),      # camt Sts as given (BOOK, PDNG, INFO, FUTR); null where the format has none
 ])
 
 BANK_STATEMENT_SCHEMA = pa.schema([
@@ -50,11 +56,24 @@ BANK_STATEMENT_SCHEMA = pa.schema([
     ("closing_date", pa.date32()),
     ("closing_balance_minor", pa.int64()),   # signed, CLBD / 62F / BAI2 type 015
     ("entry_count", pa.int64()),
-    ("entries_total_minor", pa.int64()),     # sum of this statement's lines as parsed
+    ("entries_total_minor", pa.int64()),     # sum of this statement's booked lines as parsed
     ("source_position", pa.string()),
-    ("available_date", pa.date32()),          # OFX AVAILBAL (migration 0035); null when not given
+    ("booked", pa.bool_()),                  # a booked statement (false: camt.052 / camt.054 balances)
+    ("report_kind", pa.string()),
+    ("opening_type", pa.string()),           # balance code as given: OPBD, PRCD, ITBD, 60F, 60M, 010...
+    ("closing_type", pa.string()),           # CLBD, ITBD, 62F, 62M, 015...
+    ("opening_derived", pa.bool_()),         # not given: closing - entries
+    ("closing_derived", pa.bool_()),         # not given: opening + entries
+    ("available_type", pa.string()),         # closing available balance when given: CLAV, 64, 045
+    ("available_date", pa.date32()),         # OFX AVAILBAL, camt CLAV, :64: (0030 / 0035)
     ("available_balance_minor", pa.int64()),
 ])
+
+REPORT_KINDS = ("statement", "intraday", "notification")
+# Columns a parser may leave out of its rows: to_table fills these values (null stays null for the others).
+COLUMN_DEFAULTS: dict[str, Any] = {"booked": True, "report_kind": "statement", "opening_derived": False,
+                                   "closing_derived": False}
+_INT64_MAX = 2**63 - 1
 
 PROCESSOR_LINE_SCHEMA = pa.schema([
     ("processor", pa.string()),          # one of PROCESSORS
@@ -104,6 +123,7 @@ class ParsedFile:
     statements: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     table: pa.Table | None = None     # parsers may hand back Arrow directly instead of rows (fast CSV paths)
+    encoding: str | None = None       # text encoding the file was decoded with (utf-8, iso-8859-1, cp1252...)
     mapping: str | None = None        # the bank-CSV mapping the file was read with (imports.files.mapping)
 
     def records(self) -> list[dict[str, Any]]:
@@ -125,9 +145,27 @@ SCHEMAS: dict[str, pa.Schema] = {
 def statement_record(statement_id: str | None, account_id: str, currency: str,
                      opening: tuple[date | None, int | None], closing: tuple[date | None, int | None],
                      entry_count: int, entries_total_minor: int, position: str,
-                     available: tuple[date | None, int | None] = (None, None)) -> dict[str, Any]:
-    """One BANK_STATEMENT_SCHEMA row: balances as (date, minor units), the entries' count and exact total;
-    `available` is the available balance where the format gives one (OFX AVAILBAL)."""
+                     available: tuple[date | None, int | None] = (None, None), *,
+                     opening_type: str | None = None, closing_type: str | None = None,
+                     available_type: str | None = None, report_kind: str = "statement",
+                     derive: bool = True) -> dict[str, Any]:
+    """One BANK_STATEMENT_SCHEMA row: balances as (date, minor units), the entries' count and exact total.
+
+    A missing balance is derived from the other one and the entries when `derive` (and marked so): the closing
+    as opening + entries, the opening as closing - entries. The date of a derived balance is the one given with
+    it (a parser passes the statement's own date there, e.g. its last booking date), else the other balance's.
+    `available` is the available balance (date, minor units) where the format gives one (OFX AVAILBAL, camt
+    CLAV, MT940 :64:, BAI2 045), `available_type` its code.
+    """
+    opening_derived = closing_derived = False
+    if derive and opening[1] is not None and closing[1] is None:
+        derived = opening[1] + entries_total_minor
+        if abs(derived) <= _INT64_MAX:
+            closing, closing_derived, closing_type = (closing[0] or opening[0], derived), True, None
+    elif derive and closing[1] is not None and opening[1] is None:
+        derived = closing[1] - entries_total_minor
+        if abs(derived) <= _INT64_MAX:
+            opening, opening_derived, opening_type = (opening[0] or closing[0], derived), True, None
     return {
         "statement_id": statement_id,
         "account_id": account_id,
@@ -139,11 +177,24 @@ def statement_record(statement_id: str | None, account_id: str, currency: str,
         "entry_count": entry_count,
         "entries_total_minor": entries_total_minor,
         "source_position": position,
+        "booked": report_kind == "statement",
+        "report_kind": report_kind,
+        "opening_type": opening_type if opening[1] is not None else None,
+        "closing_type": closing_type if closing[1] is not None else None,
+        "opening_derived": opening_derived,
+        "closing_derived": closing_derived,
+        "available_type": available_type if available[1] is not None else None,
         "available_date": available[0],
         "available_balance_minor": available[1],
     }
 
 
 def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """Rows to an Arrow table with exactly `schema` (missing keys become null)."""
-    return pa.Table.from_pylist(rows, schema=schema)
+    """Rows to an Arrow table with exactly `schema`: missing keys become null, or their COLUMN_DEFAULTS value."""
+    table = pa.Table.from_pylist(rows, schema=schema)
+    for name, value in COLUMN_DEFAULTS.items():
+        index = schema.get_field_index(name)
+        if index >= 0 and table.column(index).null_count:
+            table = table.set_column(index, schema.field(index),
+                                     pc.fill_null(table.column(index), pa.scalar(value, schema.field(index).type)))
+    return table

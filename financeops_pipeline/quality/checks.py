@@ -11,7 +11,8 @@ from financeops_pipeline.sqlfiles import load_sql
 CHECKS = {
     "ledger_balanced": "Postings of every currency sum to zero.",
     "snapshots_match_postings": "Each account's balance snapshot equals the sum of its postings.",
-    "statement_integrity": "Opening + entries = closing, and each opening = the previous closing.",
+    "statement_integrity": "Opening + entries = closing, and each opening = the previous closing (error); every "
+                           "booked statement gives its balances (warn when one is missing or was derived).",
     "quarantined_records": "No record of the day was quarantined.",
     "recon_conservation": "Every item and minor unit of the day is matched, explained, pending or a break.",
     "cash_matches_bank": "Ledger cash per bank account moves as the bank statements do (closing - opening), "

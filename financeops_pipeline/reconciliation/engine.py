@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -30,6 +30,8 @@ from financeops_pipeline.sqlfiles import load_named_sql, load_sql
 # A source's rows: an Arrow table, or the record files (Parquet) of the window, read by DuckDB where they are.
 SourceRows = pa.Table | Sequence[Path]
 
+SUPERSEDED_SCHEMA = pa.schema([("file_sha256", pa.string()), ("source_position", pa.string())])
+
 PREV_BREAKS_SCHEMA = pa.schema([
     ("break_id", pa.string()), ("break_type", pa.string()), ("source", pa.string()),
     ("source_ref", pa.string()), ("currency", pa.string()), ("amount_minor", pa.int64()),
@@ -43,6 +45,8 @@ class ReconInputs:
     processor: SourceRows
     bank: SourceRows
     prev_breaks: pa.Table
+    # unbooked bank lines (intraday, notifications) a booked statement superseded up to the day: no items
+    bank_superseded: pa.Table = field(default_factory=SUPERSEDED_SCHEMA.empty_table)
 
     def item_count(self) -> int:
         """Rows of the three sources (read from the Parquet footers when they are files)."""
@@ -52,7 +56,7 @@ class ReconInputs:
         """The same inputs with every source read into Arrow (for the pandas baseline)."""
         return ReconInputs(*(_arrow_of(rows, name) for name, rows in (
             ("internal", self.internal), ("processor", self.processor), ("bank", self.bank))),
-            prev_breaks=self.prev_breaks)
+            prev_breaks=self.prev_breaks, bank_superseded=self.bank_superseded)
 
 
 @dataclass
@@ -86,8 +90,7 @@ def reconcile(inputs: ReconInputs, day: dt.date, config: ReconConfig) -> ReconRe
 
 def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, config: ReconConfig) -> ReconResult:
     """The match itself, on an open connection: register the inputs, run the SQL, read the results."""
-    for name, rows in (("internal", inputs.internal), ("processor", inputs.processor), ("bank", inputs.bank)):
-        _register_source(con, f"{name}_src", name, rows)
+    _register_sources(con, inputs)
     con.register("prev_breaks", inputs.prev_breaks)
     con.register("windows", pa.Table.from_pylist(
         [{"processor": p, **w} for p, w in config.windows.items()]))
@@ -108,6 +111,25 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " CAST($day::DATE - first_seen AS INTEGER) AS age_days, lifecycle, CAST(details AS VARCHAR) AS details"
         " FROM day_breaks", params={"day": day}).to_arrow_table()
     return ReconResult(item_status=item_status, breaks=breaks)
+
+
+def _register_sources(con: duckdb.DuckDBPyConnection, inputs: ReconInputs) -> None:
+    """internal_src, processor_src and bank_src: the bank items leave out the superseded unbooked lines."""
+    _register_source(con, "internal_src", "internal", inputs.internal)
+    _register_source(con, "processor_src", "processor", inputs.processor)
+    _register_source(con, "bank_lines_src", "bank", inputs.bank)
+    con.register("bank_superseded", inputs.bank_superseded)
+    con.execute(load_sql("reconciliation/sql/bank_src.sql"))
+
+
+def bank_items(inputs: ReconInputs) -> pa.Table:
+    """The bank lines the match reads as items (for tests and dry runs)."""
+    con = duckdb.connect()
+    try:
+        _register_sources(con, inputs)
+        return con.sql("SELECT * FROM bank_src ORDER BY file_sha256, source_position").to_arrow_table()
+    finally:
+        con.close()
 
 
 def _register_source(con: duckdb.DuckDBPyConnection, view: str, source: str, rows: SourceRows) -> None:
@@ -159,13 +181,17 @@ def load_inputs(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: d
     with conn.transaction():   # reads only, but never leave a transaction open for the write-back to nest in
         sources = {source: day_record_paths(conn, archive_dir, tenant, source, first, day)
                    for source in ("internal", "processor", "bank")}
-        cur = conn.execute(load_named_sql("reconciliation/sql/inputs.sql")["prev_breaks"], (tenant, day))
+        queries = load_named_sql("reconciliation/sql/inputs.sql")
+        cur = conn.execute(queries["prev_breaks"], (tenant, day))
         names = [c.name for c in cur.description]
         rows = cur.fetchall()
+        superseded = conn.execute(queries["bank_superseded"], (tenant, first, day)).fetchall()
     prev = pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows], schema=PREV_BREAKS_SCHEMA) \
         if rows else PREV_BREAKS_SCHEMA.empty_table()
     return ReconInputs(internal=sources["internal"], processor=sources["processor"], bank=sources["bank"],
-                       prev_breaks=prev)
+                       prev_breaks=prev, bank_superseded=pa.Table.from_pylist(
+                           [{"file_sha256": f, "source_position": p} for f, p in superseded],
+                           schema=SUPERSEDED_SCHEMA))
 
 
 def write_results(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: dt.date, result: ReconResult,

@@ -156,14 +156,16 @@ def test_txdtls_without_amounts_give_one_line_and_notprovided_is_ignored():
     assert row["end_to_end_id"] is None
 
 
-def test_txdtls_amounts_that_do_not_add_up_are_an_error():
+def test_txdtls_amounts_that_do_not_add_up_leave_the_booked_entry_whole():
     details = (
         '<NtryDtls><TxDtls><Amt Ccy="EUR">1.00</Amt></TxDtls>'
         '<TxDtls><Amt Ccy="EUR">2.00</Amt></TxDtls></NtryDtls>'
     )
     parsed = camt053.parse(_doc(_ntry("9.99", extra=details)), "x.xml")
-    assert parsed.records() == []
-    assert [(e.position, e.field) for e in parsed.errors] == [("Stmt[1]/Ntry[1]", "TxDtls/Amt")]
+    # 1.00 + 2.00 != 9.99: the details are not the entry, so the booked 9.99 is one line, nothing is lost
+    assert parsed.errors == []
+    (row,) = parsed.records()
+    assert row["amount_minor"] == 999 and row["source_position"] == "Stmt[1]/Ntry[1]"
 
 
 def test_version_08_party_names_status_code_and_pending_entries():
@@ -173,17 +175,24 @@ def test_version_08_party_names_status_code_and_pending_entries():
     )).replace("<Sts>BOOK</Sts>", "<Sts><Cd>BOOK</Cd></Sts>")
     pending = _ntry("3.00").replace("<Sts>BOOK</Sts>", "<Sts><Cd>PDNG</Cd></Sts>")
     parsed = camt053.parse(_doc(credit + pending, version="08", acct_ccy="EUR"), "v8.xml")
-    (row,) = parsed.records()
+    row, waiting = parsed.records()
     assert row["counterparty_name"] == "Payer Ltd"
     assert row["remittance_info"] == "INV 1 INV 2"
+    assert (row["booked"], row["entry_status"]) == (True, "BOOK")
+    # a pending entry is kept, not booked: outside the statement's entries and never posted
+    assert (waiting["booked"], waiting["entry_status"], waiting["amount_minor"]) == (False, "PDNG", 300)
+    (stmt,) = parsed.statements
+    assert (stmt["entry_count"], stmt["entries_total_minor"]) == (1, 500)
 
 
 @pytest.mark.parametrize("data, needle", [
     (b"", "empty"),
-    (b"<Document", "camt.053"),
+    (b"<Document", "not well-formed XML"),
     (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>', "XML"),
-    (b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.052.001.02"/>', "camt.053"),
-    (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.12"/>', "not supported"),
+    (b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.052.001.02"/>', "no Rpt"),
+    (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.12"/>', "no Stmt"),
+    (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><CstmrCdtTrfInitn/></Document>',
+     "no camt.052/053/054 Document"),
     (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt/></Document>',
      "no Stmt"),
     (b"\xff\xfe\x00garbage", ""),
@@ -194,18 +203,23 @@ def test_whole_file_problems_are_rejected(data, needle):
     assert "f.xml" in str(info.value) and needle in str(info.value)
 
 
-def test_truncated_and_missing_balance_and_unknown_currency_are_rejected():
+def test_truncated_is_rejected_but_a_missing_closing_is_derived_and_a_bad_currency_quarantined():
     full = _doc(_ntry())
-    with pytest.raises(FileRejected, match="f.xml"):
+    with pytest.raises(FileRejected, match="f.xml: line 1") as info:
         camt053.parse(full[: len(full) // 2], "f.xml")
+    assert "truncated" in str(info.value)
     no_closing = (
         '<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">1.00</Amt>'
         "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2024-01-01</Dt></Dt></Bal>"
     )
-    with pytest.raises(FileRejected, match="CLBD"):
-        camt053.parse(_doc(_ntry(), balances=no_closing), "f.xml")
-    with pytest.raises(FileRejected, match="currency"):
-        camt053.parse(_doc(_ntry(), acct_ccy="XYZ"), "f.xml")
+    parsed = camt053.parse(_doc(_ntry(), balances=no_closing), "f.xml")
+    (stmt,) = parsed.statements
+    # OPBD 1.00 + the entry 1.00 = 2.00, derived and marked so
+    assert (stmt["closing_balance_minor"], stmt["closing_derived"], stmt["closing_type"]) == (200, True, None)
+    assert (stmt["opening_type"], stmt["opening_derived"]) == ("OPBD", False)
+    parsed = camt053.parse(_doc(_ntry(), acct_ccy="XYZ"), "f.xml")
+    assert [(e.position, e.field) for e in parsed.errors] == [("Stmt[1]/Acct/Ccy", "Acct/Ccy")]
+    assert len(parsed.records()) == 1 and parsed.records()[0]["currency"] == "EUR"   # the entry's own Ccy
 
 
 def test_external_entities_are_not_resolved(tmp_path):

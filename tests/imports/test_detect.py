@@ -97,4 +97,5 @@ def test_unrecognised(data: bytes):
 
 def test_detection_order_is_fixed():
     assert detect.FORMAT_NAMES == (
-        "camt053", "bai2", "mt940", "ofx", "stripe", "adyen", "paypal", "internal_parquet", "internal_csv")
+        "camt053", "camt052", "camt054", "bai2", "mt940", "ofx", "stripe", "adyen", "paypal", "internal_parquet",
+        "internal_csv")

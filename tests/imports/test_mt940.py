@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from financeops_pipeline.errors import FileRejected
 from financeops_pipeline.imports import mt940
@@ -183,14 +185,10 @@ def test_bad_statement_lines_are_record_errors_and_the_rest_is_kept():
 
 @pytest.mark.parametrize("data, needle", [
     (b"", "no MT940"),
-    (b":20:X\n:25:A\n:60F:C240101EUR1,00\n:61:240101C1,00NTRF\n", "closing"),
-    (b":20:X\n:25:A\n:60F:C240101XYZ1,00\n:62F:C240101XYZ1,00\n", "currency"),
-    (b":20:X\n:25:A\n:60F:C240101EUR1.00\n:62F:C240101EUR1,00\n", ":60F:"),
-    (b":20:X\n:25:A\n:61:240101C1,00NTRF\n:62F:C240101EUR1,00\n", "opening"),
+    (b":20:X\n:25:A\n:60F:C240101EUR1,00\n:61:240101C1,00NTRF\n:86:PAYM", "truncated"),
     (b":25:A\n:20:X\n:60F:C240101EUR1,00\n:62F:C240101EUR1,00\n", "before the first :20:"),
-    (b":20:X\n:60F:C240101EUR1,00\n:62F:C240101EUR1,00\n", ":25:"),
-    (b":20:X\n:25:A\n:60F:C240101EUR1,00\n:62F:C240101USD1,00\n", "USD"),
-    (b":20:X\n\x00\x00", "control characters"),
+    (b":20:X\n\x00\x00", "NUL bytes"),
+    (b":20:X\n:25:A\n:25:B\n:60F:C240101EUR1,00\n:62F:C240101EUR1,00\n", "second :25:"),
 ])
 def test_whole_file_problems_are_rejected(data, needle):
     with pytest.raises(FileRejected) as info:
@@ -203,3 +201,57 @@ def test_sniff():
     assert mt940.sniff(b":20:X\n:25:A\n:60F:C240101EUR1,00\n:62F:C240101EUR1,00\n")
     assert not mt940.sniff(b"01,SENDER,RECV,240102,0800,F1,,,2/\n")
     assert not mt940.sniff(b"hello :20: world")
+
+
+def test_a_statement_without_closing_balance_loads_with_a_derived_one():
+    parsed = mt940.parse(b":20:X\n:25:A\n:60F:C240101EUR1,00\n:61:240101C1,00NTRF\n:64:C240101EUR1,50\n", "f.sta")
+    (stmt,) = parsed.statements
+    # 1.00 + 1.00 = 2.00 derived; the :64: closing available balance is kept beside it
+    assert (stmt["closing_balance_minor"], stmt["closing_derived"], stmt["available_type"],
+            stmt["available_balance_minor"]) == (200, True, "64", 150)
+    only_62m = mt940.parse(b":20:X\n:25:A\n:60M:C240101EUR1,00\n:61:240101D0,25NTRF\n:62M:C240101EUR0,75\n-",
+                           "m.sta").statements[0]
+    assert (only_62m["opening_type"], only_62m["closing_type"], only_62m["closing_derived"]) == ("60M", "62M", False)
+
+
+def test_encodings_are_detected_and_recorded_and_control_bytes_dropped():
+    text = ":20:X\r\n:25:DE1\r\n:60F:C240101EUR1,00\r\n:61:240101C1,00NTRF\r\n:86:Überweisung Müller Straße\r\n" \
+           ":62F:C240101EUR2,00\r\n-\x1a"
+    latin1 = mt940.parse(text.encode("iso-8859-1"), "l1.sta")
+    assert latin1.encoding == "iso-8859-1" and latin1.records()[0]["remittance_info"] == "Überweisung Müller Straße"
+    polish = mt940.parse(text.replace("Überweisung Müller Straße", "Zapłata Łódź").encode("iso-8859-2"), "l2.sta")
+    assert polish.encoding == "iso-8859-2" and polish.records()[0]["remittance_info"] == "Zapłata Łódź"
+    windows = mt940.parse(text.replace("Straße", "– €5").encode("cp1252"), "w.sta")
+    assert windows.encoding == "cp1252" and windows.records()[0]["remittance_info"].endswith("– €5")
+    assert mt940.parse(text.encode("utf-8"), "u.sta").encoding == "utf-8"
+
+
+def test_ns_details_long_references_and_historic_currencies():
+    data = (b":20:R\n:25:NL91ABNA0417164300\n:28C:1/1\n:60F:C991231NLG100,00\n"
+            b":61:9912311231D10,00NTRFNL47INGB9999999999//BANK1\nSUPPLEMENTARY\n:NS:22 details in NS\n"
+            b":61:991231C5,NMSCREF\n:62F:C991231NLG95,00\n-")
+    parsed = mt940.parse(data, "nlg.sta")
+    first, second = parsed.records()
+    # 1999: a two-digit year from 80 on is 19xx; NLG (withdrawn 2002) has 2 decimals: 100.00 - 10.00 + 5.00 = 95.00
+    assert first["value_date"] == date(1999, 12, 31) and first["currency"] == "NLG"
+    assert (first["instr_id"], first["acct_svcr_ref"], first["remittance_info"]) == (
+        "NL47INGB9999999999", "BANK1", "22 details in NS")
+    assert second["amount_minor"] == 500
+    (stmt,) = parsed.statements
+    assert stmt["opening_balance_minor"] + stmt["entries_total_minor"] == stmt["closing_balance_minor"] == 9500
+
+
+@given(whole=st.integers(0, 10**15), fraction=st.text("0123456789", max_size=4),
+       currency=st.sampled_from(["EUR", "JPY", "BHD", "XXX", "DEM"]))
+def test_the_amount_fast_path_is_money_to_minor(whole, fraction, currency):
+    from financeops_pipeline.errors import FieldError
+    from financeops_pipeline.money import MoneyError, to_minor
+
+    text = f"{whole},{fraction}"
+    try:
+        expected = to_minor(f"{whole}.{fraction}", currency)
+    except MoneyError:
+        with pytest.raises(FieldError):
+            mt940._minor(text, currency, "amount")
+        return
+    assert mt940._minor(text, currency, "amount") == expected

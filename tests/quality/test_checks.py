@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import uuid
 
+import dagster as dg
 import psycopg
 import pytest
 
@@ -54,7 +55,7 @@ def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch
     query(scratch, "INSERT INTO imports.internal_transactions (tenant, business_date, file_id, record_no,"
                    " source_position, transaction_id, created_at, type, amount_minor, currency, processor,"
                    " processor_reference) VALUES ('acme', %s, 900001, 99, 'line 99', 'acme-T0016', now(), 'payment',"
-                   " 10000000000000, 'XXX', 'square', 'ref') RETURNING 1", (D4,))
+                   " 10000000000000, 'ZZZ', 'square', 'ref') RETURNING 1", (D4,))
     query(scratch, "INSERT INTO imports.processor_lines (tenant, business_date, file_id, record_no, source_position,"
                    " processor, line_id, category, created_at, currency, gross_minor, fee_minor, net_minor)"
                    " VALUES ('acme', %s, 900002, 9, 'line 9', 'stripe', 'txn_x', 'bogus', now(), 'USD',"
@@ -69,7 +70,7 @@ def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch
     assert not internal.passed and internal.metadata["failed_expectations"].value == 4
     failures = md(internal, "failures")
     assert "| acme | expect_column_values_to_be_unique | transaction_id | 2 | acme-T0016, acme-T0016 |" in failures
-    assert "| expect_column_values_to_be_in_set | currency | 1 | XXX |" in failures
+    assert "| expect_column_values_to_be_in_set | currency | 1 | ZZZ |" in failures
     assert "| expect_column_values_to_be_in_set | processor | 1 | square |" in failures
     assert "| expect_column_values_to_be_between | amount_minor | 1 | 10000000000000 |" in failures
     processor = md(ev["imports/processor_records/expectation_suite"], "failures")
@@ -126,8 +127,9 @@ def test_statement_continuity_names_account_and_day(scratch):
     ev = evaluations(materialize(scratch, D4, checks=[("imports/bank_records", "statement_integrity")]))
     check = ev["imports/bank_records/statement_integrity"]
     assert not check.passed
-    assert "| 123456789 | USD | ACME-STMT-20261104 | 2026-11-04 | opening 1028447 <> previous closing 1028448 of " \
-           "2026-11-03 |" in md(check)
+    assert "| 123456789 | USD | ACME-STMT-20261104 | 2026-11-04 | error | opening 1028447 <> previous closing " \
+           "1028448 of 2026-11-03 |" in md(check)
+    assert check.severity == dg.AssetCheckSeverity.ERROR
 
 
 def test_a_statement_that_does_not_add_up_fails(scratch):
@@ -137,7 +139,20 @@ def test_a_statement_that_does_not_add_up_fails(scratch):
     ev = evaluations(materialize(scratch, D4, checks=[("imports/bank_records", "statement_integrity")]))
     check = ev["imports/bank_records/statement_integrity"]
     assert not check.passed and check.metadata["violations"].value == 1
-    assert "| opening 1028448 + entries 35071 <> closing 1063520 |" in md(check)
+    assert "| error | opening 1028448 + entries 35071 <> closing 1063520 |" in md(check)
+
+
+def test_a_statement_without_its_closing_balance_loads_and_warns(scratch):
+    # As if the 11-04 statement had come without CLBD: the parser derives opening 10284.48 + entries 350.71
+    # = 10635.19 and marks it derived; the check warns (the bank did not vouch for it), it does not fail.
+    query(scratch, "UPDATE imports.bank_statements SET closing_type = NULL, closing_derived = true,"
+                   " available_type = 'CLAV', available_balance_minor = 1063519"
+                   " WHERE tenant = 'acme' AND business_date = %s RETURNING 1", (D4,))
+    ev = evaluations(materialize(scratch, D4, checks=[("imports/bank_records", "statement_integrity")]))
+    check = ev["imports/bank_records/statement_integrity"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert ("| 123456789 | USD | ACME-STMT-20261104 | 2026-11-04 | warn | no closing balance given: derived 1063519 "
+            "= opening 1028448 (OPBD) + entries 35071; available balance CLAV 1063519 |") in md(check)
 
 
 def test_a_failed_blocking_check_stops_the_downstream_reports(scratch):

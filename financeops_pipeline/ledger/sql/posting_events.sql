@@ -47,7 +47,9 @@ payouts AS (
                 ELSE sum(p.net_minor) END <> 0
 ),
 bank AS (
-    -- classification and processor were derived once at import (imports/normalize.py)
+    -- classification and processor were derived once at import (imports/normalize.py). Only booked lines are
+    -- money that moved: camt.052 intraday and camt.054 notification lines, and entries not (yet) booked, are
+    -- loaded with booked = false and posted when the statement books them (imports/camt053.py).
     SELECT CASE b.classification WHEN 'payout' THEN 'bank_payout_received' WHEN 'fee' THEN 'bank_fee'
                                  WHEN 'interest' THEN 'bank_interest' ELSE 'bank_unidentified' END,
            'bank:' || b.account_id || ':' || coalesce(b.acct_svcr_ref, sf.sha256 || ':' || b.source_position),
@@ -55,7 +57,7 @@ bank AS (
            coalesce(b.acct_svcr_ref, b.end_to_end_id, b.source_position),
            left(coalesce(b.remittance_info, b.counterparty_name, ''), 200)
     FROM imports.bank_lines b JOIN imports.files sf ON sf.tenant = b.tenant AND sf.file_id = b.file_id
-    WHERE b.tenant = %(tenant)s AND b.business_date = %(day)s
+    WHERE b.tenant = %(tenant)s AND b.business_date = %(day)s AND b.booked
 )
 SELECT * FROM internal
 UNION ALL SELECT * FROM fees

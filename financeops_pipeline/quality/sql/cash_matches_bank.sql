@@ -7,7 +7,7 @@
 -- Parameters: %(tenant)s, %(day)s.
 WITH accounts AS (
     SELECT DISTINCT account_id, currency::text AS currency FROM imports.bank_statements
-    WHERE tenant = %(tenant)s AND business_date <= %(day)s
+    WHERE tenant = %(tenant)s AND business_date <= %(day)s AND booked
     UNION
     SELECT substr(account_code, 6), currency::text FROM ledger.daily_balances
     WHERE tenant = %(tenant)s AND business_date = %(day)s AND account_code LIKE 'cash:%%'
@@ -15,17 +15,17 @@ WITH accounts AS (
     SELECT a.account_id, a.currency,
            (SELECT sum(coalesce(s.closing_balance_minor - s.opening_balance_minor, s.entries_total_minor))
             FROM imports.bank_statements s
-            WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency
+            WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency AND s.booked
               AND s.business_date = %(day)s) AS bank_day_minor,
            (SELECT b.debits_minor - b.credits_minor FROM ledger.daily_balances b
             WHERE b.tenant = %(tenant)s AND b.account_code = 'cash:' || a.account_id AND b.currency = a.currency
               AND b.business_date = %(day)s) AS ledger_day_minor,
            (SELECT s.closing_balance_minor FROM imports.bank_statements s
-            WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency
+            WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency AND s.booked
               AND s.business_date <= %(day)s
             ORDER BY s.business_date DESC, s.closing_date DESC, s.source_position DESC LIMIT 1)
            - (SELECT s.opening_balance_minor FROM imports.bank_statements s
-              WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency
+              WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency AND s.booked
               ORDER BY s.business_date, s.opening_date, s.source_position LIMIT 1) AS bank_to_date_minor,
            (SELECT b.balance_minor FROM ledger.daily_balances b
             WHERE b.tenant = %(tenant)s AND b.account_code = 'cash:' || a.account_id AND b.currency = a.currency

@@ -1,14 +1,23 @@
 -- Every minor unit of every source of the day is matched, explained, pending or in a break: item counts
 -- and amounts of the day's recon states equal the day's inputs per source and currency (no rows = good).
-WITH inputs AS (
+WITH loaded AS (
     -- what the day's files loaded (imports.file_totals, from the rows as COPYed); processor items are the
     -- charge, refund and dispute lines, by |gross|
-    SELECT source, currency, sum(records) AS items,
-           sum(CASE WHEN source = 'processor' THEN abs_amount_minor ELSE amount_minor END) AS amount_minor
+    SELECT source, currency::text AS currency, records AS items,
+           CASE WHEN source = 'processor' THEN abs_amount_minor ELSE amount_minor END AS amount_minor
     FROM imports.file_totals
     WHERE tenant = %(tenant)s AND business_date = %(day)s
       AND (source <> 'processor' OR kind IN ('charge', 'refund', 'dispute'))
-    GROUP BY 1, 2
+    UNION ALL
+    -- less the day's unbooked bank lines that a booked statement superseded by the day: no items of it
+    SELECT 'bank', b.currency::text, -1, -b.amount_minor
+    FROM imports.bank_superseded x
+    JOIN imports.files f ON f.tenant = %(tenant)s AND f.sha256 = x.file_sha256
+    JOIN imports.bank_lines b ON b.tenant = %(tenant)s AND b.business_date = %(day)s
+     AND b.file_id = f.file_id AND b.source_position = x.source_position
+    WHERE x.tenant = %(tenant)s AND x.business_date = %(day)s AND x.superseded_on <= %(day)s
+), inputs AS (
+    SELECT source, currency, sum(items) AS items, sum(amount_minor) AS amount_minor FROM loaded GROUP BY 1, 2
 ), states AS (
     -- the day's own items (scope 'day'), every state; payouts are derived from processor lines, not inputs
     SELECT source, currency, sum(items) AS items, sum(amount_minor) AS amount_minor FROM recon.day_totals

@@ -5,7 +5,8 @@
 --  * processor line with a fee (fee lines: -net): processor_fee:<processor>:<line_id>;
 --  * processor balance adjustment (category adjustment): processor_adjustment:<processor>:<line_id>;
 --  * processor payout row, or a line of an itemized payout without a payout row: payout:<processor>:<payout_id>;
---  * bank line: bank:<account>:<AcctSvcrRef or file:position>.
+--  * booked bank line: bank:<account>:<AcctSvcrRef or file:position> (an intraday or notification line, or an
+--    entry not booked yet, posts nothing: its statement line does).
 -- A processor line without a fee and outside a payout needs no entry (its customer amount is posted from the
 -- internal record; the reconciliation matches the two). An entry found under the key but posted from another
 -- record counts only when that record carries the same money (a known duplicate delivery); otherwise the
@@ -43,7 +44,7 @@ WITH required AS (
            'bank:' || account_id || ':' || coalesce(acct_svcr_ref, sf.sha256 || ':' || source_position),
            currency::text, amount_minor
     FROM imports.bank_lines b LEFT JOIN imports.files sf ON sf.tenant = b.tenant AND sf.file_id = b.file_id
-    WHERE b.tenant = %(tenant)s AND b.business_date = %(day)s AND amount_minor <> 0
+    WHERE b.tenant = %(tenant)s AND b.business_date = %(day)s AND amount_minor <> 0 AND b.booked
 )
 SELECT r.source, f.original_name AS file_name, r.source_position, r.record_ref, r.idempotency_key,
        CASE WHEN e.entry_id IS NULL THEN 'no journal entry'

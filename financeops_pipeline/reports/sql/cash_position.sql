@@ -7,7 +7,7 @@
 WITH accounts AS (
     SELECT DISTINCT account_id, currency
     FROM imports.bank_statements
-    WHERE tenant = %(tenant)s AND business_date <= %(day)s
+    WHERE tenant = %(tenant)s AND business_date <= %(day)s AND booked
 )
 SELECT %(tenant)s AS tenant, %(day)s::date AS business_date, a.account_id AS bank_account, a.currency,
        'cash:' || a.account_id AS ledger_account,
@@ -22,12 +22,12 @@ SELECT %(tenant)s AS tenant, %(day)s::date AS business_date, a.account_id AS ban
 FROM accounts a
 CROSS JOIN LATERAL (
     SELECT s.opening_date, s.opening_balance_minor FROM imports.bank_statements s
-    WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency
+    WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency AND s.booked
     ORDER BY s.business_date, s.opening_date, s.source_position LIMIT 1
 ) f
 CROSS JOIN LATERAL (
     SELECT s.closing_date, s.closing_balance_minor FROM imports.bank_statements s
-    WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency
+    WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency AND s.booked
       AND s.business_date <= %(day)s
     ORDER BY s.business_date DESC, s.closing_date DESC, s.source_position DESC LIMIT 1
 ) l
@@ -35,7 +35,7 @@ LEFT JOIN LATERAL (
     SELECT sum(coalesce(s.closing_balance_minor - s.opening_balance_minor, s.entries_total_minor))::bigint
            AS movement_minor
     FROM imports.bank_statements s
-    WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency
+    WHERE s.tenant = %(tenant)s AND s.account_id = a.account_id AND s.currency = a.currency AND s.booked
       AND s.business_date = %(day)s
 ) d ON true
 LEFT JOIN LATERAL (
