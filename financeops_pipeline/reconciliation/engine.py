@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import psycopg
@@ -20,6 +20,8 @@ from financeops_pipeline.audit import code_version
 from financeops_pipeline.db.connect import copy_arrow, copy_into_day, fetch_arrow
 from financeops_pipeline.reconciliation.config import ReconConfig, load_recon_config
 from financeops_pipeline.sqlfiles import load_named_sql, load_sql
+from financeops_pipeline.workbench.daylock import day_locked
+from financeops_pipeline.workbench.resolutions import Resolutions, load_resolutions
 
 PREV_BREAKS_SCHEMA = pa.schema([
     ("break_id", pa.string()), ("break_type", pa.string()), ("source", pa.string()),
@@ -34,6 +36,8 @@ class ReconInputs:
     processor: pa.Table
     bank: pa.Table
     prev_breaks: pa.Table
+    # People's resolutions from the workbench (manual matches, accepted breaks, rejected suggestions)
+    resolutions: Resolutions = field(default_factory=Resolutions.none)
 
 
 @dataclass
@@ -76,12 +80,17 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/match.sql"))
+    for name, table in inputs.resolutions.tables().items():
+        con.register(name, table)
+    con.execute(load_sql("reconciliation/sql/apply_resolutions.sql"))
     con.execute(load_sql("reconciliation/sql/breaks.sql"))
     item_status = con.sql(
         "SELECT source, source_ref, currency, amount_minor::BIGINT AS amount_minor, item_date, status, break_id,"
         " break_type, rule, CAST(details AS VARCHAR) AS details, match_group,"
         " CASE WHEN status = 'matched' THEN matched_on END AS matched_on FROM item_status"
-        " WHERE item_date = $day OR status IN ('pending', 'break') OR (status = 'matched' AND matched_on = $day)",
+        " WHERE item_date = $day OR status IN ('pending', 'break') OR (status = 'matched' AND matched_on = $day)"
+        # an earlier item that stays open but accepted (or written off) by a person: kept, with its break id
+        " OR rule IN ('accepted', 'written_off')",
         params={"day": day},
     ).to_arrow_table()
     breaks = con.sql(
@@ -104,19 +113,25 @@ def load_inputs(conninfo: str, tenant: str, day: dt.date, config: ReconConfig) -
         futures = {name: pool.submit(fetch_arrow, conninfo, tenant, sql, params) for name, sql in queries.items()}
         tables = {name: future.result() for name, future in futures.items()}
     return ReconInputs(internal=tables["internal"], processor=tables["processor"], bank=tables["bank"],
-                       prev_breaks=tables["prev_breaks"].cast(PREV_BREAKS_SCHEMA))
+                       prev_breaks=tables["prev_breaks"].cast(PREV_BREAKS_SCHEMA),
+                       resolutions=load_resolutions(conninfo, tenant, day))
 
 
-def write_results(conn: psycopg.Connection, tenant: str, day: dt.date, result: ReconResult, run_id: str) -> None:
-    """Replace the tenant-day's results in one transaction (derived data: re-running gives the same rows)."""
+def write_results(conn: psycopg.Connection, tenant: str, day: dt.date, result: ReconResult, run_id: str) -> bool:
+    """Replace the tenant-day's results in one transaction (derived data: re-running gives the same rows).
+
+    A signed-off day is locked: its results stay as they were signed off and nothing is written (False)."""
     day_columns = {"tenant": tenant, "business_date": day}
     with conn.transaction():
+        if day_locked(conn, tenant, day):
+            return False
         for table in ("recon.item_status", "recon.breaks", "recon.runs"):
             conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND business_date = %s", (tenant, day))
         copy_into_day(conn, "recon.item_status", day, result.item_status, ("details",), day_columns)
         copy_arrow(conn, "recon.breaks", result.breaks, ("details",), day_columns)
         conn.execute("INSERT INTO recon.runs (tenant, business_date, run_id, code_version) VALUES (%s, %s, %s, %s)",
                      (tenant, day, run_id, code_version()))
+    return True
 
 
 def reconcile_day(conninfo: str, conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str,

@@ -1,0 +1,31 @@
+"""Where the web pages and the CLI meet the domain: a tenant connection, the action, then the refresh."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from financeops_pipeline.db.connect import tenant_connection
+from financeops_pipeline.workbench.actions import Actor, Outcome
+from financeops_pipeline.workbench.refresh import refresh_days
+
+
+@contextmanager
+def tenant_workbench(conninfo: str, tenant: str) -> Iterator[psycopg.Connection]:
+    """A connection as the tenant's role, in autocommit: every action opens its own top-level transaction (the
+    ledger refuses entries posted inside a savepoint)."""
+    with tenant_connection(conninfo, tenant, application_name="financeops-workbench") as conn:
+        conn.autocommit = True
+        yield conn
+
+
+def perform(conninfo: str, conn: psycopg.Connection, actor: Actor, action: Callable[..., Outcome], *args: Any,
+            **kwargs: Any) -> Outcome:
+    """Run one action; when it took effect, re-reconcile and republish the days it changes."""
+    outcome = action(conn, actor, *args, **kwargs)
+    if outcome.effective and outcome.refresh_from:
+        outcome.extra["refreshed"] = refresh_days(conninfo, conn, actor.tenant, outcome.refresh_from)
+    return outcome
