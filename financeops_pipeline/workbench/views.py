@@ -18,6 +18,7 @@ from financeops_pipeline.workbench.config import WorkbenchConfig, load_config
 from financeops_pipeline.workbench.daylock import day_locked
 from financeops_pipeline.workbench.users import role_at_least
 
+
 def _amount(amount_minor: int, currency: str) -> str:
     """Exact decimal text of minor units (the currency is shown beside it)."""
     return str(from_minor(int(amount_minor), currency.strip()))
