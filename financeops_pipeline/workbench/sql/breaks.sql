@@ -124,3 +124,9 @@ FROM workbench.day_signoffs s WHERE s.tenant = %(tenant)s AND s.business_date = 
 -- name: reconciled_days
 -- Days of the tenant the reconciliation has results for, from a day on (re-run after a resolution).
 SELECT business_date FROM recon.runs WHERE tenant = %(tenant)s AND business_date >= %(day)s ORDER BY 1;
+-- name: break_item_days
+-- The states of a break's items day by day (a break closed on the day it appeared has no breaks row).
+SELECT s.business_date, string_agg(DISTINCT s.status || coalesce(' (' || s.rule || ')', ''), ', ') AS states,
+       count(*) AS items
+FROM recon.item_status s WHERE s.tenant = %(tenant)s AND s.break_id = %(break_id)s
+GROUP BY s.business_date ORDER BY s.business_date;
