@@ -59,7 +59,8 @@ def test_the_cli_acts_through_the_same_domain_and_trace_shows_the_whole_history(
     approved = cli("breaks", "approve", proposal, "--tenant", "acme", user="acme_appr")
     assert f"proposal {proposal} approved, entry workbench:proposal:{proposal} booked on {DAY}" in approved
     traced = cli("trace", brk, "--tenant", "acme")
-    for text in (f"break {brk}", "2026-11-04 2 item(s): explained (written_off)", f"proposal {proposal} adjust on 2026-11-04: approved",
+    for text in (f"break {brk}", "2026-11-04 2 item(s): explained (written_off)",
+                 f"proposal {proposal} adjust on 2026-11-04: approved",
                  "acme_prep      assigned", "acme_prep      commented", "acme_prep      proposed",
                  "acme_appr      approved", "recon_adjustment", "Dr processor_receivable:stripe", "Cr write_offs"):
         assert text in traced, text
