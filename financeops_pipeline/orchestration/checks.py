@@ -8,6 +8,7 @@
 | ledger/journal_entries | `ledger_balanced`, `snapshots_match_postings`, | yes |
 | | `no_duplicate_idempotency_keys`, `source_records_posted`, `cash_matches_bank` | yes |
 | recon/three_way_match | `recon_conservation` | yes |
+| recon/three_way_match | `critical_breaks_on_time` (WARN) | no |
 """
 
 
@@ -119,6 +120,30 @@ def _expectations_check(asset: dg.AssetsDefinition, source: str) -> _Check:
                   "currencies, amount ranges, dates in the partition, allowed values.", evaluate)
 
 
+def _critical_overdue_check() -> _Check:
+    """Critical breaks past their deadline (workbench priorities, workbench.yaml): a warning for the team."""
+
+    def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
+        from financeops_pipeline.workbench.views import critical_overdue
+
+        overdue = []
+        for tenant in partition_tenants(context, financeops):
+            with financeops.tenant_conn(tenant) as conn:
+                for day in partition_days(context):
+                    overdue += [{"tenant": tenant, "day": day.isoformat(), **b}
+                                for b in critical_overdue(conn, tenant, day)]
+                conn.rollback()
+        return dg.AssetCheckResult(
+            asset_key=three_way_match.key, check_name="critical_breaks_on_time", passed=not overdue,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"overdue": len(overdue),
+                      "details": dg.MetadataValue.md(markdown_table(overdue, list(overdue[0])) if overdue
+                                                     else "_none_")})
+
+    return _Check("critical_breaks_on_time", three_way_match, False,
+                  "No critical break (priority from amount and age, workbench.yaml) is past its deadline.", evaluate)
+
+
 def _stage_checks(name: str, checks: list[_Check]) -> dg.AssetChecksDefinition:
     """The checks of one stage evaluated in one step (each Dagster step costs a round of event-log writes);
     each keeps its own key, blocking flag and result, and can be run alone (can_subset)."""
@@ -157,5 +182,6 @@ asset_checks = [
     ]),
     _stage_checks("recon_checks", [
         _sql_check("recon_conservation", three_way_match, blocking=True),
+        _critical_overdue_check(),
     ]),
 ]

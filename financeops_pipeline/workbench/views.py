@@ -64,6 +64,14 @@ def open_breaks(conn: psycopg.Connection, tenant: str, day: dt.date, filters: di
                 "priority": order, "state": ["open", "reopened", "awaiting approval"]}}
 
 
+def critical_overdue(conn: psycopg.Connection, tenant: str, day: dt.date,
+                     config: WorkbenchConfig | None = None) -> list[dict[str, Any]]:
+    """Critical breaks past their deadline on the day (what the asset check warns about)."""
+    listed = open_breaks(conn, tenant, day, {"priority": "critical"}, config)["breaks"]
+    return [{k: b[k] for k in ("break_id", "break_type", "source_ref", "amount", "currency", "first_seen", "due",
+                               "assignee", "state")} for b in listed if b["overdue"]]
+
+
 def _passes(b: dict[str, Any], f: dict[str, str]) -> bool:
     def money(key: str) -> int:
         try:
@@ -126,7 +134,7 @@ def break_page(conn: psycopg.Connection, tenant: str, day: dt.date, break_id: st
         item["record"] = records.get(f"{item['source']}|{item['source_ref']}") or {}
         item["amount"] = _amount(item["amount_minor"], item["currency"].strip())
         details = json.loads(item["details"] or "null") or {}
-        if "reopened" in details:
+        if "reopened" in details and details["reopened"].get("why", "") not in reopened:   # once per break
             reopened.append(details["reopened"].get("why", ""))
     if brk.get("first_seen"):
         brk.update(priority=config.priority(brk["amount_minor"], brk["currency"], brk["first_seen"], day).__dict__)
