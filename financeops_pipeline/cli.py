@@ -125,21 +125,48 @@ def dev(data_dir: Path | None, port: int, workbench_port: int) -> None:
 
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--tenant", required=True, help="Tenant the files belong to.")
+@click.option("--tenant", help="Tenant the files belong to (required unless --dry-run).")
 @click.option("--date", "day", type=DATE, help="Business day to file them under (default: today).")
-def import_cmd(paths: tuple[Path, ...], tenant: str, day: dt.datetime | None) -> None:
+@click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Bank-CSV mapping (YAML) to read every file with; default: the tenant's "
+                   "<data_dir>/<tenant>/bank_mappings/ and the shipped imports/bank_mappings/, by their match.")
+@click.option("--dry-run", is_flag=True,
+              help="Parse and validate only (no database): format, statements, accounts, currencies, records, "
+                   "totals, balances given / derived, integrity, first errors.")
+def import_cmd(paths: tuple[Path, ...], tenant: str | None, day: dt.datetime | None, mapping_file: Path | None,
+               dry_run: bool) -> None:
     """Load files of any supported format (detected by content), outside the daily run."""
+    from financeops_pipeline.imports.bankcsv import load_mapping, shipped_mappings, tenant_mappings
+    from financeops_pipeline.settings import load_settings
+
+    if tenant is not None:
+        validate_tenant(tenant)
+    elif not dry_run:
+        raise click.UsageError("--tenant is required (only --dry-run works without one)")
+    mapping = load_mapping(mapping_file) if mapping_file else None
+    mappings = tenant_mappings(load_settings().data_dir, tenant) if tenant else shipped_mappings()
+    if dry_run:
+        from financeops_pipeline.imports.dryrun import dry_run as check_file
+
+        results = [check_file(path, mappings, mapping) for path in paths]
+        for result in results:
+            for line in result.lines():
+                click.echo(line)
+        if not all(r.ok for r in results):
+            sys.exit(1)
+        return
     from financeops_pipeline.db.connect import tenant_connection
     from financeops_pipeline.imports.loader import import_file
     from financeops_pipeline.runtime import runtime
 
-    validate_tenant(tenant)
+    assert tenant is not None
     business_date = day.date() if day else dt.date.today()
     bad = False
     with runtime() as rt, tenant_connection(rt.db_url, tenant) as conn:
         run_id = f"cli-import-{uuid.uuid4()}"
         for path in paths:
-            outcome = import_file(conn, tenant, path, business_date, run_id, rt.settings.archive_dir)
+            outcome = import_file(conn, tenant, path, business_date, run_id, rt.settings.archive_dir, mappings,
+                                  mapping)
             click.echo(outcome.summary())
             bad |= outcome.status in ("rejected", "partial")
     if bad:

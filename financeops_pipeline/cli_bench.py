@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,9 +45,10 @@ def _fresh_database(admin_url: str, url_of: Callable[[str], str], name: str, kee
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Where generated files go (default: a temporary folder, removed afterwards).")
 @click.option("--keep", is_flag=True, help="Keep the benchmark databases and files for inspection.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the whole day's figures (floor, stages, peak memory) to this file as JSON.")
 def bench(transactions: int, format_records: int, posting_transactions: tuple[int, ...], report_postings: int,
-          only: tuple[str, ...],
-          workdir: Path | None, keep: bool) -> None:
+          only: tuple[str, ...], workdir: Path | None, keep: bool, json_path: Path | None) -> None:
     """Measure import throughput per format, one whole day end to end, posting alone, and report query latency.
 
     Runs on fresh databases on the embedded server (or DATABASE_URL's server), never on the pipeline's own
@@ -76,8 +78,12 @@ def bench(transactions: int, format_records: int, posting_transactions: tuple[in
                        + table(stages, unit="records"))
         if "day" in parts:
             with database("fo_bench_day") as url:
-                stages = bench_day(url, transactions, folder / "day", log=click.echo)
-            click.echo(f"\nOne day of {transactions:,} internal transactions\n" + table(stages))
+                day = bench_day(url, transactions, folder / "day", log=click.echo)
+            click.echo(f"\nOne day of {transactions:,} internal transactions (x floor: the stage's multiple of the "
+                       f"floor measured in this run)\n" + table(day.printed))
+            if json_path:
+                json_path.write_text(json.dumps(day.to_json(), indent=2) + "\n")
+                click.echo(f"figures written to {json_path}")
         if "posting" in parts:
             for size in posting_transactions:
                 with database("fo_bench_posting") as url:

@@ -53,7 +53,7 @@ def _perform(tenant: str, username: str | None, action, *args, **kwargs) -> None
 
     with _signed_in(tenant, username) as (rt, conn, actor):
         try:
-            outcome = perform(rt.db_url, conn, actor, action, *args, **kwargs)
+            outcome = perform(rt.settings.archive_dir, conn, actor, action, *args, **kwargs)
         except ActionRefused as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(outcome.message)
@@ -359,7 +359,8 @@ def workbench(host: str, port: int) -> None:
     with runtime() as rt:
         click.echo(f"workbench on http://{host}:{port} (Ctrl-C stops it)")
         # access log off: paths carry break ids and filters, and the log has no need of them
-        uvicorn.run(create_app(rt.db_url), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(rt.db_url, rt.settings.archive_dir), host=host, port=port, log_level="warning",
+                    access_log=False)
 
 
 def print_break_trace(conn, tenant: str, break_id: str) -> bool:

@@ -10,7 +10,7 @@ engine: duckdb
 tests:
   - not_null: [processor, currency, lines, gross_minor, fee_minor, net_minor, payout_minor]
   - unique: [processor, currency]
-  - accepted_values: {column: processor, values: [stripe, adyen]}
+  - accepted_values: {column: processor, values: [stripe, adyen, paypal]}
   - expect:
       name: net_is_gross_minus_fees
       description: every processor line has net = gross - fee, so the day's totals must too

@@ -10,7 +10,7 @@ engine: duckdb
 tests:
   - not_null: [processor, payout_ref, currency, amount_minor, payout_date, expected_bank_date]
   - unique: [payout_ref]
-  - accepted_values: {column: processor, values: [stripe, adyen]}
+  - accepted_values: {column: processor, values: [stripe, adyen, paypal]}
   - expect:
       name: expected_after_payout
       sql: SELECT * FROM {{ this }} WHERE expected_bank_date <= payout_date OR days_overdue < 0

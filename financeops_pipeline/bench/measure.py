@@ -65,12 +65,16 @@ def measured(name: str, interval: float = 0.02) -> Iterator[Stage]:
 
 
 def table(stages: list[Stage], unit: str = "rows") -> str:
-    """Fixed-width table of the stages: seconds, peak RSS, rows and rows per second."""
+    """Fixed-width table of the stages: seconds, the multiple of the floor (when a stage has one), peak RSS,
+    rows and rows per second."""
     width = max([34, *(len(s.name) for s in stages)])
-    lines = [f"{'stage':<{width}} {'wall s':>8} {'peak RSS':>10} {unit:>12} {unit + '/s':>12}  note"]
+    ratios = any("x_floor" in s.extra for s in stages)
+    lines = [f"{'stage':<{width}} {'wall s':>8}{' x floor' if ratios else ''} {'peak RSS':>10} {unit:>12} "
+             f"{unit + '/s':>12}  note"]
     for s in stages:
         rows = f"{s.rows:,}" if s.rows is not None else ""
         rate = f"{s.rate:,.0f}" if s.rate else ""
         memory = f"{s.peak_rss / 2**20:>8.0f} MB"
-        lines.append(f"{s.name:<{width}} {s.seconds:>8.2f} {memory} {rows:>12} {rate:>12}  {s.note}")
+        ratio = (f"{s.extra['x_floor']:>7.2f}x" if "x_floor" in s.extra else " " * 8) if ratios else ""
+        lines.append(f"{s.name:<{width}} {s.seconds:>8.2f}{ratio} {memory} {rows:>12} {rate:>12}  {s.note}")
     return "\n".join(lines)

@@ -29,6 +29,16 @@ def tenant_connection(
         yield conn
 
 
+def encoder_for(arrow_schema: pa.Schema, jsonb_columns: Iterable[str] = ()):
+    """pgpq's binary COPY encoder for `arrow_schema` (text columns named in `jsonb_columns` sent as jsonb)."""
+    from pgpq import ArrowToPostgresBinaryEncoder, encoders, schema
+
+    custom = {name: encoders.StringEncoderBuilder.new_with_output(arrow_schema.field(name), schema.Jsonb())
+              for name in jsonb_columns}
+    builders = {f.name: custom.get(f.name) or ArrowToPostgresBinaryEncoder.infer_encoder(f) for f in arrow_schema}
+    return ArrowToPostgresBinaryEncoder.new_with_encoders(arrow_schema, builders)
+
+
 def copy_arrow(
     conn: psycopg.Connection, table: str, arrow_table: pa.Table, jsonb_columns: Iterable[str] = (),
     constants: Mapping[str, object] | None = None,
@@ -40,18 +50,9 @@ def copy_arrow(
     temp table and moved with one INSERT ... SELECT, where the tenant policy checks them set-based.
     pgpq encodes whole record batches in Rust: there is no per-row Python on this path.
     """
-    from pgpq import ArrowToPostgresBinaryEncoder, encoders, schema
-
     if arrow_table.num_rows == 0:
         return 0
-    custom = {
-        name: encoders.StringEncoderBuilder.new_with_output(arrow_table.schema.field(name), schema.Jsonb())
-        for name in jsonb_columns
-    }
-    builders = {
-        f.name: custom.get(f.name) or ArrowToPostgresBinaryEncoder.infer_encoder(f) for f in arrow_table.schema
-    }
-    encoder = ArrowToPostgresBinaryEncoder.new_with_encoders(arrow_table.schema, builders)
+    encoder = encoder_for(arrow_table.schema, jsonb_columns)
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in arrow_table.column_names)
     stage = sql.Identifier("stage_" + table.replace(".", "__"))
     # The target's columns without their NOT NULL constraints: the constants are not in the stage's rows.

@@ -1,6 +1,11 @@
 """Adyen Settlement details report (one batch per file, usually) as processor lines.
 
-Conventions, checked against the public sample `settlement_detail_report_batch_380.csv`:
+Columns are found by header name (any order, any of the 22 to 49 column variants; spelling compared without
+case and punctuation). Required: Psp Reference, Type, Merchant Account, Batch Number, Creation Date, TimeZone,
+Net Currency, Net Debit (NC), Net Credit (NC). Every other column is optional (an absent amount column reads
+as 0); the columns not modelled go to `extra` as a JSON object of their non-empty cells.
+
+Conventions, checked against the public samples:
 
 * Amounts are split in debit/credit columns, empty meaning 0. gross = Gross Credit (GC) - Gross Debit (GC),
   net = Net Credit (NC) - Net Debit (NC), both signed from the merchant's side (Settled > 0, Refunded < 0).
@@ -9,9 +14,12 @@ Conventions, checked against the public sample `settlement_detail_report_batch_3
   Refunded row satisfies gross - fee == net exactly (a refund's fee makes it more negative:
   -40.00 - 0.20 = -40.20), so the check is enforced when it applies: Gross Currency == Net Currency and the
   Exchange Rate is empty or 1. A failure is a RecordError on 'Net Credit (NC)'.
-* Rows without a gross amount (Fee, MerchantPayout, ... have no Gross Currency) and FX rows (Gross Currency
-  != Net Currency or Exchange Rate != 1) get gross_minor = net + fee in the net currency; for FX rows the
-  gross-currency amount is kept in `extra` as "Gross Currency" and "gross_gc_minor".
+* Rows without a gross amount (Fee, MerchantPayout, ... have no gross cells, some still name a Gross
+  Currency) get gross_minor = net + fee in the net currency. FX rows (a gross amount in another Gross
+  Currency, or a rate that is not 1) get the same, and the gross as reported goes to `gross_currency` and
+  `gross_gc_minor`. `exchange_rate` is the Exchange Rate cell exactly (decimal, never a float), null if empty.
+* Every Type is loaded: CATEGORY maps the types Adyen documents; an unknown type is category 'other' with
+  its own name in processor_type (loaded and reported, posted by no rule).
 * line_id = "<Merchant Account>:<Batch Number>:<Psp Reference or ->:<Type>:<Modification Reference or ->",
   stable across re-downloads of the same report (no line numbers in it). A line with a Psp Reference that
   repeats the key is the same transaction reported twice: it keeps the key, so reconciliation reports it as
@@ -19,11 +27,8 @@ Conventions, checked against the public sample `settlement_detail_report_batch_3
   the later ones get "#2", "#3" appended in file order.
 * payout_id = "<Merchant Account>:<Batch Number>"; payout_date = the date, as written in the report's time
   zone, of that batch's MerchantPayout line's Creation Date, or null when the file has no such line.
-* created_at = Creation Date read in the row's TimeZone. Abbreviations are fixed offsets: CET = +01:00 and
-  CEST = +02:00 (Adyen writes the abbreviation in force, so the DST rule of a zone called 'CET' must not be
-  applied again), likewise UTC/GMT/WET/WEST/EET/EEST; any other value is looked up as an IANA zone name.
-* Columns not modelled (Company Account, Payment Method, Exchange Rate, Booking Date, ...) go to `extra`
-  as a JSON object of their non-empty cells.
+* created_at = Creation Date read in the row's TimeZone (`imports.timezones`: abbreviations such as CET, PST,
+  PDT are the fixed offset they name, '+01:00' / 'GMT-08:00' offsets as written, else an IANA zone name).
 
 A clean file is read whole-column (`_parse_columnar`, pyarrow, same rules and the same constants as the row
 path); anything it does not accept sends the file down the row path (`parse_rows`), which names every bad
@@ -34,75 +39,61 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from financeops_pipeline.errors import FieldError
 from financeops_pipeline.imports import columnar, csvutil
-from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA, ParsedFile
+from financeops_pipeline.imports.records import EXCHANGE_RATE_TYPE, PROCESSOR_LINE_SCHEMA, ParsedFile
+from financeops_pipeline.imports.timezones import zone_of
 
 FORMAT = "adyen"
 GROSS_DEBIT, GROSS_CREDIT = "Gross Debit (GC)", "Gross Credit (GC)"
 NET_DEBIT, NET_CREDIT = "Net Debit (NC)", "Net Credit (NC)"
 FEE_COLUMNS = ("Commission (NC)", "Markup (NC)", "Scheme Fees (NC)", "Interchange (NC)")
+RATE = "Exchange Rate"
 REQUIRED = (
-    "Psp Reference", "Merchant Reference", "Type", "Gross Currency", GROSS_DEBIT, GROSS_CREDIT,
-    "Net Currency", NET_DEBIT, NET_CREDIT, *FEE_COLUMNS, "Batch Number", "Creation Date", "TimeZone",
-    "Merchant Account",
+    "Psp Reference", "Type", "Merchant Account", "Batch Number", "Creation Date", "TimeZone", "Net Currency",
+    NET_DEBIT, NET_CREDIT,
 )
-_MODELLED = frozenset(REQUIRED) | {"Modification Reference"}
+OPTIONAL = ("Merchant Reference", "Modification Reference", "Gross Currency", GROSS_DEBIT, GROSS_CREDIT, RATE,
+            *FEE_COLUMNS)
+COLUMNS = {name: () for name in (*REQUIRED, *OPTIONAL)}
 
 CATEGORY = {
-    "Settled": "charge",
-    "Refunded": "refund",
-    "Chargeback": "dispute",
-    "SecondChargeback": "dispute",
-    "ChargebackReversal": "dispute",
-    "Fee": "fee",
-    "InvoiceDeduction": "fee",
-    "PaymentCost": "fee",
+    **dict.fromkeys(("Settled", "SettledBulk", "SettledInstallment", "SettledInInstallments", "SettledExternally",
+                     "SettledExternallyWithInfo"), "charge"),
+    **dict.fromkeys(("Refunded", "RefundedBulk", "RefundedInstallment", "RefundedInInstallments",
+                     "RefundedExternally", "RefundedExternallyWithInfo"), "refund"),
+    **dict.fromkeys(("Chargeback", "ChargebackExternally", "ChargebackExternallyWithInfo", "SecondChargeback",
+                     "ChargebackReversed", "ChargebackReversal", "ChargebackReversedExternallyWithInfo",
+                     "ChargebackReversedCorrection", "ChargebackCorrection", "SecondChargebackCorrection"),
+                    "dispute"),
+    **dict.fromkeys(("Fee", "MiscCosts", "PaymentCost", "InvoiceDeduction", "AdvancementCommission",
+                     "AdvancementCommissionExternallyWithInfo"), "fee"),
     "MerchantPayout": "payout",
-    "DepositCorrection": "adjustment",
-    "Balancetransfer": "adjustment",
+    # balance movements that are not sales: posted by the processor_adjustment rule
+    **dict.fromkeys(("DepositCorrection", "Balancetransfer", "ReserveAdjustment", "ManualCorrected",
+                     "MerchantPayin", "MerchantPayinReversed", "MerchantPayoutReversed", "PaidOut",
+                     "PaidOutReversed", "RefundedReversed", "CashOutInstruction", "AcquirerPayout"), "adjustment"),
 }
-_NON_NEGATIVE = frozenset({"Settled", "ChargebackReversal"})
-_NON_POSITIVE = frozenset({"Refunded", "Chargeback", "SecondChargeback"})
+_NON_NEGATIVE = frozenset({"Settled", "SettledBulk", "SettledInstallment", "ChargebackReversal",
+                           "ChargebackReversed", "RefundedReversed"})
+_NON_POSITIVE = frozenset({"Refunded", "RefundedBulk", "RefundedInstallment", "Chargeback", "SecondChargeback"})
 PAYOUT_TYPE = "MerchantPayout"
 NO_VALUE = "-"   # stands in for an empty Psp Reference / Modification Reference in line_id
-GROSS_GC_MINOR = "gross_gc_minor"   # extra key of an FX line's gross in the gross currency
 # Plain-decimal spellings of exactly 1 ('1', '1.0', '+01.00'); any other plain decimal is a real FX rate.
 _RATE_ONE = r"\+?0*1(\.0*)?"
 _RATE_ONE_RE = re.compile(_RATE_ONE)
-_PLAIN_DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
-
-_FIXED_ZONES: dict[str, tzinfo] = {
-    "UTC": UTC, "GMT": UTC, "Z": UTC,
-    "CET": timezone(timedelta(hours=1), "CET"), "CEST": timezone(timedelta(hours=2), "CEST"),
-    "WET": timezone(timedelta(0), "WET"), "WEST": timezone(timedelta(hours=1), "WEST"),
-    "EET": timezone(timedelta(hours=2), "EET"), "EEST": timezone(timedelta(hours=3), "EEST"),
-}
-_ZONES: dict[str, tzinfo | None] = {}
 
 
 def _zone(name: str) -> tzinfo | None:
     """tzinfo for an Adyen TimeZone cell, or None if unknown."""
-    if name in _ZONES:
-        return _ZONES[name]
-    key = name.strip()
-    zone: tzinfo | None = _FIXED_ZONES.get(key.upper())
-    if zone is None and key:
-        try:
-            zone = ZoneInfo(key)
-        except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError for odd keys, OSError
-            zone = None
-    if len(_ZONES) < 1000:
-        _ZONES[name] = zone
-    return zone
+    return zone_of(name)
 
 
 def _local_datetime(text: str, zone_text: str) -> tuple[datetime, date]:
@@ -122,20 +113,14 @@ def _local_datetime(text: str, zone_text: str) -> tuple[datetime, date]:
         raise FieldError("Creation Date", f"date-time {text!r} out of range") from None
 
 
-def _rate_is_one(text: str) -> bool:
-    text = text.strip()
-    if not text or _RATE_ONE_RE.fullmatch(text):
-        return True
-    try:
-        return Decimal(text) == 1
-    except (InvalidOperation, ValueError):
-        raise FieldError("Exchange Rate", f"unparseable exchange rate {text!r}") from None
+def _rate_is_one(text: str, rate: Decimal | None) -> bool:
+    return rate is None or rate == 1 or bool(_RATE_ONE_RE.fullmatch(text.strip()))
 
 
 def sniff(data: bytes) -> bool:
     """A CSV whose header has 'Psp Reference' and 'Batch Number'."""
     header = csvutil.sniff_header(data)
-    return bool(header) and {"Psp Reference", "Batch Number"} <= set(header or ())
+    return bool(header) and len(csvutil.find_columns(header or (), {"Psp Reference": (), "Batch Number": ()})) == 2
 
 
 def _wrong_sign(gross_gc: Any, typ: Any) -> Any:
@@ -181,46 +166,49 @@ def _payout_dates(payout_id: pa.ChunkedArray, typ: pa.ChunkedArray, day: pa.Chun
 def _parse_columnar(data: bytes) -> ParsedFile | None:
     """The whole-column path for a clean file (None: let the row path find and name the problems)."""
     header = csvutil.sniff_header(data)
-    if (not header or len(set(header)) != len(header) or not set(REQUIRED) <= set(header)
-            or GROSS_GC_MINOR in header):   # an extra column of that name would be overwritten in place
+    if not header or len(set(header)) != len(header):
+        return None
+    cols = csvutil.find_columns(header, COLUMNS)
+    if not set(REQUIRED) <= set(cols):
         return None
     t = columnar.read_strings(data, header)
     if t is None:
         return None
     n = t.num_rows
     trim = columnar.trimmed
-    typ, account, batch, psp = (trim(t[c]) for c in ("Type", "Merchant Account", "Batch Number", "Psp Reference"))
-    mod = trim(t["Modification Reference"]) if "Modification Reference" in header else pa.array([""] * n)
+
+    def col(name: str) -> pa.ChunkedArray:
+        return columnar.column_or_blank(t, cols.get(name))
+
+    typ, account, batch, psp = (trim(col(c)) for c in ("Type", "Merchant Account", "Batch Number", "Psp Reference"))
+    mod = trim(col("Modification Reference"))
     if not all(pc.all(pc.not_equal(c, "")).as_py() for c in (typ, account, batch)) \
             or pc.any(pc.equal(psp, NO_VALUE)).as_py():
         return None
-    net_cur = columnar.currencies(t["Net Currency"])
+    net_cur = columnar.currencies(col("Net Currency"))
     if net_cur is None:
         return None
     code, exp = net_cur
-    gross_cur = trim(t["Gross Currency"])
-    has_gross = pc.not_equal(gross_cur, "")
-    # Lines without a Gross Currency take the net one so that every column has an exponent; their gross cells
-    # must then be blank (read as 0), else the row path reports 'gross amount without Gross Currency'.
-    gross_codes = columnar.currencies(pc.if_else(has_gross, gross_cur, code))
+    gross_debit, gross_credit = trim(col(GROSS_DEBIT)), trim(col(GROSS_CREDIT))
+    # A gross amount is there when a gross cell is filled; a Gross Currency beside two blank cells says nothing.
+    has_gross = pc.or_(pc.not_equal(gross_debit, ""), pc.not_equal(gross_credit, ""))
+    gross_cur = trim(col("Gross Currency"))
+    if pc.any(pc.and_(has_gross, pc.equal(gross_cur, ""))).as_py():
+        return None   # the row path reports 'gross amount without Gross Currency'
+    # Lines without a gross amount take the net currency so that every column has an exponent.
+    gross_codes = columnar.currencies(pc.if_else(pc.equal(gross_cur, ""), code, gross_cur))
     if gross_codes is None:
         return None
     gcode, gexp = gross_codes
-    stray = pc.or_(pc.not_equal(trim(t[GROSS_DEBIT]), ""), pc.not_equal(trim(t[GROSS_CREDIT]), ""))
-    if pc.any(pc.and_(pc.invert(has_gross), stray)).as_py():
+    amounts = [columnar.to_minor(col(c), exp, empty_is_zero=True) for c in (NET_CREDIT, NET_DEBIT, *FEE_COLUMNS)]
+    gross_amounts = [columnar.to_minor(c, gexp, empty_is_zero=True) for c in (gross_credit, gross_debit)]
+    rate = trim(col(RATE))
+    rates = columnar.exchange_rates(rate)
+    if any(a is None for a in amounts + gross_amounts) or rates is None:
         return None
-    amounts = [columnar.to_minor(t[c], exp, empty_is_zero=True) for c in (NET_CREDIT, NET_DEBIT, *FEE_COLUMNS)]
-    gross_amounts = [columnar.to_minor(t[c], gexp, empty_is_zero=True) for c in (GROSS_CREDIT, GROSS_DEBIT)]
-    if any(a is None for a in amounts + gross_amounts):
-        return None
-    same = pc.equal(gcode, code)
-    if "Exchange Rate" in header:
-        rate = trim(t["Exchange Rate"])
-        rate_one = pc.match_substring_regex(rate, f"^({_RATE_ONE})?$")
-        odd_rate = pc.invert(pc.or_(rate_one, pc.match_substring_regex(rate, _PLAIN_DECIMAL)))
-        if pc.any(pc.and_(pc.and_(has_gross, same), odd_rate)).as_py():
-            return None   # neither 1 nor a plain decimal: Decimal decides on the row path
-        same = pc.and_(same, rate_one)
+    rate_one = pc.or_(pc.match_substring_regex(rate, f"^({_RATE_ONE})?$"),
+                      pc.equal(rates, pa.scalar(Decimal(1), EXCHANGE_RATE_TYPE)))
+    same = pc.and_(pc.equal(gcode, code), pc.fill_null(rate_one, True))
     kept = pc.and_(has_gross, same)   # gross as reported; FX lines and lines without gross: net + fee
     fx = pc.and_(has_gross, pc.invert(same))
     try:
@@ -235,16 +223,8 @@ def _parse_columnar(data: bytes) -> ParsedFile | None:
         gross = pc.if_else(kept, gross_gc, pc.add_checked(net, fee))
     except pa.ArrowInvalid:
         return None
-    created = columnar.local_to_utc(t["Creation Date"], t["TimeZone"], _zone)
-    members = []
-    if pc.any(fx).as_py():
-        absent = pa.scalar(None, pa.string())
-        members = [
-            pc.if_else(fx, pc.binary_join_element_wise('"Gross Currency": "', gcode, '"', ""), absent),
-            pc.if_else(fx, pc.binary_join_element_wise(f'"{GROSS_GC_MINOR}": ', pc.cast(gross_gc, pa.string()),
-                                                       ""), absent),
-        ]
-    extra = columnar.json_objects(t, [c for c in header if c not in _MODELLED], members)
+    created = columnar.local_to_utc(col("Creation Date"), col("TimeZone"), _zone)
+    extra = columnar.json_objects(t, [c for c in header if c not in set(cols.values())])
     if created is None or extra is None:
         return None
     created_at, local_day = created
@@ -257,11 +237,14 @@ def _parse_columnar(data: bytes) -> ParsedFile | None:
         "processor": pa.array([FORMAT] * n), "line_id": _line_ids(key, psp),
         "category": pc.take(categories, pc.index_in(typ, value_set=types)), "processor_type": typ,
         "reference": columnar.empty_to_null(psp),
-        "merchant_reference": columnar.empty_to_null(trim(t["Merchant Reference"])),
+        "merchant_reference": columnar.empty_to_null(trim(col("Merchant Reference"))),
         "created_at": created_at, "available_on": pa.nulls(n, pa.date32()), "currency": code,
         "gross_minor": gross, "fee_minor": fee, "net_minor": net, "payout_id": payout_id,
         "payout_date": _payout_dates(payout_id, typ, local_day), "extra": extra,
         "source_position": columnar.line_positions(n),
+        "gross_currency": pc.if_else(fx, gcode, pa.scalar(None, pa.string())),
+        "gross_gc_minor": pc.if_else(fx, gross_gc, pa.scalar(None, pa.int64())),
+        "exchange_rate": rates,
     }, schema=PROCESSOR_LINE_SCHEMA)
     return ParsedFile(format=FORMAT, source="processor", table=table)
 
@@ -274,24 +257,27 @@ def parse(data: bytes, filename: str) -> ParsedFile:
 
 def parse_rows(data: bytes, filename: str) -> ParsedFile:
     """The row-by-row path: every problem becomes a RecordError naming its line and field."""
-    f = csvutil.open_csv(data, filename, REQUIRED, "Adyen settlement details report")
+    f = csvutil.CsvFile(csvutil.decode(data, filename), filename)
+    cols = csvutil.find_columns(f.header, COLUMNS)
+    csvutil.require_columns(f, cols, REQUIRED, "Adyen settlement details report")
     header = f.header
-    ix = f.index
-    i_psp, i_mref, i_type = ix["Psp Reference"], ix["Merchant Reference"], ix["Type"]
-    i_gcur, i_gdeb, i_gcred = ix["Gross Currency"], ix[GROSS_DEBIT], ix[GROSS_CREDIT]
-    i_ncur, i_ndeb, i_ncred = ix["Net Currency"], ix[NET_DEBIT], ix[NET_CREDIT]
-    i_fees = [(ix[c], c) for c in FEE_COLUMNS]
-    i_batch, i_created, i_tz, i_account = ix["Batch Number"], ix["Creation Date"], ix["TimeZone"], ix[
-        "Merchant Account"]
-    i_mod = ix.get("Modification Reference")
-    i_rate = ix.get("Exchange Rate")
-    extra_ix = [i for i, name in enumerate(header) if name not in _MODELLED]
+    ix = {name: f.index[actual] for name, actual in cols.items()}
+    blank = len(header)   # index of an always-empty cell appended to every record: absent columns read ''
+    i_psp, i_type, i_account, i_batch = ix["Psp Reference"], ix["Type"], ix["Merchant Account"], ix["Batch Number"]
+    i_created, i_tz, i_ncur, i_ndeb, i_ncred = (ix[c] for c in ("Creation Date", "TimeZone", "Net Currency",
+                                                                 NET_DEBIT, NET_CREDIT))
+    i_mref, i_mod, i_gcur, i_gdeb, i_gcred, i_rate = (ix.get(c, blank) for c in (
+        "Merchant Reference", "Modification Reference", "Gross Currency", GROSS_DEBIT, GROSS_CREDIT, RATE))
+    i_fees = [(ix[c], c) for c in FEE_COLUMNS if c in ix]
+    modelled = set(cols.values())
+    extra_ix = [i for i, name in enumerate(header) if name not in modelled]
     amount = csvutil.optional_amount
     currency_of = csvutil.currency_of
     key_count: dict[str, int] = {}
     payout_dates: dict[str, date] = {}
 
-    def convert(r: list[str], line: int) -> dict[str, Any]:
+    def convert(fields: list[str], line: int) -> dict[str, Any]:
+        r = [*fields, ""]
         typ = r[i_type].strip()
         if not typ:
             raise FieldError("Type", "empty Type")
@@ -302,33 +288,30 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
         if not batch:
             raise FieldError("Batch Number", "empty Batch Number")
         psp = r[i_psp].strip()
-        mod = r[i_mod].strip() if i_mod is not None else ""
+        mod = r[i_mod].strip()
         code, exp = currency_of(r[i_ncur], "Net Currency")
         net = amount(r[i_ncred], exp, code, NET_CREDIT) - amount(r[i_ndeb], exp, code, NET_DEBIT)
         fee = sum(amount(r[i], exp, code, name) for i, name in i_fees)
+        rate = csvutil.exchange_rate(r[i_rate], RATE)
         extra = {header[i]: r[i] for i in extra_ix if r[i]}
-        gross_cur_text = r[i_gcur].strip()
-        if gross_cur_text:
-            gcode, gexp = currency_of(gross_cur_text, "Gross Currency")
-            gross_gc = amount(r[i_gcred], gexp, gcode, GROSS_CREDIT)
-            gross_gc -= amount(r[i_gdeb], gexp, gcode, GROSS_DEBIT)
-            if _wrong_sign(gross_gc, typ):
-                field = GROSS_CREDIT if gross_gc > 0 else GROSS_DEBIT
-                raise FieldError(field, f"gross {gross_gc} (minor units) has the wrong sign for Type {typ!r}")
-            if gcode == code and _rate_is_one(r[i_rate] if i_rate is not None else ""):
-                gross = gross_gc
+        gross_currency = gross_gc = None
+        if r[i_gdeb].strip() or r[i_gcred].strip():
+            if not r[i_gcur].strip():
+                raise FieldError("Gross Currency", "gross amount without Gross Currency")
+            gcode, gexp = currency_of(r[i_gcur], "Gross Currency")
+            gross = amount(r[i_gcred], gexp, gcode, GROSS_CREDIT) - amount(r[i_gdeb], gexp, gcode, GROSS_DEBIT)
+            if _wrong_sign(gross, typ):
+                field = GROSS_CREDIT if gross > 0 else GROSS_DEBIT
+                raise FieldError(field, f"gross {gross} (minor units) has the wrong sign for Type {typ!r}")
+            if gcode == code and _rate_is_one(r[i_rate], rate):
                 if gross - fee != net:
-                    raise FieldError(
-                        NET_CREDIT,
-                        f"gross {gross} - fee {fee} != net {net} (minor units {code})",
-                    )
+                    raise FieldError(NET_CREDIT, f"gross {gross} - fee {fee} != net {net} (minor units {code})")
             else:
+                gross_currency, gross_gc = gcode, gross
                 gross = net + fee
-                extra["Gross Currency"] = gcode
-                extra[GROSS_GC_MINOR] = gross_gc
-        elif r[i_gdeb].strip() or r[i_gcred].strip():
-            raise FieldError("Gross Currency", "gross amount without Gross Currency")
         else:
+            if r[i_gcur].strip():
+                currency_of(r[i_gcur], "Gross Currency")   # named, so it must be a currency
             gross = net + fee
         created_at, local_date = _local_datetime(r[i_created], r[i_tz])
         payout_id = f"{account}:{batch}"
@@ -355,6 +338,9 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
             "payout_date": None,
             "extra": json.dumps(extra, ensure_ascii=False) if extra else None,
             "source_position": f"line {line}",
+            "gross_currency": gross_currency,
+            "gross_gc_minor": gross_gc,
+            "exchange_rate": rate,
         }
 
     rows, errors = csvutil.run_rows(f, convert)

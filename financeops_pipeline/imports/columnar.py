@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from financeops_pipeline.imports.records import EXCHANGE_RATE_TYPE
 from financeops_pipeline.money import CURRENCY_EXPONENTS
 
 _AMOUNT = r"^[+-]?[0-9]{1,15}(\.[0-9]{0,6})?$"
@@ -47,7 +48,11 @@ def read_strings(data: bytes, header: list[str]) -> pa.Table | None:
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if table.column_names != header or table.num_rows != lines - 1 or table.num_rows == 0:
+    try:
+        names = table.column_names
+    except UnicodeDecodeError:   # an invalid byte in the header: the row path names its offset
+        return None
+    if names != header or table.num_rows != lines - 1 or table.num_rows == 0:
         return None   # blank lines would shift line numbers
     return table
 
@@ -102,6 +107,30 @@ def to_minor(values: pa.ChunkedArray, exponents: pa.ChunkedArray,
     except pa.ArrowInvalid:
         return None
     return pc.if_else(negative, pc.negate(minor), minor)
+
+
+_RATE = r"^[0-9]{1,20}(\.[0-9]{1,18})?$"
+
+
+def exchange_rates(values: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """Exact rates of plain decimal text ('' -> null) as EXCHANGE_RATE_TYPE, or None if any value is not a
+    plain decimal (the row path, `csvutil.exchange_rate`, names it)."""
+    text = trimmed(values)
+    present = pc.not_equal(text, "")
+    if not pc.all(pc.or_(pc.invert(present), pc.match_substring_regex(text, _RATE))).as_py():
+        return None
+    try:
+        rates = pc.cast(pc.if_else(present, text, "0"), EXCHANGE_RATE_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pc.if_else(present, rates, pa.scalar(None, EXCHANGE_RATE_TYPE))
+
+
+def column_or_blank(table: pa.Table, name: str | None) -> pa.ChunkedArray:
+    """The column `name` of `table`, or empty strings when the report has no such column."""
+    if name is not None:
+        return table[name]
+    return pa.chunked_array([pa.array([""] * table.num_rows, pa.string())])
 
 
 def utc_timestamps(values: pa.ChunkedArray, naive_is_utc: bool) -> pa.ChunkedArray | None:

@@ -20,8 +20,9 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -197,6 +198,93 @@ def run_values(
             raw = json.dumps(dict(zip(names, fields, strict=False)), ensure_ascii=False, default=str)
             errors.append(record_error(filename, f"{unit} {n}", exc, raw))
     return rows, errors
+
+
+# ------------------------------------------------------------------------------------------- header names
+def header_key(name: str) -> str:
+    """One spelling of a column name: 'Gross Debit (GC)', 'gross debit (gc)' and ' Gross  Debit (GC)' are
+    the same column (reports are mapped by header name, never by position)."""
+    return re.sub(r"[^0-9a-z\[\]]+", " ", name.casefold()).strip()
+
+
+def find_columns(header: Sequence[str], wanted: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """{canonical name: the header's own spelling} for every wanted column present; a canonical name's
+    aliases are tried in order, so the first alias present wins."""
+    by_key: dict[str, str] = {}
+    for name in header:
+        by_key.setdefault(header_key(name), name)
+    found: dict[str, str] = {}
+    for canonical, aliases in wanted.items():
+        for alias in (canonical, *aliases):
+            actual = by_key.get(header_key(alias))
+            if actual is not None:
+                found[canonical] = actual
+                break
+    return found
+
+
+def require_columns(f: CsvFile, found: Mapping[str, str], required: Sequence[str], what: str) -> None:
+    """FileRejected naming every required (canonical) column absent from `found`."""
+    missing = [c for c in required if c not in found]
+    if missing:
+        raise FileRejected(
+            f.filename, f"not a {what}: missing required column(s) " + ", ".join(repr(c) for c in missing),
+            position=f"line {f.header_line}", field=missing[0],
+        )
+
+
+# ------------------------------------------------------------------------------------------ exchange rates
+_RATE = re.compile(r"\+?([0-9]{1,20}(\.[0-9]{0,18})?|\.[0-9]{1,18})")
+
+
+def exchange_rate(text: str, field: str) -> Decimal | None:
+    """The exact rate of a cell ('1', '0.9123', '1.08660000'), None when empty; FieldError for anything that
+    is not a plain non-negative decimal of at most 20 + 18 digits (EXCHANGE_RATE_TYPE), never rounded."""
+    text = text.strip()
+    if not text:
+        return None
+    if not _RATE.fullmatch(text):
+        raise FieldError(field, f"unparseable exchange rate {text!r} (plain decimal, at most 18 decimals)")
+    return Decimal(text)
+
+
+# ------------------------------------------------------------------------------------ localized amounts
+def decimal_mark(values: Iterable[str]) -> str:
+    """The decimal mark of a column of amounts written with separators: ',' when some value ends in a comma
+    and one or two digits with no point in it ('1.653,75', '-50,00'), or has both marks with the comma last;
+    '.' otherwise (PayPal's '1,653.75', and every plain amount)."""
+    for text in values:
+        comma, point = text.rfind(","), text.rfind(".")
+        if comma > point and (point >= 0 or re.search(r",[0-9]{1,2}\s*-?\)?$", text)):
+            return ","
+        if point > comma >= 0:
+            return "."
+    return "."
+
+
+def plain_amount(text: str, decimal: str = ".", thousands: str = ",") -> str:
+    """Plain decimal text of an amount written with a decimal mark and thousands separators: '1,653.75' ->
+    '1653.75'; with decimal ',' '+31070,11' -> '31070.11', '1.653,75' -> '1653.75'; a trailing minus or
+    parentheses mean negative ('50,00-', '(50.00)'). Grouping must be regular (1-3 digits, then groups of 3);
+    text that is not such an amount comes back stripped, so `amount_minor` names it as unparseable."""
+    t = text.strip().replace("\u00a0", " ")
+    negative = False
+    if t.startswith("(") and t.endswith(")"):
+        t, negative = t[1:-1].strip(), True
+    if t.endswith("-") and not t.startswith(("-", "+")):
+        t, negative = t[:-1].strip(), True
+    sign = ""
+    if t[:1] in "+-":
+        sign, t = ("-" if t[0] == "-" else ""), t[1:].strip()
+    whole, mark, fraction = t.partition(decimal) if decimal else (t, "", "")
+    if thousands and thousands in whole:
+        groups = whole.split(thousands)
+        if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+            return text.strip()
+        whole = "".join(groups)
+    if negative:
+        sign = "" if sign == "-" else "-"
+    return f"{sign}{whole}{'.' if mark else ''}{fraction}"
 
 
 # ------------------------------------------------------------------------------------------------- sniff

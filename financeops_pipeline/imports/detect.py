@@ -4,15 +4,22 @@
 name's extension is never used (a '.txt' that holds a Stripe report is a Stripe report). The bank-statement
 modules are imported lazily by name, so this module works while one of them is not there yet: a format
 whose module does not exist is skipped, and named as unavailable if nothing matches.
+
+Bank CSV has no content of its own to detect: a file no format claims is offered to the bank-CSV mappings
+given (`bankcsv.choose`: a tenant's `bank_mappings/` folder, then the shipped ones), and a mapping given
+explicitly (`financeops import --mapping`) reads the file whatever it looks like.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from types import ModuleType
 
 from financeops_pipeline.errors import FileRejected
+from financeops_pipeline.imports import bankcsv
+from financeops_pipeline.imports.bankcsv import BankMapping
 from financeops_pipeline.imports.records import ParsedFile
 
 _PACKAGE = "financeops_pipeline.imports"
@@ -24,8 +31,10 @@ FORMATS: tuple[tuple[str, str, str, str], ...] = (
     ("camt053", "camt053", "sniff", "parse"),
     ("bai2", "bai2", "sniff", "parse"),
     ("mt940", "mt940", "sniff", "parse"),
+    ("ofx", "ofx", "sniff", "parse"),
     ("stripe", "stripe", "sniff", "parse"),
     ("adyen", "adyen", "sniff", "parse"),
+    ("paypal", "paypal", "sniff", "parse"),
     ("internal_parquet", "internal", "sniff_parquet", "parse_parquet"),
     ("internal_csv", "internal", "sniff_csv", "parse_csv"),
 )
@@ -65,18 +74,24 @@ def _match(data: bytes) -> tuple[str, Callable[[bytes, str], ParsedFile]] | tupl
     return None, unavailable
 
 
-def detect(data: bytes, filename: str) -> str:
-    """The format name of `data` (one of FORMAT_NAMES), or FileRejected 'unrecognised format: ...'."""
-    return _detect(data, filename)[0]
+def detect(data: bytes, filename: str, mappings: Sequence[BankMapping] = ()) -> str:
+    """The format name of `data` (one of FORMAT_NAMES, or 'bankcsv' when one of `mappings` fits), or
+    FileRejected 'unrecognised format: ...'."""
+    return _detect(data, filename, mappings)[0]
 
 
-def _detect(data: bytes, filename: str) -> tuple[str, Callable[[bytes, str], ParsedFile]]:
+def _detect(data: bytes, filename: str, mappings: Sequence[BankMapping] = (),
+            mapping: BankMapping | None = None) -> tuple[str, Callable[[bytes, str], ParsedFile]]:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FileRejected(filename, f"unrecognised format: expected bytes, got {type(data).__name__}")
     data = bytes(data)
     if not data.strip():
         raise FileRejected(filename, "unrecognised format: empty file")
+    if mapping is not None:
+        return bankcsv.FORMAT, partial(_parse_bankcsv, mapping=mapping)
     name, found = _match(data)
+    if name is None and (chosen := bankcsv.choose(data, mappings)) is not None:
+        return bankcsv.FORMAT, partial(_parse_bankcsv, mapping=chosen)
     if name is None:
         assert isinstance(found, list)
         note = f" (formats unavailable: {', '.join(found)})" if found else ""
@@ -85,7 +100,13 @@ def _detect(data: bytes, filename: str) -> tuple[str, Callable[[bytes, str], Par
     return name, found
 
 
-def parse_file(data: bytes, filename: str) -> ParsedFile:
-    """Detect the format from the content and parse with that format's parser."""
-    _name, parse = _detect(data, filename)
+def _parse_bankcsv(data: bytes, filename: str, mapping: BankMapping) -> ParsedFile:
+    return bankcsv.parse(data, filename, mapping)
+
+
+def parse_file(data: bytes, filename: str, mappings: Sequence[BankMapping] = (),
+               mapping: BankMapping | None = None) -> ParsedFile:
+    """Detect the format from the content and parse with that format's parser; `mapping` forces a bank-CSV
+    mapping, `mappings` are the bank-CSV mappings tried when no format claims the file."""
+    _name, parse = _detect(data, filename, mappings, mapping)
     return parse(bytes(data), filename)

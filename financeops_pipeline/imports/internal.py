@@ -6,7 +6,8 @@ customer_id, description (others are ignored).
 * transaction_id: non-empty and unique within the file; a repeat is a RecordError on the later record (it
   stays claimed even when its first record was bad, so a duplicate is never silently accepted).
 * created_at: ISO 8601 with a UTC offset ('2026-11-02T09:15:00+01:00', '...Z'); a naive value is an error.
-* type: payment | refund | chargeback; processor: stripe | adyen (both compared after strip + lower-case).
+* type: payment | refund | chargeback; processor: one of records.PROCESSORS (both compared after strip +
+  lower-case).
 * amount: positive decimal in major units of `currency` (ISO 4217); zero or negative is an error.
 * customer_id, description: free text, empty -> null.
 
@@ -28,6 +29,7 @@ import pyarrow.parquet as pq
 from financeops_pipeline.errors import FieldError, FileRejected
 from financeops_pipeline.imports import columnar, csvutil
 from financeops_pipeline.imports.records import INTERNAL_TRANSACTION_SCHEMA, ParsedFile
+from financeops_pipeline.imports.records import PROCESSORS as ALL_PROCESSORS
 
 REQUIRED = (
     "transaction_id", "created_at", "type", "amount", "currency", "processor", "processor_reference",
@@ -35,7 +37,7 @@ REQUIRED = (
 )
 SNIFF_COLUMNS = frozenset({"transaction_id", "processor_reference", "amount"})
 TYPES = frozenset({"payment", "refund", "chargeback"})
-PROCESSORS = frozenset({"stripe", "adyen"})
+PROCESSORS = frozenset(ALL_PROCESSORS)
 PARQUET_MAGIC = b"PAR1"
 
 
@@ -73,7 +75,7 @@ def _converter(
             raise FieldError("amount", f"amount {r[i_amount]!r} must be positive")
         processor = r[i_proc].strip().lower()
         if processor not in PROCESSORS:
-            raise FieldError("processor", f"processor {r[i_proc]!r} is not one of stripe, adyen")
+            raise FieldError("processor", f"processor {r[i_proc]!r} is not one of {', '.join(ALL_PROCESSORS)}")
         ref = r[i_ref].strip()
         if not ref:
             raise FieldError("processor_reference", "empty processor_reference")

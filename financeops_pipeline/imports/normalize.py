@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 # Which processor a bank credit comes from, recognised in the bank's own text (payer name, remittance).
-PROCESSOR_PATTERNS = {"stripe": r"(?i)\bstripe\b", "adyen": r"(?i)\badyen\b"}
+PROCESSOR_PATTERNS = {"stripe": r"(?i)\bstripe\b", "adyen": r"(?i)\badyen\b", "paypal": r"(?i)\bpay\s?pal\b"}
 FEE_PATTERN = r"(?i)\b(fee|fees|charge|charges|commission)\b"
 FEE_CODES = ["698", "699", "ACMT/MDOP/CHRG", "PMNT/MDOP/CHRG"]
 INTEREST_PATTERN = r"(?i)\binterest\b"

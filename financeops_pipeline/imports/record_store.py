@@ -41,14 +41,39 @@ def write_records(archive_dir: Path, source: str, sha256: str, table: pa.Table) 
 def day_record_paths(conn: psycopg.Connection, archive_dir: Path, tenant: str, source: str, first_day: dt.date,
                      last_day: dt.date | None = None) -> list[Path]:
     """The record files of a tenant's loaded files of one source for days first_day..last_day, in the order
-    the files were imported (imports.files is read on `conn`, under row-level security)."""
+    the files were imported (imports.files is read on `conn`, under row-level security). A file imported before
+    the record store existed gets its record file now, from its rows in Postgres."""
     rows = conn.execute(
-        "SELECT sha256 FROM imports.files WHERE tenant = %s AND source = %s AND business_date BETWEEN %s AND %s"
-        " AND status IN ('loaded', 'partial') AND records_loaded > 0 ORDER BY business_date, imported_at, sha256",
+        "SELECT sha256, business_date FROM imports.files WHERE tenant = %s AND source = %s"
+        " AND business_date BETWEEN %s AND %s AND status IN ('loaded', 'partial') AND records_loaded > 0"
+        " ORDER BY business_date, imported_at, sha256",
         (tenant, source, first_day, last_day or first_day)).fetchall()
-    paths = [records_path(archive_dir, source, sha) for (sha,) in rows]
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} record file(s) of {tenant} {source} {first_day} are missing from "
-                                f"the archive, e.g. {missing[0]} (imported before the record store existed?)")
+    paths = []
+    for sha, day in rows:
+        path = records_path(archive_dir, source, sha)
+        if not path.exists():
+            write_records(archive_dir, source, sha, _records_from_postgres(conn, source, sha, day))
+        paths.append(path)
     return paths
+
+
+def _records_from_postgres(conn: psycopg.Connection, source: str, sha256: str, day: dt.date) -> pa.Table:
+    """A file's loaded records as the import wrote them, read back from its Postgres table (for files imported
+    before the record store existed): source_position order gives record_no, the order they were COPYed in."""
+    from financeops_pipeline.imports.records import SCHEMAS
+
+    table = {"bank": "imports.bank_lines", "processor": "imports.processor_lines",
+             "internal": "imports.internal_transactions"}[source]
+    columns = [*SCHEMAS[source].names, *(["classification", "processor"] if source == "bank" else [])]
+    cur = conn.execute(
+        f"SELECT {', '.join(dict.fromkeys(columns))}, business_date, file_sha256 FROM {table}"   # noqa: S608
+        " WHERE business_date = %s AND file_sha256 = %s ORDER BY source_position", (day, sha256))
+    names = [c.name for c in cur.description]
+    rows = cur.fetchall()
+    data = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    if "extra" in data:   # jsonb comes back parsed: keep it as the JSON text the parsers write
+        import json
+
+        data["extra"] = [None if v is None else json.dumps(v, sort_keys=True) for v in data["extra"]]
+    arrow = pa.table({name: pa.array(values) for name, values in data.items()})
+    return arrow.append_column("record_no", pa.array(range(1, arrow.num_rows + 1), pa.int32()))

@@ -15,6 +15,13 @@ import pyarrow as pa
 
 from financeops_pipeline.errors import RecordError
 
+# Every processor the pipeline reads: the internal export's `processor` column, the quality suites and the
+# posting rules' {processor} all take their values from here.
+PROCESSORS = ("stripe", "adyen", "paypal")
+# An exchange rate is exact decimal text in the files and NUMERIC in Postgres; 18 decimals hold any real rate
+# (a rate with more is refused, never rounded).
+EXCHANGE_RATE_TYPE = pa.decimal128(38, 18)
+
 # Position of the record in its file ("line 12", "Stmt[1]/Ntry[3]/TxDtls[2]") and the file's hash are
 # added by the loader, not by parsers: parsers only set `source_position`.
 BANK_LINE_SCHEMA = pa.schema([
@@ -45,10 +52,12 @@ BANK_STATEMENT_SCHEMA = pa.schema([
     ("entry_count", pa.int64()),
     ("entries_total_minor", pa.int64()),     # sum of this statement's lines as parsed
     ("source_position", pa.string()),
+    ("available_date", pa.date32()),          # OFX AVAILBAL (migration 0035); null when not given
+    ("available_balance_minor", pa.int64()),
 ])
 
 PROCESSOR_LINE_SCHEMA = pa.schema([
-    ("processor", pa.string()),          # 'stripe' | 'adyen'
+    ("processor", pa.string()),          # one of PROCESSORS
     ("line_id", pa.string()),            # Stripe balance_transaction_id; Adyen '<Psp Reference>:<Type>:<line>'
     ("category", pa.string()),           # charge | refund | dispute | fee | payout | adjustment | other
     ("processor_type", pa.string()),     # the processor's own value (reporting_category, Adyen Type)
@@ -64,6 +73,11 @@ PROCESSOR_LINE_SCHEMA = pa.schema([
     ("payout_date", pa.date32()),
     ("extra", pa.string()),              # JSON object of columns we do not model, kept verbatim
     ("source_position", pa.string()),
+    # FX (migration 0035): the gross in the currency the customer paid, when that is not `currency` or the
+    # processor's rate is not 1 (null otherwise), and the processor's own rate exactly as written.
+    ("gross_currency", pa.string()),
+    ("gross_gc_minor", pa.int64()),
+    ("exchange_rate", EXCHANGE_RATE_TYPE),
 ])
 
 INTERNAL_TRANSACTION_SCHEMA = pa.schema([
@@ -72,7 +86,7 @@ INTERNAL_TRANSACTION_SCHEMA = pa.schema([
     ("type", pa.string()),               # payment | refund | chargeback
     ("amount_minor", pa.int64()),        # positive as exported
     ("currency", pa.string()),
-    ("processor", pa.string()),          # stripe | adyen
+    ("processor", pa.string()),          # one of PROCESSORS
     ("processor_reference", pa.string()),
     ("customer_id", pa.string()),
     ("description", pa.string()),
@@ -84,12 +98,13 @@ INTERNAL_TRANSACTION_SCHEMA = pa.schema([
 class ParsedFile:
     """What a parser read from one file: canonical rows, statement balances (bank only), record errors."""
 
-    format: str                       # camt053 | bai2 | mt940 | stripe | adyen | internal_csv | internal_parquet
+    format: str                       # detect.FORMAT_NAMES, or bankcsv
     source: str                       # bank | processor | internal
     rows: list[dict[str, Any]] = field(default_factory=list)
     statements: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     table: pa.Table | None = None     # parsers may hand back Arrow directly instead of rows (fast CSV paths)
+    mapping: str | None = None        # the bank-CSV mapping the file was read with (imports.files.mapping)
 
     def records(self) -> list[dict[str, Any]]:
         """The canonical records as dicts, whichever way the parser returned them."""
@@ -109,8 +124,10 @@ SCHEMAS: dict[str, pa.Schema] = {
 
 def statement_record(statement_id: str | None, account_id: str, currency: str,
                      opening: tuple[date | None, int | None], closing: tuple[date | None, int | None],
-                     entry_count: int, entries_total_minor: int, position: str) -> dict[str, Any]:
-    """One BANK_STATEMENT_SCHEMA row: balances as (date, minor units), the entries' count and exact total."""
+                     entry_count: int, entries_total_minor: int, position: str,
+                     available: tuple[date | None, int | None] = (None, None)) -> dict[str, Any]:
+    """One BANK_STATEMENT_SCHEMA row: balances as (date, minor units), the entries' count and exact total;
+    `available` is the available balance where the format gives one (OFX AVAILBAL)."""
     return {
         "statement_id": statement_id,
         "account_id": account_id,
@@ -122,6 +139,8 @@ def statement_record(statement_id: str | None, account_id: str, currency: str,
         "entry_count": entry_count,
         "entries_total_minor": entries_total_minor,
         "source_position": position,
+        "available_date": available[0],
+        "available_balance_minor": available[1],
     }
 
 

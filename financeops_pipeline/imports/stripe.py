@@ -1,14 +1,21 @@
-"""Stripe itemized balance reports (payout reconciliation / balance change from activity) as processor lines.
+"""Stripe report exports as processor lines: the itemized payout-reconciliation and balance-change reports,
+the balance-transactions export and the settlement-style exports, all mapped by header name.
 
-Columns used (all others are kept as a JSON object in `extra`):
+Columns (canonical name first, then the other exports' spellings; compared without case and punctuation, so
+'Created (UTC)' is created_utc's alias 'created (utc)'):
 
-* required: balance_transaction_id, created_utc, currency, gross, fee, net, and reporting_category
-  (older exports call it `type`; either is accepted, reporting_category wins if both are present);
-* optional: source_id (-> reference), available_on_utc (-> available_on), automatic_payout_id (-> payout_id),
-  automatic_payout_effective_at_utc or automatic_payout_effective_at (-> payout_date, its date as written).
+* required: balance_transaction_id (id), created_utc (created, Created (UTC)), currency, gross (amount),
+  fee, net, and reporting_category (type);
+* optional: source_id (source) -> reference, available_on_utc (available_on, Available On (UTC)) ->
+  available_on, automatic_payout_id (transfer) -> payout_id, automatic_payout_effective_at_utc
+  (automatic_payout_effective_at, Transfer Date (UTC)) -> payout_date (its date as written),
+  exchange_rate -> exchange_rate (exact), customer_facing_amount + customer_facing_currency -> gross_currency
+  and gross_gc_minor when the customer paid in another currency than the balance's.
 
-Amounts are major units ('12.00', '-0.77'), refunds negative; fee is positive when it is a cost, and every
-line must satisfy gross - fee == net. `created_utc` without an offset is UTC.
+Every other column (description, payment_metadata[...], card details, ...) is kept as a JSON object of its
+non-empty cells in `extra`. Amounts are major units ('12.00', '-0.77'), refunds negative; fee is positive when
+it is a cost, and every line must satisfy gross - fee == net. A time without an offset is UTC (`created`,
+the local-time column of some exports, is read as UTC only when the report has no created_utc).
 """
 
 from __future__ import annotations
@@ -23,11 +30,29 @@ from financeops_pipeline.imports import columnar, csvutil
 from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA, ParsedFile
 
 FORMAT = "stripe"
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "balance_transaction_id": ("id",),
+    "created_utc": ("created (utc)", "created"),
+    "currency": (),
+    "gross": ("amount",),
+    "fee": (),
+    "net": (),
+    "reporting_category": ("type",),
+    "source_id": ("source",),
+    "available_on_utc": ("available on (utc)", "available_on"),
+    "automatic_payout_id": ("transfer",),
+    "automatic_payout_effective_at_utc": ("automatic_payout_effective_at", "transfer date (utc)"),
+    "exchange_rate": (),
+    "customer_facing_amount": (),
+    "customer_facing_currency": (),
+}
 REQUIRED = ("balance_transaction_id", "created_utc", "currency", "gross", "fee", "net", "reporting_category")
 
 CATEGORY = {
     "charge": "charge",
+    "payment": "charge",
     "refund": "refund",
+    "payment_refund": "refund",
     "dispute": "dispute",
     "dispute_reversal": "dispute",
     "payout": "payout",
@@ -35,52 +60,67 @@ CATEGORY = {
     "stripe_fee": "fee",
     "network_cost": "fee",
     "tax": "fee",
+    "application_fee": "fee",
+    # balance movements that are not sales: posted by the processor_adjustment rule
+    "adjustment": "adjustment",
+    "other_adjustment": "adjustment",
+    "refund_failure": "adjustment",
+    "payout_reversal": "adjustment",
+    "payout_failure": "adjustment",
+    "transfer": "adjustment",
+    "transfer_reversal": "adjustment",
+    "topup": "adjustment",
+    "topup_reversal": "adjustment",
+    "reserve_transaction": "adjustment",
+    "reserved_funds": "adjustment",
+    "connect_reserved_funds": "adjustment",
+    "risk_reserved_funds": "adjustment",
+    "contribution": "adjustment",
+    "climate_order_purchase": "adjustment",
 }
 # Sign of `gross` each reporting_category must have (money into the Stripe balance > 0).
-_NON_NEGATIVE = frozenset({"charge", "dispute_reversal"})
-_NON_POSITIVE = frozenset({"refund", "dispute"})
-
-_MODELLED = frozenset(REQUIRED) | {
-    "type", "source_id", "available_on_utc", "automatic_payout_id",
-    "automatic_payout_effective_at_utc", "automatic_payout_effective_at",
-}
+_NON_NEGATIVE = frozenset({"charge", "payment", "dispute_reversal"})
+_NON_POSITIVE = frozenset({"refund", "payment_refund", "dispute"})
 
 
-def _category_column(header: list[str]) -> str | None:
-    if "reporting_category" in header:
-        return "reporting_category"
-    if "type" in header:
-        return "type"
-    return None
+def _columns(header: list[str]) -> dict[str, str]:
+    return csvutil.find_columns(header, COLUMNS)
 
 
 def sniff(data: bytes) -> bool:
-    """A CSV whose header has balance_transaction_id, gross, net and reporting_category (or type)."""
+    """A CSV whose header has balance_transaction_id (or id), gross (or amount), net and reporting_category
+    (or type)."""
     header = csvutil.sniff_header(data)
     if not header:
         return False
-    names = set(header)
-    return {"balance_transaction_id", "gross", "net"} <= names and _category_column(header) is not None
+    cols = _columns(header)
+    return {"balance_transaction_id", "gross", "net", "reporting_category"} <= set(cols) and (
+        cols["balance_transaction_id"] != "id" or "fee" in cols)
 
 
 def _parse_columnar(data: bytes) -> ParsedFile | None:
     """The whole-column path for a clean file (None: let the row path find and name the problems)."""
     header = csvutil.sniff_header(data)
-    category_col = _category_column(header or [])
-    if (not header or category_col is None or len(set(header)) != len(header)
-            or not {c for c in REQUIRED if c != "reporting_category"} <= set(header)):
+    if not header or len(set(header)) != len(header):
+        return None
+    cols = _columns(header)
+    if not set(REQUIRED) <= set(cols):
         return None
     t = columnar.read_strings(data, header)
     if t is None:
         return None
-    ids = columnar.trimmed(t["balance_transaction_id"])
-    raw_cat = columnar.trimmed(t[category_col])
-    codes = columnar.currencies(t["currency"])
-    created = columnar.utc_timestamps(t["created_utc"], naive_is_utc=True)
+
+    def col(name: str) -> pa.ChunkedArray:
+        return columnar.column_or_blank(t, cols.get(name))
+
+    ids = columnar.trimmed(col("balance_transaction_id"))
+    raw_cat = columnar.trimmed(col("reporting_category"))
+    codes = columnar.currencies(col("currency"))
+    created = columnar.utc_timestamps(col("created_utc"), naive_is_utc=True)
     if codes is None or created is None or not columnar.unique_non_empty(ids) \
             or not pc.all(pc.not_equal(raw_cat, "")).as_py():
         return None
-    gross, fee, net = (columnar.to_minor(t[c], codes[1]) for c in ("gross", "fee", "net"))
+    gross, fee, net = (columnar.to_minor(col(c), codes[1]) for c in ("gross", "fee", "net"))
     if gross is None or fee is None or net is None or not pc.all(pc.equal(pc.subtract(gross, fee), net)).as_py():
         return None
     wrong_sign = pc.or_(pc.and_(pc.less(gross, 0), pc.is_in(raw_cat, pa.array(sorted(_NON_NEGATIVE)))),
@@ -89,33 +129,42 @@ def _parse_columnar(data: bytes) -> ParsedFile | None:
         return None
     n = t.num_rows
     nulls = pa.nulls(n, pa.string())
-    payout_at = next((c for c in ("automatic_payout_effective_at_utc", "automatic_payout_effective_at")
-                      if c in header), None)
-    available = columnar.dates_as_written(t["available_on_utc"]) if "available_on_utc" in header else None
-    payout_date = columnar.dates_as_written(t[payout_at]) if payout_at else None
-    extra = columnar.json_objects(t, [c for c in header if c not in _MODELLED])
-    if ("available_on_utc" in header and available is None) or (payout_at and payout_date is None) or extra is None:
+    available = columnar.dates_as_written(col("available_on_utc"))
+    payout_date = columnar.dates_as_written(col("automatic_payout_effective_at_utc"))
+    rates = columnar.exchange_rates(col("exchange_rate"))
+    fx = _customer_facing_columnar(col("customer_facing_amount"), col("customer_facing_currency"), codes[0])
+    extra = columnar.json_objects(t, [c for c in header if c not in set(cols.values())])
+    if available is None or payout_date is None or extra is None or rates is None or fx is None:
         return None
     categories = pa.array([CATEGORY.get(c, "other") for c in pc.unique(raw_cat).to_pylist()])
     category = pc.take(categories, pc.index_in(raw_cat, value_set=pc.unique(raw_cat)))
 
     def optional(name: str) -> pa.ChunkedArray | pa.Array:
-        return columnar.empty_to_null(columnar.trimmed(t[name])) if name in header else nulls
+        return columnar.empty_to_null(columnar.trimmed(t[cols[name]])) if name in cols else nulls
 
     table = pa.table({
-        "processor": pa.array(["stripe"] * n), "line_id": ids, "category": category, "processor_type": raw_cat,
+        "processor": pa.array([FORMAT] * n), "line_id": ids, "category": category, "processor_type": raw_cat,
         "reference": optional("source_id"), "merchant_reference": nulls, "created_at": created,
-        "available_on": available if available is not None else pa.nulls(n, pa.date32()),
-        "currency": codes[0], "gross_minor": gross, "fee_minor": fee, "net_minor": net,
-        "payout_id": optional("automatic_payout_id"),
-        "payout_date": payout_date if payout_date is not None else pa.nulls(n, pa.date32()),
+        "available_on": available, "currency": codes[0], "gross_minor": gross, "fee_minor": fee, "net_minor": net,
+        "payout_id": optional("automatic_payout_id"), "payout_date": payout_date,
         "extra": extra, "source_position": columnar.line_positions(n),
+        "gross_currency": fx[0], "gross_gc_minor": fx[1], "exchange_rate": rates,
     }, schema=PROCESSOR_LINE_SCHEMA)
     return ParsedFile(format=FORMAT, source="processor", table=table)
 
 
+def _customer_facing_columnar(amount: pa.ChunkedArray, currency: pa.ChunkedArray, balance_currency: pa.ChunkedArray
+                              ) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+    """(gross_currency, gross_gc_minor) where the customer paid in another currency than the balance's."""
+    text, cur = columnar.trimmed(amount), pc.utf8_upper(columnar.trimmed(currency))
+    other = pc.and_(pc.not_equal(cur, ""), pc.not_equal(cur, balance_currency))
+    if not pc.any(other).as_py():
+        return pa.chunked_array([pa.nulls(len(text), pa.string())]), pa.chunked_array([pa.nulls(len(text), pa.int64())])
+    return None   # rare: the row path converts each line in its own currency
+
+
 def parse(data: bytes, filename: str) -> ParsedFile:
-    """Parse a Stripe itemized balance report; bad lines become RecordErrors, the others rows."""
+    """Parse a Stripe report export; bad lines become RecordErrors, the others rows."""
     fast = _parse_columnar(data) if isinstance(data, bytes) else None
     return fast if fast is not None else parse_rows(data, filename)
 
@@ -123,21 +172,19 @@ def parse(data: bytes, filename: str) -> ParsedFile:
 def parse_rows(data: bytes, filename: str) -> ParsedFile:
     """The row-by-row path: every problem becomes a RecordError naming its line and field."""
     f = csvutil.CsvFile(csvutil.decode(data, filename), filename)
-    category_col = _category_column(f.header)
-    f.require([c for c in REQUIRED if c != "reporting_category"] + [category_col or "reporting_category"],
-              "Stripe itemized balance report")
+    cols = _columns(f.header)
+    csvutil.require_columns(f, cols, REQUIRED, "Stripe report export")
     header = f.header
-    ix = f.index
+    ix = {name: f.index[actual] for name, actual in cols.items()}
+    blank = len(header)   # an always-empty cell appended to every record: absent columns read ''
     i_id, i_created, i_cur = ix["balance_transaction_id"], ix["created_utc"], ix["currency"]
-    i_gross, i_fee, i_net = ix["gross"], ix["fee"], ix["net"]
-    i_cat = ix[category_col or "reporting_category"]
-    i_source = ix.get("source_id")
-    i_avail = ix.get("available_on_utc")
-    i_payout = ix.get("automatic_payout_id")
-    i_payout_at = ix.get("automatic_payout_effective_at_utc", ix.get("automatic_payout_effective_at"))
-    extra_ix = [i for i, name in enumerate(header) if name not in _MODELLED]
-    payout_at_name = header[i_payout_at] if i_payout_at is not None else ""
-    category_name = header[i_cat]
+    i_gross, i_fee, i_net, i_cat = ix["gross"], ix["fee"], ix["net"], ix["reporting_category"]
+    i_source, i_avail, i_payout, i_payout_at, i_rate, i_cf_amount, i_cf_cur = (ix.get(c, blank) for c in (
+        "source_id", "available_on_utc", "automatic_payout_id", "automatic_payout_effective_at_utc", "exchange_rate",
+        "customer_facing_amount", "customer_facing_currency"))
+    modelled = set(cols.values())
+    extra_ix = [i for i, name in enumerate(header) if name not in modelled]
+    names = {i: header[i] if i < blank else "" for i in (i_created, i_avail, i_payout_at, i_cat)}
     amount_minor = csvutil.amount_reader()
     currency_of = csvutil.currency_of
     utc_datetime = csvutil.naive_utc_datetime
@@ -145,43 +192,52 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
     json_extra = csvutil.json_extra_writer(header, extra_ix)
     seen: set[str] = set()
 
-    def convert(r: list[str], line: int) -> dict[str, Any]:
+    def convert(fields: list[str], line: int) -> dict[str, Any]:
+        r = [*fields, ""]
         line_id = r[i_id].strip()
         if not line_id:
-            raise FieldError("balance_transaction_id", "empty balance_transaction_id")
+            raise FieldError(header[i_id], f"empty {header[i_id]}")
         if line_id in seen:
-            raise FieldError("balance_transaction_id", f"duplicate balance_transaction_id {line_id!r}")
+            raise FieldError(header[i_id], f"duplicate {header[i_id]} {line_id!r}")
         seen.add(line_id)  # a later duplicate is refused even if this line turns out bad too
         raw_cat = r[i_cat].strip()
         if not raw_cat:
-            raise FieldError(category_name, f"empty {category_name}")
+            raise FieldError(names[i_cat], f"empty {names[i_cat]}")
         code, exp = currency_of(r[i_cur], "currency")
-        gross = amount_minor(r[i_gross], exp, code, "gross")
+        gross = amount_minor(r[i_gross], exp, code, header[i_gross])
         fee = amount_minor(r[i_fee], exp, code, "fee")
         net = amount_minor(r[i_net], exp, code, "net")
         if gross - fee != net:
             raise FieldError("net", f"gross {r[i_gross]} - fee {r[i_fee]} != net {r[i_net]}")
         if (gross < 0 and raw_cat in _NON_NEGATIVE) or (gross > 0 and raw_cat in _NON_POSITIVE):
-            raise FieldError("gross", f"gross {r[i_gross]} has the wrong sign for {category_name} {raw_cat!r}")
-        reference = r[i_source].strip() if i_source is not None else ""
-        payout_id = r[i_payout].strip() if i_payout is not None else ""
+            raise FieldError(header[i_gross], f"gross {r[i_gross]} has the wrong sign for {names[i_cat]} {raw_cat!r}")
+        gross_currency = gross_gc = None
+        cf_cur = r[i_cf_cur].strip()
+        if cf_cur and cf_cur.upper() != code:
+            gross_currency, cf_exp = currency_of(cf_cur, "customer_facing_currency")
+            gross_gc = amount_minor(r[i_cf_amount], cf_exp, gross_currency, "customer_facing_amount")
+        reference = r[i_source].strip()
+        payout_id = r[i_payout].strip()
         return {
-            "processor": "stripe",
+            "processor": FORMAT,
             "line_id": line_id,
             "category": CATEGORY.get(raw_cat, "other"),
             "processor_type": raw_cat,
             "reference": reference or None,
             "merchant_reference": None,
-            "created_at": utc_datetime(r[i_created], "created_utc"),
-            "available_on": date_part(r[i_avail], "available_on_utc") if i_avail is not None else None,
+            "created_at": utc_datetime(r[i_created], names[i_created]),
+            "available_on": date_part(r[i_avail], names[i_avail]),
             "currency": code,
             "gross_minor": gross,
             "fee_minor": fee,
             "net_minor": net,
             "payout_id": payout_id or None,
-            "payout_date": date_part(r[i_payout_at], payout_at_name) if i_payout_at is not None else None,
+            "payout_date": date_part(r[i_payout_at], names[i_payout_at]),
             "extra": json_extra(r),
             "source_position": f"line {line}",
+            "gross_currency": gross_currency,
+            "gross_gc_minor": gross_gc,
+            "exchange_rate": csvutil.exchange_rate(r[i_rate], "exchange_rate"),
         }
 
     rows, errors = csvutil.run_rows(f, convert)

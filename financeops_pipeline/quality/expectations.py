@@ -15,6 +15,7 @@ from functools import cache
 
 import psycopg
 
+from financeops_pipeline.imports.records import PROCESSORS
 from financeops_pipeline.money import CURRENCY_EXPONENTS
 
 ISO_4217 = sorted(CURRENCY_EXPONENTS)
@@ -39,7 +40,7 @@ def internal_transactions_suite(gxe, start: dt.date, end: dt.date) -> list:
         gxe.ExpectColumnValuesToBeUnique(column="transaction_id"),
         gxe.ExpectColumnValuesToNotBeNull(column="processor_reference"),
         gxe.ExpectColumnValuesToBeInSet(column="type", value_set=["payment", "refund", "chargeback"]),
-        gxe.ExpectColumnValuesToBeInSet(column="processor", value_set=["stripe", "adyen"]),
+        gxe.ExpectColumnValuesToBeInSet(column="processor", value_set=list(PROCESSORS)),
         gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=ISO_4217),
         gxe.ExpectColumnValuesToBeBetween(column="amount_minor", min_value=1, max_value=MAX_ABS_MINOR),
         *_in_partition(gxe, start, end),
@@ -52,7 +53,7 @@ def processor_lines_suite(gxe, start: dt.date, end: dt.date) -> list:
         # The record key. Not line_id: a line the processor delivers twice is loaded twice on purpose, posted
         # once (idempotency key) and reported by the reconciliation as a `duplicate` break.
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["file_sha256", "source_position"]),
-        gxe.ExpectColumnValuesToBeInSet(column="processor", value_set=["stripe", "adyen"]),
+        gxe.ExpectColumnValuesToBeInSet(column="processor", value_set=list(PROCESSORS)),
         gxe.ExpectColumnValuesToBeInSet(column="category", value_set=[
             "charge", "refund", "dispute", "fee", "payout", "adjustment", "other"]),
         gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=ISO_4217),

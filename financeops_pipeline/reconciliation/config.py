@@ -11,6 +11,9 @@ DEFAULT_WINDOWS = {
     # bank_days: payout date -> bank credit. An item is pending while its age is within its window.
     "stripe": {"settle_days": 2, "internal_days": 0, "bank_days": 3},
     "adyen": {"settle_days": 2, "internal_days": 0, "bank_days": 3},
+    # PayPal settles at once (a payment is in the balance when completed), and a withdrawal reaches the bank
+    # in 1 to 5 business days.
+    "paypal": {"settle_days": 1, "internal_days": 0, "bank_days": 5},
 }
 
 

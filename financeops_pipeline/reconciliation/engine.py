@@ -1,15 +1,18 @@
-"""Run the three-way match for one tenant-day: Postgres -> Arrow (ADBC) -> DuckDB SQL -> COPY back.
+"""Run the three-way match for one tenant-day: the import's record files -> DuckDB SQL -> results stored.
 
-`reconcile` is pure (Arrow in, Arrow out) so it is tested and benchmarked without a database;
-`reconcile_day` wires it to Postgres and replaces that tenant-day's results in one transaction.
+`reconcile` is pure (inputs in, Arrow out) so it is tested and benchmarked without a database; `reconcile_day`
+wires it to the record store (the lookback window is a set of Parquet files, listed from imports.files under
+row-level security) and to the results store (reconciliation/store.py: Postgres keeps what people query,
+Parquet every item state), replacing that tenant-day's results.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import psycopg
@@ -17,11 +20,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from financeops_pipeline.audit import code_version
-from financeops_pipeline.db.connect import copy_arrow, copy_into_day, fetch_arrow
+from financeops_pipeline.db.connect import copy_arrow, copy_into_day
+from financeops_pipeline.imports.record_store import day_record_paths
+from financeops_pipeline.imports.records import SCHEMAS
+from financeops_pipeline.reconciliation import store
 from financeops_pipeline.reconciliation.config import ReconConfig, load_recon_config
 from financeops_pipeline.sqlfiles import load_named_sql, load_sql
 from financeops_pipeline.workbench.daylock import day_locked
 from financeops_pipeline.workbench.resolutions import Resolutions, load_resolutions
+
+# A source's rows: an Arrow table, or the record files (Parquet) of the window, read by DuckDB where they are.
+SourceRows = pa.Table | Sequence[Path]
 
 PREV_BREAKS_SCHEMA = pa.schema([
     ("break_id", pa.string()), ("break_type", pa.string()), ("source", pa.string()),
@@ -32,12 +41,22 @@ PREV_BREAKS_SCHEMA = pa.schema([
 
 @dataclass
 class ReconInputs:
-    internal: pa.Table
-    processor: pa.Table
-    bank: pa.Table
+    internal: SourceRows
+    processor: SourceRows
+    bank: SourceRows
     prev_breaks: pa.Table
     # People's resolutions from the workbench (manual matches, accepted breaks, rejected suggestions)
     resolutions: Resolutions = field(default_factory=Resolutions.none)
+
+    def item_count(self) -> int:
+        """Rows of the three sources (read from the Parquet footers when they are files)."""
+        return sum(_row_count(rows) for rows in (self.internal, self.processor, self.bank))
+
+    def to_arrow(self) -> ReconInputs:
+        """The same inputs with every source read into Arrow (for the pandas baseline)."""
+        return ReconInputs(*(_arrow_of(rows, name) for name, rows in (
+            ("internal", self.internal), ("processor", self.processor), ("bank", self.bank))),
+            prev_breaks=self.prev_breaks)
 
 
 @dataclass
@@ -71,9 +90,8 @@ def reconcile(inputs: ReconInputs, day: dt.date, config: ReconConfig) -> ReconRe
 
 def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, config: ReconConfig) -> ReconResult:
     """The match itself, on an open connection: register the inputs, run the SQL, read the results."""
-    con.register("internal_src", inputs.internal)
-    con.register("processor_src", inputs.processor)
-    con.register("bank_src", inputs.bank)
+    for name, rows in (("internal", inputs.internal), ("processor", inputs.processor), ("bank", inputs.bank)):
+        _register_source(con, f"{name}_src", name, rows)
     con.register("prev_breaks", inputs.prev_breaks)
     con.register("windows", pa.Table.from_pylist(
         [{"processor": p, **w} for p, w in config.windows.items()]))
@@ -101,43 +119,104 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     return ReconResult(item_status=item_status, breaks=breaks)
 
 
-def load_inputs(conninfo: str, tenant: str, day: dt.date, config: ReconConfig) -> ReconInputs:
-    """Bring the lookback window of every source from Postgres as Arrow, as the tenant's role.
-
-    The queries run at once on connections of their own: each is one backend scanning and encoding on one
-    core, and the ADBC fetch releases the GIL, so the internal and processor reads overlap on two cores.
-    """
-    queries = load_named_sql("reconciliation/sql/inputs.sql")
-    params = (tenant, day - dt.timedelta(days=config.lookback_days), day)
-    with ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="recon-load") as pool:
-        futures = {name: pool.submit(fetch_arrow, conninfo, tenant, sql, params) for name, sql in queries.items()}
-        tables = {name: future.result() for name, future in futures.items()}
-    return ReconInputs(internal=tables["internal"], processor=tables["processor"], bank=tables["bank"],
-                       prev_breaks=tables["prev_breaks"].cast(PREV_BREAKS_SCHEMA),
-                       resolutions=load_resolutions(conninfo, tenant, day))
+def _register_source(con: duckdb.DuckDBPyConnection, view: str, source: str, rows: SourceRows) -> None:
+    """`view` over a source's rows as match.sql reads them: Arrow registered as it is, record files read in
+    place (only the columns the match uses leave the disk). file_order orders a record's deliveries."""
+    if isinstance(rows, pa.Table):
+        con.register(view, rows)
+        return
+    if not rows:
+        con.register(view, _empty(source))
+        return
+    files = ", ".join("'" + str(path).replace("'", "''") + "'" for path in rows)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, left(file_sha256, 16) AS file_order"
+                f" FROM read_parquet([{files}], union_by_name = true)")
 
 
-def write_results(conn: psycopg.Connection, tenant: str, day: dt.date, result: ReconResult, run_id: str) -> bool:
-    """Replace the tenant-day's results in one transaction (derived data: re-running gives the same rows).
+def _empty(source: str) -> pa.Table:
+    """No rows, with the columns a record file of `source` has."""
+    schema = SCHEMAS[source]
+    if source == "bank":
+        schema = schema.append(pa.field("classification", pa.string())).append(pa.field("processor", pa.string()))
+    schema = (schema.append(pa.field("business_date", pa.date32())).append(pa.field("file_sha256", pa.string()))
+              .append(pa.field("record_no", pa.int32())).append(pa.field("file_order", pa.string())))
+    return schema.empty_table()
+
+
+def _row_count(rows: SourceRows) -> int:
+    import pyarrow.parquet as pq
+
+    return rows.num_rows if isinstance(rows, pa.Table) else sum(pq.ParquetFile(p).metadata.num_rows for p in rows)
+
+
+def _arrow_of(rows: SourceRows, source: str) -> pa.Table:
+    if isinstance(rows, pa.Table):
+        return rows
+    con = duckdb.connect()
+    try:
+        _register_source(con, "rows", source, rows)
+        return con.sql("SELECT * FROM rows").to_arrow_table()
+    finally:
+        con.close()
+
+
+def load_inputs(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: dt.date,
+                config: ReconConfig) -> ReconInputs:
+    """The lookback window of every source as the record files the imports wrote (listed from imports.files on
+    the tenant's connection), and the previous day's open breaks from Postgres."""
+    first = day - dt.timedelta(days=config.lookback_days)
+    with conn.transaction():   # reads only, but never leave a transaction open for the write-back to nest in
+        sources = {source: day_record_paths(conn, archive_dir, tenant, source, first, day)
+                   for source in ("internal", "processor", "bank")}
+        cur = conn.execute(load_named_sql("reconciliation/sql/inputs.sql")["prev_breaks"], (tenant, day))
+        names = [c.name for c in cur.description]
+        rows = cur.fetchall()
+        resolutions = load_resolutions(conn, tenant, day)   # people's manual matches and acceptances (workbench)
+    prev = pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows], schema=PREV_BREAKS_SCHEMA) \
+        if rows else PREV_BREAKS_SCHEMA.empty_table()
+    return ReconInputs(internal=sources["internal"], processor=sources["processor"], bank=sources["bank"],
+                       prev_breaks=prev, resolutions=resolutions)
+
+
+def write_results(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: dt.date, result: ReconResult,
+                  run_id: str) -> bool:
+    """Replace the tenant-day's results (derived data: re-running gives the same rows): every item state to
+    Parquet, then in one transaction what people query to Postgres (store.py).
 
     A signed-off day is locked: its results stay as they were signed off and nothing is written (False)."""
     day_columns = {"tenant": tenant, "business_date": day}
     with conn.transaction():
-        if day_locked(conn, tenant, day):
+        if day_locked(conn, tenant, day):   # holds the day's shared lock until the results are written
             return False
-        for table in ("recon.item_status", "recon.breaks", "recon.runs"):
+        store.write_states(archive_dir, tenant, day, result.item_status)
+        for table in ("recon.item_status", "recon.breaks", "recon.day_totals", "recon.runs"):
             conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND business_date = %s", (tenant, day))
-        copy_into_day(conn, "recon.item_status", day, result.item_status, ("details",), day_columns)
+        copy_into_day(conn, "recon.item_status", day, store.queried_states(result.item_status), ("details",),
+                      day_columns)
         copy_arrow(conn, "recon.breaks", result.breaks, ("details",), day_columns)
+        copy_arrow(conn, "recon.day_totals", store.day_totals(result.item_status, day), (), day_columns)
         conn.execute("INSERT INTO recon.runs (tenant, business_date, run_id, code_version) VALUES (%s, %s, %s, %s)",
                      (tenant, day, run_id, code_version()))
     return True
 
 
-def reconcile_day(conninfo: str, conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str,
+def stored_item_status(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: dt.date) -> pa.Table:
+    """Every item state stored for a tenant-day: the Parquet of every state when the day has one, else (days
+    reconciled before it existed) the states in Postgres, which then held every state."""
+    states = store.read_states(archive_dir, tenant, day)
+    if states is not None:
+        return states
+    cur = conn.execute("SELECT source, source_ref, currency::text AS currency, amount_minor, item_date, status,"
+                       " break_id, break_type, rule, details::text AS details, match_group, matched_on"
+                       " FROM recon.item_status WHERE tenant = %s AND business_date = %s", (tenant, day))
+    names = [c.name for c in cur.description]
+    return pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in cur.fetchall()])
+
+
+def reconcile_day(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: dt.date, run_id: str,
                   config: ReconConfig | None = None) -> ReconResult:
-    """Load, match and write back one tenant-day."""
+    """Load, match and store one tenant-day."""
     config = config or load_recon_config()
-    result = reconcile(load_inputs(conninfo, tenant, day, config), day, config)
-    write_results(conn, tenant, day, result, run_id)
+    result = reconcile(load_inputs(conn, archive_dir, tenant, day, config), day, config)
+    write_results(conn, archive_dir, tenant, day, result, run_id)
     return result

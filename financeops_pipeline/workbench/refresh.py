@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 import psycopg
 
 
-def refresh_days(conninfo: str, conn: psycopg.Connection, tenant: str, first_day: dt.date) -> list[dt.date]:
+def refresh_days(conn: psycopg.Connection, archive_dir: Path, tenant: str, first_day: dt.date) -> list[dt.date]:
     """Re-run the reconciliation and the reports of every reconciled, open day from `first_day`, in date order
     (carried-forward breaks read the day before). Returns the days refreshed."""
     from financeops_pipeline.reconciliation.config import load_recon_config
@@ -27,8 +28,8 @@ def refresh_days(conninfo: str, conn: psycopg.Connection, tenant: str, first_day
     for day in days:
         if day_locked(conn, tenant, day):
             continue
-        result = reconcile(load_inputs(conninfo, tenant, day, config), day, config)
-        if write_results(conn, tenant, day, result, run_id):
+        result = reconcile(load_inputs(conn, archive_dir, tenant, day, config), day, config)
+        if write_results(conn, archive_dir, tenant, day, result, run_id):
             for report in REPORT_CATALOG:
                 build_sections(conn, report, tenant, day)
             refreshed.append(day)

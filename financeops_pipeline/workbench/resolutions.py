@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import psycopg
 import pyarrow as pa
 
 from financeops_pipeline.sqlfiles import load_named_sql
@@ -48,10 +49,12 @@ def fingerprint(items: list[dict]) -> str:
                     for i in sorted(items, key=lambda i: (i["source"], i["source_ref"])))
 
 
-def load_resolutions(conninfo: str, tenant: str, day: dt.date) -> Resolutions:
-    """The tenant's resolutions in force on the day, read as the tenant's role."""
-    from financeops_pipeline.db.connect import fetch_arrow
-
+def load_resolutions(conn: psycopg.Connection, tenant: str, day: dt.date) -> Resolutions:
+    """The tenant's resolutions in force on the day, read on the tenant's connection (a few rows each)."""
     queries = load_named_sql("workbench/sql/resolutions.sql")
-    return Resolutions(**{name: fetch_arrow(conninfo, tenant, queries[name], (tenant, day)).cast(schema)
-                          for name, schema in SCHEMAS.items()})
+    tables = {}
+    for name, schema in SCHEMAS.items():
+        cur = conn.execute(queries[name], (tenant, day))
+        names = [c.name for c in cur.description]
+        tables[name] = pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in cur.fetchall()], schema=schema)
+    return Resolutions(**tables)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,10 +23,10 @@ def tenant_workbench(conninfo: str, tenant: str) -> Iterator[psycopg.Connection]
         yield conn
 
 
-def perform(conninfo: str, conn: psycopg.Connection, actor: Actor, action: Callable[..., Outcome], *args: Any,
+def perform(archive_dir: Path, conn: psycopg.Connection, actor: Actor, action: Callable[..., Outcome], *args: Any,
             **kwargs: Any) -> Outcome:
     """Run one action; when it took effect, re-reconcile and republish the days it changes."""
     outcome = action(conn, actor, *args, **kwargs)
     if outcome.effective and outcome.refresh_from:
-        outcome.extra["refreshed"] = refresh_days(conninfo, conn, actor.tenant, outcome.refresh_from)
+        outcome.extra["refreshed"] = refresh_days(conn, archive_dir, actor.tenant, outcome.refresh_from)
     return outcome

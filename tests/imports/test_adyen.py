@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -100,10 +101,11 @@ def test_categories_timezones_and_fx():
     assert refund["created_at"] == datetime(2026, 7, 2, 8, 0, tzinfo=UTC)  # CEST = +02:00
     assert chargeback["category"] == "dispute"
     assert chargeback["created_at"] == datetime(2026, 7, 2, 8, 0, tzinfo=UTC)  # IANA zone, summer time
-    # FX: gross is stated in the net currency as net + fee = 98.00 + 1.00; the USD amount goes to extra.
+    # FX: gross is stated in the net currency as net + fee = 98.00 + 1.00; the USD amount and the rate are
+    # kept in their own columns, the rate exactly as written.
     assert (fx["currency"], fx["gross_minor"], fx["fee_minor"], fx["net_minor"]) == ("EUR", 9900, 100, 9800)
-    assert json.loads(fx["extra"])["gross_gc_minor"] == 11000
-    assert json.loads(fx["extra"])["Gross Currency"] == "USD"
+    assert (fx["gross_currency"], fx["gross_gc_minor"], fx["exchange_rate"]) == ("USD", 11000, Decimal("0.9"))
+    assert "Exchange Rate" not in (fx["extra"] or "") and settled["gross_currency"] is None
     assert correction["category"] == "adjustment" and correction["gross_minor"] == 300
     assert other["category"] == "other" and other["processor_type"] == "SomethingNew"
     assert settled["payout_date"] is None  # no MerchantPayout line in this file

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -153,8 +154,9 @@ def test_adyen_fast_path_covers_fx_zones_repeated_fee_lines_and_odd_extras():
     assert {r["payout_id"]: r["payout_date"] for r in rows} == {
         "ACC:7": date(2026, 11, 3), "ACC:8": None, "OTHER:8": date(2026, 11, 4), "ACC:9": None}
     assert rows[3]["created_at"] == datetime(2026, 1, 2, 15, 0, 0, 250000, tzinfo=UTC)  # EST = -05:00
-    assert json.loads(rows[4]["extra"])["gross_gc_minor"] == 11000
-    assert json.loads(rows[5]["extra"])["Gross Currency"] == "EUR"  # same currency, rate 0.5: FX
+    assert (rows[4]["gross_currency"], rows[4]["gross_gc_minor"]) == ("USD", 11000)
+    assert (rows[5]["gross_currency"], rows[5]["exchange_rate"]) == ("EUR", Decimal("0.5"))  # same currency, rate 0.5
+    assert rows[6]["exchange_rate"] == Decimal("0.0061") and rows[1]["exchange_rate"] == 1
     assert (rows[5]["gross_minor"], rows[1]["gross_minor"]) == (9900, -1000)
     assert json.loads(rows[9]["extra"])["Note"] == 'say "hi", c:\\\\x'
     assert rows[16]["currency"] == "KWD" and rows[16]["net_minor"] == 1250

@@ -57,7 +57,7 @@ def test_csv_good_rows():
         ("t9,2026-02-30T10:00:00+01:00,payment,5.00,EUR,stripe,ch_9,c,d", "created_at", "unparseable"),
         ("t9,2026-11-02T10:00:00,payment,5.00,EUR,stripe,ch_9,c,d", "created_at", "no UTC offset"),
         ("t9,2026-11-02T10:00:00+01:00,payout,5.00,EUR,stripe,ch_9,c,d", "type", "not one of"),
-        ("t9,2026-11-02T10:00:00+01:00,payment,5.00,EUR,paypal,ch_9,c,d", "processor", "not one of"),
+        ("t9,2026-11-02T10:00:00+01:00,payment,5.00,EUR,klarna,ch_9,c,d", "processor", "not one of"),
         ("t9,2026-11-02T10:00:00+01:00,payment,5.00,EUR,stripe,,c,d", "processor_reference", "empty"),
         (",2026-11-02T10:00:00+01:00,payment,5.00,EUR,stripe,ch_9,c,d", "transaction_id", "empty"),
         ("t1,2026-11-02T10:00:00+01:00,payment,5.00,EUR,stripe,ch_9,c,d", "transaction_id", "duplicate"),

@@ -68,7 +68,7 @@ def test_full_report_columns_and_categories():
     assert by_id["txn_1"]["fee_minor"] == 320 and by_id["txn_1"]["net_minor"] == 9680
     assert by_id["txn_1"]["payout_id"] == "po_9" and by_id["txn_1"]["payout_date"] == date(2026, 11, 5)
     assert [by_id[f"txn_{i}"]["category"] for i in range(1, 7)] == [
-        "charge", "refund", "fee", "dispute", "other", "charge"]
+        "charge", "refund", "fee", "dispute", "adjustment", "charge"]
     assert by_id["txn_5"]["processor_type"] == "other_adjustment"
     assert by_id["txn_3"]["available_on"] is None
     # An explicit offset is honoured: 15:00 at +01:00 is 14:00 UTC. JPY has no minor digits.

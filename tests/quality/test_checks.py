@@ -54,7 +54,7 @@ def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch
     query(scratch, "INSERT INTO imports.internal_transactions (tenant, business_date, file_sha256, source_position,"
                    " transaction_id, created_at, type, amount_minor, currency, processor, processor_reference)"
                    " VALUES ('acme', %s, repeat('a', 64), 'line 99', 'acme-T0016', now(), 'payment', 10000000000000,"
-                   " 'XXX', 'paypal', 'ref') RETURNING 1", (D4,))
+                   " 'XXX', 'square', 'ref') RETURNING 1", (D4,))
     query(scratch, "INSERT INTO imports.processor_lines (tenant, business_date, file_sha256, source_position,"
                    " processor, line_id, category, created_at, currency, gross_minor, fee_minor, net_minor)"
                    " VALUES ('acme', %s, repeat('b', 64), 'line 9', 'stripe', 'txn_x', 'bogus', now(), 'USD',"
@@ -70,7 +70,7 @@ def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch
     failures = md(internal, "failures")
     assert "| acme | expect_column_values_to_be_unique | transaction_id | 2 | acme-T0016, acme-T0016 |" in failures
     assert "| expect_column_values_to_be_in_set | currency | 1 | XXX |" in failures
-    assert "| expect_column_values_to_be_in_set | processor | 1 | paypal |" in failures
+    assert "| expect_column_values_to_be_in_set | processor | 1 | square |" in failures
     assert "| expect_column_values_to_be_between | amount_minor | 1 | 10000000000000 |" in failures
     processor = md(ev["imports/processor_records/expectation_suite"], "failures")
     assert "| expect_column_values_to_be_in_set | category | 1 | bogus |" in processor
@@ -212,8 +212,8 @@ def test_an_id_reused_for_other_money_fails_a_known_duplicate_passes(db_url, tmp
 
 
 def test_existing_ledger_and_recon_gates_fail_on_a_bad_day(scratch):
-    # As the owner, bypass the balance and snapshot triggers and post a one-legged 1.00 to cash; drop one recon
-    # state.
+    # As the owner, bypass the balance and snapshot triggers and post a one-legged 1.00 to cash; lose one
+    # reconciled item.
     with psycopg.connect(scratch) as conn:
         conn.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_balanced,"
                      " DISABLE TRIGGER postings_snapshot")
@@ -222,8 +222,10 @@ def test_existing_ledger_and_recon_gates_fail_on_a_bad_day(scratch):
                    " 'manual', 't', 'manual', 'test', 't') RETURNING 1", (D4,))
     query(scratch, "INSERT INTO ledger.postings VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
                    " RETURNING 1", (D4,))
-    query(scratch, "DELETE FROM recon.item_status WHERE tenant = 'acme' AND business_date = %s"
-                   " AND source_ref = 'acme-T0021' RETURNING 1", (D4,))
+    # lose acme-T0021 (250.00, matched) from the day's reconciliation totals
+    query(scratch, "UPDATE recon.day_totals SET items = items - 1, amount_minor = amount_minor - 25000"
+                   " WHERE tenant = 'acme' AND business_date = %s AND source = 'internal' AND currency = 'USD'"
+                   " AND scope = 'day' AND status = 'matched' RETURNING 1", (D4,))
     ev = evaluations(materialize(scratch, D4, checks=[
         ("ledger/journal_entries", "ledger_balanced"), ("ledger/journal_entries", "snapshots_match_postings"),
         ("recon/three_way_match", "recon_conservation")]))

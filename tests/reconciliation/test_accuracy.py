@@ -79,7 +79,7 @@ def test_reported_breaks_equal_the_ground_truth_and_every_unit_is_conserved(land
                         outcome = import_file(conn, tenant, path, day, run_id, archive)
                         assert outcome.status == "loaded", outcome.summary()
                 post_day(conn, tenant, day, run_id)
-                reconcile_day(db_url, conn, tenant, day, run_id)
+                reconcile_day(conn, archive, tenant, day, run_id)
                 violations += [(tenant, day, v) for v in run_check(conn, "recon_conservation", tenant, day)]
     assert violations == []
 

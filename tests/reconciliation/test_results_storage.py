@@ -1,6 +1,6 @@
-"""How reconciliation results are stored: one state row per item and day, recon.matches a view of the matched
-rows (tenant-isolated), matches written before that change carried over, and day indexes summarized by the
-writer."""
+"""How reconciliation results are stored: every item state of a day in Parquet, what people query (open
+states, breaks, per-day totals) in Postgres under row-level security; matches written before either change
+carried over, and day indexes summarized by the writer."""
 
 from __future__ import annotations
 
@@ -8,33 +8,53 @@ import datetime as dt
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from financeops_pipeline.db.connect import copy_arrow, copy_into_day, tenant_connection
 from financeops_pipeline.db.migrate import migrate
+from financeops_pipeline.reconciliation.engine import stored_item_status
+from financeops_pipeline.reconciliation.store import day_totals
 
 D2, D3 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
+SAMPLE_DAYS = (D2, D3, dt.date(2026, 11, 4))
 
 
-def test_matches_are_the_matched_states_including_earlier_items_matched_that_day(sample):
-    with psycopg.connect(sample.url) as conn:
-        states = set(conn.execute(
-            "SELECT tenant, business_date, source, source_ref, rule, match_group FROM recon.item_status"
-            " WHERE status = 'matched'").fetchall())
-        matches = set(conn.execute(
-            "SELECT tenant, business_date, source, source_ref, rule, match_group FROM recon.matches").fetchall())
-        carried = conn.execute(
-            "SELECT count(*) FROM recon.item_status s WHERE status = 'matched' AND item_date < business_date"
-            " AND EXISTS (SELECT 1 FROM recon.item_status p WHERE p.tenant = s.tenant AND p.source = s.source"
-            "             AND p.source_ref = s.source_ref AND p.business_date = s.item_date"
-            "             AND p.status = 'pending')").fetchone()[0]
-    assert matches == states and len(matches) > 0
-    assert all(group for *_, group in matches)
-    assert carried > 0   # pending on its own day, matched on a later one: that day's match, kept
+def _stored(sample, tenant: str, day: dt.date) -> pa.Table:
+    with tenant_connection(sample.url, tenant) as conn:
+        return stored_item_status(conn, sample.archive, tenant, day)
 
 
-def test_a_tenant_sees_only_its_own_matches(sample):
+def test_every_state_is_on_file_and_postgres_keeps_the_open_ones_and_the_totals(sample):
+    carried = 0
+    for tenant in ("acme", "globex"):
+        for day in SAMPLE_DAYS:
+            states = _stored(sample, tenant, day)
+            matched = states.filter(pc.equal(states["status"], "matched"))
+            assert matched.num_rows > 0 and matched["match_group"].null_count == 0
+            # pending on its own day, matched on a later one: that day's match, kept in that day's states
+            carried += pc.sum(pc.less(matched["item_date"], pa.scalar(day, pa.date32()))).as_py() or 0
+            with psycopg.connect(sample.url) as conn:
+                in_postgres = conn.execute(
+                    "SELECT source, source_ref, status FROM recon.item_status WHERE tenant = %s AND business_date = %s",
+                    (tenant, day)).fetchall()
+                totals = conn.execute(
+                    "SELECT source, currency, status, scope, items, amount_minor, abs_amount_minor"
+                    " FROM recon.day_totals WHERE tenant = %s AND business_date = %s ORDER BY 1, 2, 3, 4",
+                    (tenant, day)).fetchall()
+            open_states = states.filter(pc.or_(pc.not_equal(states["status"], "matched"),
+                                               pc.is_valid(states["details"])))
+            assert sorted(in_postgres) == sorted(zip(open_states["source"].to_pylist(),
+                                                     open_states["source_ref"].to_pylist(),
+                                                     open_states["status"].to_pylist(), strict=True))
+            assert totals == [tuple(r.values()) for r in day_totals(states, day).to_pylist()]
+            assert sum(r[4] for r in totals) == states.num_rows
+    assert carried > 0
+
+
+def test_a_tenant_sees_only_its_own_results(sample):
     with tenant_connection(sample.url, "globex") as conn:
-        assert conn.execute("SELECT DISTINCT tenant FROM recon.matches").fetchall() == [("globex",)]
+        for table in ("recon.item_status", "recon.day_totals", "recon.breaks"):
+            assert conn.execute(f"SELECT DISTINCT tenant FROM {table}").fetchall() == [("globex",)], table
 
 
 def test_matches_written_before_they_became_item_states_are_kept(pg_target):
@@ -66,6 +86,11 @@ def test_matches_written_before_they_became_item_states_are_kept(pg_target):
             (D3, "bank:acct:B1", "payout_reference", "payout", "stripe:po_1", 900)]
         assert conn.execute("SELECT item_date, status, matched_on FROM recon.item_status"
                             " WHERE business_date = %s", (D3,)).fetchall() == [(D2, "matched", D3)]
+        # 0024: the days reconciled before it get their totals from their stored states
+        assert conn.execute("SELECT business_date, source, status, scope, items, amount_minor FROM recon.day_totals"
+                            " ORDER BY 1, 2").fetchall() == [
+            (D2, "internal", "matched", "day", 1, 500), (D2, "payout", "pending", "day", 1, 900),
+            (D3, "payout", "matched", "carried_matched", 1, 900)]
     with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
@@ -110,6 +135,6 @@ def test_the_assets_counts_are_the_reports_counts(sample):
         event = next(e for e in result.get_asset_materialization_events()
                      if e.asset_key.to_user_string() == "recon/three_way_match")
         with psycopg.connect(sample.url) as conn:
-            matched = conn.execute("SELECT count(*) FROM recon.item_status WHERE business_date = %s"
-                                   " AND status = 'matched' AND item_date = business_date", (day,)).fetchone()[0]
+            matched = conn.execute("SELECT sum(items) FROM recon.day_totals WHERE business_date = %s"
+                                   " AND status = 'matched' AND scope = 'day'", (day,)).fetchone()[0]
         assert event.materialization.metadata["matched"].value == matched, day

@@ -24,6 +24,7 @@ _cache: dict[str, SampleRun] = {}
 class SampleRun:
     url: str
     results: dict[str, dg.ExecuteInProcessResult]   # by partition key
+    archive: Path                                     # raw files, record files, reconciliation states
 
 
 def pipeline_environment(db_url: str, data_dir: Path, archive: Path, tenants: str = "") -> dict[str, str]:
@@ -44,7 +45,7 @@ def sample_run(pg_target, tmp_root: Path) -> SampleRun:
     results = {day: materialize(url, day, whole=True, archive=tmp_root / "archive") for day in DAYS}
     for day, result in results.items():
         assert result.success, day
-    _cache["run"] = SampleRun(url, results)
+    _cache["run"] = SampleRun(url, results, tmp_root / "archive")
     return _cache["run"]
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -21,6 +23,7 @@ _counter = itertools.count()
 class Bench:
     url: str
     users: dict[str, object]   # username -> User
+    archive: Path              # this copy's own archive (record files and reconciliation states)
 
     def actor(self, username: str, tenant: str = "acme"):
         from financeops_pipeline.workbench.actions import Actor
@@ -43,10 +46,12 @@ def add_sample_users(url: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def bench(pg_target, sample) -> Iterator[Bench]:
+def bench(pg_target, sample, tmp_path) -> Iterator[Bench]:
     name = f"fo_wb_{os.getpid()}_{next(_counter)}"
     url = clone_sample(pg_target, sample, name)
+    archive = tmp_path / "archive"
+    shutil.copytree(sample.archive, archive)   # re-reconciled days write their states here, not in the sample's
     try:
-        yield Bench(url, add_sample_users(url))
+        yield Bench(url, add_sample_users(url), archive)
     finally:
         drop_database(pg_target, name)

@@ -85,7 +85,8 @@ def test_write_off_posts_only_after_a_second_persons_approval(bench):
     with tenant_workbench(bench.url, "acme") as conn:
         brk = _breaks(conn)["amount_mismatch"]["break_id"]
         receivable = _balance(conn, "processor_receivable:stripe")
-        proposed = perform(bench.url, conn, prep, actions.adjust, DAY, brk, "write_offs", "Stripe charged 0.01 more")
+        proposed = perform(bench.archive, conn, prep, actions.adjust, DAY, brk, "write_offs",
+                           "Stripe charged 0.01 more")
         assert not proposed.effective and _breaks(conn)["amount_mismatch"]["state"] == "awaiting approval"
         assert conn.execute("SELECT count(*) FROM ledger.journal_entries WHERE source_kind = 'workbench'"
                             ).fetchone()[0] == 0
@@ -94,7 +95,7 @@ def test_write_off_posts_only_after_a_second_persons_approval(bench):
         appr_self = bench.actor("acme_appr")
         with pytest.raises(ActionRefused, match="awaiting approval"):
             actions.accept(conn, appr_self, DAY, brk, "immaterial", "a second proposal on the same break")
-        approved = perform(bench.url, conn, appr, actions.approve, proposed.proposal_id, "ok, within policy")
+        approved = perform(bench.archive, conn, appr, actions.approve, proposed.proposal_id, "ok, within policy")
         assert approved.effective and approved.extra["refreshed"] == [DAY]
         # The processor paid 0.01 more than the internal record: Dr receivable 0.01, Cr write-offs 0.01
         assert _balance(conn, "processor_receivable:stripe") - receivable == 1
@@ -148,7 +149,7 @@ def test_accept_below_the_four_eyes_amount_applies_at_once_and_survives_a_rerun(
             actions.accept(conn, prep, DAY, brk, "timing", "")
         with pytest.raises(ActionRefused, match="reason must be one of"):
             actions.accept(conn, prep, DAY, brk, "because", "no such reason")
-        done = perform(bench.url, conn, prep, actions.accept, DAY, brk, "customer_dispute", "JOHN SMITH disputes")
+        done = perform(bench.archive, conn, prep, actions.accept, DAY, brk, "customer_dispute", "JOHN SMITH disputes")
         assert done.effective and "bank_unmatched" not in _breaks(conn)
         states = conn.execute("SELECT status, rule, details->'accepted'->>'reason' FROM recon.item_status"
                               " WHERE business_date = %s AND break_id = %s", (DAY, brk)).fetchall()
@@ -157,7 +158,7 @@ def test_accept_below_the_four_eyes_amount_applies_at_once_and_survives_a_rerun(
                               " WHERE business_date = %s ORDER BY 1, 2", (DAY,)).fetchall()
         from financeops_pipeline.workbench.refresh import refresh_days
 
-        assert refresh_days(bench.url, conn, "acme", DAY) == [DAY]
+        assert refresh_days(conn, bench.archive, "acme", DAY) == [DAY]
         after = conn.execute("SELECT source, source_ref, status, rule, details::text FROM recon.item_status"
                              " WHERE business_date = %s ORDER BY 1, 2", (DAY,)).fetchall()
     assert before == after
@@ -175,7 +176,7 @@ def test_closing_a_large_break_needs_an_approver(bench, monkeypatch, tmp_path):
         assert not proposed.effective
         assert [p["proposal_id"] for p in views.waiting_for(conn, appr)] == [proposed.proposal_id]
         assert views.waiting_for(conn, prep) == []
-        perform(bench.url, conn, appr, actions.approve, proposed.proposal_id)
+        perform(bench.archive, conn, appr, actions.approve, proposed.proposal_id)
         assert "bank_unmatched" not in _breaks(conn)
 
 
@@ -189,7 +190,8 @@ def test_manual_match_n_to_m_with_tolerance_and_with_an_adjusting_entry(bench):
         with pytest.raises(ActionRefused, match="more than the tolerance"):
             other = _breaks(conn)["missing_in_internal"]
             actions.match(conn, prep, DAY, [internal], [processor, f"{other['source']}|{other['source_ref']}"], "n")
-        done = perform(bench.url, conn, prep, actions.match, DAY, [internal], [processor], "same charge, 0.01 rounding")
+        done = perform(bench.archive, conn, prep, actions.match, DAY, [internal], [processor],
+                       "same charge, 0.01 rounding")
         assert done.effective and "amount_mismatch" not in _breaks(conn)
         states = set(conn.execute("SELECT status, rule, match_group FROM recon.item_status WHERE business_date = %s"
                                   " AND source || '|' || source_ref IN (%s, %s)", (DAY, internal, processor)))
@@ -197,7 +199,7 @@ def test_manual_match_n_to_m_with_tolerance_and_with_an_adjusting_entry(bench):
         with pytest.raises(ActionRefused, match="already matched"):
             actions.match(conn, prep, DAY, [internal], [processor], "again")
         # Unmatch: the items are the engine's again (the amount mismatch comes back)
-        perform(bench.url, conn, prep, actions.unmatch, DAY, done.proposal_id, "matched the wrong pair")
+        perform(bench.archive, conn, prep, actions.unmatch, DAY, done.proposal_id, "matched the wrong pair")
         assert "amount_mismatch" in _breaks(conn)
         # The 90.00 Stripe line against the 77.00 bank credit: 13.00 apart, taken to write-offs with approval
         line, credit = _breaks(conn)["missing_in_internal"], _breaks(conn)["bank_unmatched"]
@@ -205,7 +207,7 @@ def test_manual_match_n_to_m_with_tolerance_and_with_an_adjusting_entry(bench):
                                  [f"{line['source']}|{line['source_ref']}"], "customer paid the charge by wire, short",
                                  adjust_account="write_offs")
         assert not proposed.effective
-        approved = perform(bench.url, conn, appr, actions.approve, proposed.proposal_id)
+        approved = perform(bench.archive, conn, appr, actions.approve, proposed.proposal_id)
         assert approved.entry_key and {"missing_in_internal", "bank_unmatched"}.isdisjoint(_breaks(conn))
         legs = conn.execute("SELECT account_code, amount_minor FROM ledger.postings p JOIN ledger.journal_entries e"
                             " USING (entry_id) WHERE e.idempotency_key = %s ORDER BY 1",
@@ -224,11 +226,12 @@ def test_signoff_needs_every_material_break_explained(bench):
         b = _breaks(conn)
         waiting = actions.adjust(conn, prep, DAY, b["amount_mismatch"]["break_id"], "rounding", "0.01 rounding")
         for kind in ("missing_in_internal", "bank_unmatched"):
-            perform(bench.url, conn, prep, actions.accept, DAY, b[kind]["break_id"], "timing", "identified tomorrow")
+            perform(bench.archive, conn, prep, actions.accept, DAY, b[kind]["break_id"], "timing",
+                    "identified tomorrow")
         with pytest.raises(ActionRefused, match="1 break.s. above materiality"):   # the write-off is undecided
             views.sign_off(conn, appr, DAY)
-        perform(bench.url, conn, appr, actions.reject, waiting.proposal_id, "accept it instead, it is rounding")
-        perform(bench.url, conn, prep, actions.accept, DAY, b["amount_mismatch"]["break_id"], "immaterial", "0.01")
+        perform(bench.archive, conn, appr, actions.reject, waiting.proposal_id, "accept it instead, it is rounding")
+        perform(bench.archive, conn, prep, actions.accept, DAY, b["amount_mismatch"]["break_id"], "immaterial", "0.01")
         with pytest.raises(ActionRefused, match="approver role"):
             views.sign_off(conn, prep, DAY)
         views.sign_off(conn, appr, DAY, "all explained")
@@ -264,19 +267,19 @@ def test_a_locked_day_keeps_what_it_reported_and_adjustments_go_to_the_next_open
         # A write-off of a break of the locked day is booked on the next open day
         brk = _breaks(conn)["bank_unmatched"]["break_id"]
         proposed = actions.adjust(conn, prep, DAY, brk, "write_offs", "unidentified, write off")
-        approved = perform(bench.url, conn, appr, actions.approve, proposed.proposal_id)
+        approved = perform(bench.archive, conn, appr, actions.approve, proposed.proposal_id)
         booked = conn.execute("SELECT business_date FROM ledger.journal_entries WHERE idempotency_key = %s",
                               (approved.entry_key,)).fetchone()[0]
         assert booked == DAY + dt.timedelta(days=1)
         # Re-running the locked day (the reconciliation and the reports) changes nothing it reported
-        assert refresh_days(bench.url, conn, "acme", DAY) == []
+        assert refresh_days(conn, bench.archive, "acme", DAY) == []
         from financeops_pipeline.reports.build import build_sections
 
         build_sections(conn, "trial_balance", "acme", DAY)
         assert conn.execute(snapshot, {"d": DAY}).fetchone() == reported
     from tests.reports.sample_run import materialize
 
-    result = materialize(bench.url, "2026-11-04", whole=True, tenants="acme")
+    result = materialize(bench.url, "2026-11-04", whole=True, tenants="acme", archive=bench.archive)
     assert result.success
     with tenant_workbench(bench.url, "acme") as conn:
         assert conn.execute(snapshot, {"d": DAY}).fetchone() == reported

@@ -29,8 +29,8 @@ def served(bench) -> Iterator[str]:
     from financeops_pipeline.workbench.web.app import create_app
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(bench.url), host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
+    server = uvicorn.Server(uvicorn.Config(create_app(bench.url, bench.archive), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -49,13 +49,30 @@ def _shot(browser, name: str) -> None:
     browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
+def _submit(browser, send) -> tuple[str, str]:
+    """Send a form (`send()`), wait for the page it leads to, and return that page's message and error."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(By.TAG_NAME, "html")
+    send()
+    wait = WebDriverWait(browser, 30, poll_frequency=0.1)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda d: d.find_elements(By.ID, "flash") or d.find_elements(By.ID, "error"))
+    texts = {i: " ".join(e.text for e in browser.find_elements(By.ID, i)) for i in ("flash", "error")}
+    return texts["flash"], texts["error"]
+
+
 def _sign_in(browser, url: str, username: str) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{url}/login")
     browser.find_element(By.ID, "username").send_keys(username)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, 30, poll_frequency=0.1).until(lambda d: d.find_elements(By.ID, "whoami"))
     assert browser.find_element(By.ID, "whoami").text == username
 
 
@@ -83,19 +100,19 @@ def test_preparer_writes_off_approver_approves_in_the_browser(served, bench, mon
         assert "acme-T0016" in browser.find_element(By.ID, "items").text
         Select(browser.find_element(By.ID, "adjust-account")).select_by_visible_text("write_offs")
         browser.find_element(By.ID, "adjust-note").send_keys("Stripe settled 50.01 for a 50.00 charge")
-        browser.find_element(By.ID, "propose-adjust").click()
-        assert "awaits an approver" in browser.find_element(By.ID, "flash").text
+        flash, error = _submit(browser, browser.find_element(By.ID, "propose-adjust").click)
+        assert not error and "awaits an approver" in flash, error
         assert "awaiting approval" in browser.find_element(By.ID, "break-state").text
         _shot(browser, "break_awaiting_approval")
         # The preparer is offered no approval, and one forced through the form is refused
         assert not browser.find_elements(By.CSS_SELECTOR, "button.approve")
         proposal = browser.find_element(By.CSS_SELECTOR, "#proposals tr[data-proposal]").get_attribute("data-proposal")
-        browser.execute_script(
+        _, error = _submit(browser, lambda: browser.execute_script(
             "const f = document.createElement('form'); f.method = 'post';"
             f"f.action = '/t/acme/proposal/{proposal}/approve';"
             "const t = document.querySelector('input[name=csrf_token]').cloneNode(); f.appendChild(t);"
-            "document.body.appendChild(f); f.submit();")
-        assert "approver role" in browser.find_element(By.ID, "error").text
+            "document.body.appendChild(f); f.submit();"))
+        assert "approver role" in error
         browser.get(f"{served}/t/acme/day/{DAY}")
         row = browser.find_element(By.CSS_SELECTOR, f"tr[data-break='{break_id}']")
         assert row.find_element(By.CLASS_NAME, "state").text == "awaiting approval"
@@ -106,8 +123,8 @@ def test_preparer_writes_off_approver_approves_in_the_browser(served, bench, mon
         waiting = browser.find_element(By.CSS_SELECTOR, f"#waiting tr[data-proposal='{proposal}']")
         assert "acme_prep" in waiting.text and "posts an entry" in waiting.text
         _shot(browser, "approvals")
-        waiting.find_element(By.CSS_SELECTOR, "button.approve").click()
-        assert f"entry workbench:proposal:{proposal} booked on {DAY}" in browser.find_element(By.ID, "flash").text
+        flash, _ = _submit(browser, waiting.find_element(By.CSS_SELECTOR, "button.approve").click)
+        assert f"entry workbench:proposal:{proposal} booked on {DAY}" in flash
         browser.get(f"{served}/t/acme/day/{DAY}/break/{break_id}")
         history = browser.find_element(By.ID, "history")
         actors = [e.text for e in history.find_elements(By.CLASS_NAME, "actor")]

@@ -14,7 +14,7 @@ DAY = "2026-11-04"
 @pytest.fixture
 def cli(bench, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", bench.url)
-    monkeypatch.setenv("FINANCEOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FINANCEOPS_HOME", str(bench.archive.parent))   # its archive/ is the copy's
     runner = CliRunner()
 
     def invoke(*args: str, user: str | None = None, password: str = PASSWORD, ok: bool = True):

@@ -28,13 +28,13 @@ def test_a_manual_match_and_an_acceptance_are_kept_when_the_pipeline_reruns_the_
         b = _by_type(conn)
         items = {i["source"]: f"{i['source']}|{i['source_ref']}"
                  for i in views.break_page(conn, "acme", DAY, b["amount_mismatch"]["break_id"]).items}
-        matched = perform(bench.url, conn, prep, actions.match, DAY, [items["internal"]], [items["processor"]],
+        matched = perform(bench.archive, conn, prep, actions.match, DAY, [items["internal"]], [items["processor"]],
                           "same charge, 0.01 within tolerance")
-        perform(bench.url, conn, prep, actions.accept, DAY, b["bank_unmatched"]["break_id"], "timing", "tomorrow")
+        perform(bench.archive, conn, prep, actions.accept, DAY, b["bank_unmatched"]["break_id"], "timing", "tomorrow")
         states, breaks = (conn.execute(q, (DAY,)).fetchone()[0] for q in (STATES, BREAKS))
         assert f"manual:{matched.proposal_id}" in states and set(_by_type(conn)) == {"missing_in_internal"}
     # The daily job re-runs the day: imports nothing new, posts nothing, reconciles with the same resolutions
-    result = materialize(bench.url, DAY.isoformat(), whole=True, tenants="acme")
+    result = materialize(bench.url, DAY.isoformat(), whole=True, tenants="acme", archive=bench.archive)
     assert result.success
     assert evaluations(result)["recon/three_way_match/recon_conservation"].passed
     with tenant_workbench(bench.url, "acme") as conn:
@@ -47,7 +47,7 @@ def test_an_acceptance_until_a_day_reopens_the_break_after_it(bench):
     first = dt.date(2026, 11, 3)
     with tenant_workbench(bench.url, "globex") as conn:
         dup = _by_type(conn, "globex", first)["duplicate"]
-        perform(bench.url, conn, prep, actions.accept, first, dup["break_id"], "duplicate_delivery",
+        perform(bench.archive, conn, prep, actions.accept, first, dup["break_id"], "duplicate_delivery",
                 "Adyen sent the row twice; support case 123", until=first)
         assert "duplicate" not in _by_type(conn, "globex", first)
         reopened = _by_type(conn, "globex", DAY)["duplicate"]
@@ -62,7 +62,7 @@ def test_a_new_file_that_changes_an_accepted_break_reopens_it_and_says_why(bench
     prep = bench.actor("acme_prep")
     with tenant_workbench(bench.url, "acme") as conn:
         brk = _by_type(conn)["amount_mismatch"]["break_id"]
-        perform(bench.url, conn, prep, actions.accept, DAY, brk, "immaterial", "0.01, Stripe rounding")
+        perform(bench.archive, conn, prep, actions.accept, DAY, brk, "immaterial", "0.01, Stripe rounding")
         assert "amount_mismatch" not in _by_type(conn)
         # A late internal file adds a 0.02 record to the same Stripe charge: the break is no longer what was accepted
         late = tmp_path / "transactions_late.csv"
@@ -71,9 +71,9 @@ def test_a_new_file_that_changes_an_accepted_break_reopens_it_and_says_why(bench
                         "ch_3Q0016AcmeSample,cus_0013,Top-up of order 1016\n", encoding="utf-8")
     with tenant_workbench(bench.url, "acme") as conn:
         conn.autocommit = False
-        assert import_file(conn, "acme", late, DAY, "late-run", tmp_path / "archive").status == "loaded"
+        assert import_file(conn, "acme", late, DAY, "late-run", bench.archive).status == "loaded"
         conn.autocommit = True
-        assert refresh_days(bench.url, conn, "acme", DAY) == [DAY]
+        assert refresh_days(conn, bench.archive, "acme", DAY) == [DAY]
         again = _by_type(conn)["amount_mismatch"]
         why = views.break_page(conn, "acme", DAY, brk).reopened
     assert again["break_id"] == brk and again["state"] == "reopened"
@@ -89,7 +89,7 @@ def test_critical_breaks_past_their_deadline_warn(bench, monkeypatch, tmp_path):
                       " due_days: 0}\n  - {name: low, min_amount_minor: {default: 0}, min_age_days: 0, due_days: 9}\n")
     monkeypatch.setenv("FINANCEOPS_WORKBENCH_CONFIG", str(policy))
     result = materialize(bench.url, "2026-11-04", checks=[("recon/three_way_match", "critical_breaks_on_time")],
-                         tenants="globex")
+                         tenants="globex", archive=bench.archive)
     check = evaluations(result)["recon/three_way_match/critical_breaks_on_time"]
     # globex's two breaks of 11-03 (duplicate 90.00, payout sum 88.95 off) are critical and were due on 11-03
     assert not check.passed and check.metadata["overdue"].value == 2

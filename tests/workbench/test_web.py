@@ -16,7 +16,7 @@ DAY = "2026-11-04"
 
 
 def _client(bench) -> TestClient:
-    return TestClient(create_app(bench.url), follow_redirects=False)
+    return TestClient(create_app(bench.url, bench.archive), follow_redirects=False)
 
 
 def sign_in(client: TestClient, username: str) -> str:
@@ -104,7 +104,7 @@ def _fill(path: str, values: dict[str, str]) -> str:
 def test_a_user_of_one_tenant_gets_nothing_of_another_through_any_route(bench):
     """Every route of the app, with tenant B's real ids, as a user who has a role in A only: nothing of B comes back
     (404 for B's pages and API, 403/404 for B's forms), and B's data is unchanged."""
-    app = create_app(bench.url)
+    app = create_app(bench.url, bench.archive)
     client = TestClient(app, follow_redirects=False)
     csrf = sign_in(client, "acme_appr")
     other = TestClient(app, follow_redirects=False)

@@ -21,6 +21,15 @@ fees AS (
     WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND p.category <> 'payout'
       AND (CASE WHEN p.category = 'fee' THEN -p.net_minor ELSE p.fee_minor END) <> 0
 ),
+adjustments AS (
+    -- Balance movements that are not sales (Adyen DepositCorrection, Stripe other_adjustment, PayPal currency
+    -- conversions, holds, payments sent): the processor balance moves by the gross, and the fee (above) apart.
+    SELECT 'processor_adjustment', 'processor_adjustment:' || p.processor || ':' || p.line_id,
+           p.currency, p.gross_minor, p.processor, NULL, 'processor', p.file_sha256, p.source_position, p.line_id,
+           left(coalesce(p.processor_type, p.category) || ' ' || p.line_id, 200)
+    FROM imports.processor_lines p
+    WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND p.category = 'adjustment' AND p.gross_minor <> 0
+),
 payouts AS (
     -- A payout row (Stripe 'payout', Adyen 'MerchantPayout') posts the transfer it reports; an itemized
     -- report without one posts the sum of its lines' net. One pass, grouped: no correlated lookups.
@@ -50,5 +59,6 @@ bank AS (
 )
 SELECT * FROM internal
 UNION ALL SELECT * FROM fees
+UNION ALL SELECT * FROM adjustments
 UNION ALL SELECT * FROM payouts
 UNION ALL SELECT * FROM bank

@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from financeops_pipeline.imports.bankcsv import tenant_mappings
 from financeops_pipeline.imports.loader import FileImport, import_file
 from financeops_pipeline.landing import day_files
 from financeops_pipeline.money import format_minor
@@ -21,10 +22,13 @@ def _import_source(context: dg.AssetExecutionContext, financeops: FinanceopsReso
                    source: str) -> dg.MaterializeResult:
     results: list[tuple[str, str, FileImport]] = []
     for tenant in partition_tenants(context, financeops):
+        # bank CSV files are read with the tenant's bank_mappings/ (then the shipped ones): imports/bankcsv.py
+        mappings = tenant_mappings(financeops.data_path, tenant) if source == "bank" else []
         with financeops.tenant_conn(tenant) as conn:
             for day in partition_days(context):
                 for path in day_files(financeops.data_path, tenant, day, source):
-                    outcome = import_file(conn, tenant, path, day, context.run_id, financeops.archive_path)
+                    outcome = import_file(conn, tenant, path, day, context.run_id, financeops.archive_path,
+                                          mappings)
                     context.log.info(f"[{tenant} {day}] {outcome.summary()}")
                     results.append((tenant, day.isoformat(), outcome))
     rows = [{"tenant": t, "day": d, "file": o.path.rsplit("/", 1)[-1], "format": o.format, "status": o.status,
@@ -55,8 +59,10 @@ def _import_asset(source: str, table: str, description: str) -> dg.AssetsDefinit
 
 
 bank_records = _import_asset("bank", "imports.bank_lines",
-                             "Bank statements (camt.053, BAI2, MT940) loaded into imports.bank_lines.")
+                             "Bank statements (camt.053, BAI2, MT940, OFX, bank CSV by mapping) loaded into "
+                             "imports.bank_lines.")
 processor_records = _import_asset("processor", "imports.processor_lines",
-                                  "Processor settlement reports (Stripe, Adyen) loaded into imports.processor_lines.")
+                                  "Processor settlement reports (Stripe, Adyen, PayPal) loaded into "
+                                  "imports.processor_lines.")
 internal_records = _import_asset("internal", "imports.internal_transactions",
                                  "The company's own transaction export loaded into imports.internal_transactions.")

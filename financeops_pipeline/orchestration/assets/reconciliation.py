@@ -21,7 +21,7 @@ from financeops_pipeline.reports.build import markdown_table
     key_prefix=["recon"], group_name="reconciliation", partitions_def=tenant_day_partitions,
     deps=[bank_records, processor_records, internal_records],
     backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY, kinds={"duckdb", "postgres"},
-    metadata={"table": "recon.item_status (recon.matches is a view of it), recon.breaks"},
+    metadata={"table": "recon.breaks, recon.item_status (open states), recon.day_totals; every state in Parquet"},
     description="Internal <-> processor <-> payout <-> bank matching with windows and carried-forward breaks.",
 )
 def three_way_match(context: dg.AssetExecutionContext, financeops: FinanceopsResource) -> dg.MaterializeResult:
@@ -30,7 +30,7 @@ def three_way_match(context: dg.AssetExecutionContext, financeops: FinanceopsRes
         for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
                 for day in partition_days(context):   # in date order: breaks carry forward
-                    result = reconcile_day(financeops.database_url, conn, tenant, day, context.run_id)
+                    result = reconcile_day(conn, financeops.archive_path, tenant, day, context.run_id)
                     counts = result.counts()
                     rows.append({"tenant": tenant, "day": day.isoformat(), **{k: counts.get(k, 0) for k in (
                         "matched", "explained", "pending", "break")}})

@@ -3,6 +3,7 @@
 -- record must have the journal entry its kind requires, found by idempotency key:
 --  * internal transaction: internal:<transaction_id>;
 --  * processor line with a fee (fee lines: -net): processor_fee:<processor>:<line_id>;
+--  * processor balance adjustment (category adjustment): processor_adjustment:<processor>:<line_id>;
 --  * processor payout row, or a line of an itemized payout without a payout row: payout:<processor>:<payout_id>;
 --  * bank line: bank:<account>:<AcctSvcrRef or file:position>.
 -- A processor line without a fee and outside a payout needs no entry (its customer amount is posted from the
@@ -20,6 +21,11 @@ WITH required AS (
     FROM imports.processor_lines
     WHERE tenant = %(tenant)s AND business_date = %(day)s AND category <> 'payout'
       AND CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END <> 0
+    UNION ALL
+    SELECT 'processor', file_sha256, source_position, line_id,
+           'processor_adjustment:' || processor || ':' || line_id, currency::text, gross_minor
+    FROM imports.processor_lines
+    WHERE tenant = %(tenant)s AND business_date = %(day)s AND category = 'adjustment' AND gross_minor <> 0
     UNION ALL
     SELECT 'processor', p.file_sha256, p.source_position, p.line_id,
            'payout:' || p.processor || ':' || p.payout_id, p.currency::text, NULL

@@ -53,7 +53,8 @@ SELECT processor, payout_id, currency,
        coalesce(sum(net_minor) FILTER (WHERE category <> 'payout'), 0) AS lines_net,
        -sum(net_minor) FILTER (WHERE category = 'payout') AS reported,
        coalesce(max(business_date) FILTER (WHERE category = 'payout'), max(business_date)) AS item_date,
-       coalesce(max(payout_date), max(business_date)) AS payout_date
+       coalesce(max(payout_date), max(business_date)) AS payout_date,
+       max(reference) FILTER (WHERE category = 'payout') AS payout_reference   -- PayPal: the Bank Reference ID
 FROM proc_all WHERE payout_id IS NOT NULL
 GROUP BY ALL;
 
@@ -61,7 +62,10 @@ CREATE OR REPLACE TEMP TABLE payout_items AS
 SELECT 'payout' AS source, processor || ':' || payout_id AS ref, processor, payout_id, currency,
        coalesce(reported, lines_net) AS amount_minor, lines_net, reported, item_date, payout_date,
        CASE processor WHEN 'adyen' THEN '(?i)\bbatch\s*' || split_part(payout_id, ':', 2) || '\b'
-                      ELSE '(?i)' || regexp_escape(payout_id) END AS bank_pattern
+                      WHEN 'paypal' THEN '(?i)(' || regexp_escape(payout_id)
+                                         || coalesce('|' || regexp_escape(payout_reference), '') || ')'
+                      ELSE '(?i)' || regexp_escape(payout_id) END AS bank_pattern,
+       processor <> 'paypal' AS itemized   -- a PayPal withdrawal is not the sum of lines: no payout proof
 FROM payouts;
 
 CREATE OR REPLACE TEMP TABLE bank_items AS
@@ -139,7 +143,7 @@ proc_state AS (
 ),
 payout_state AS (
     SELECT y.source, y.ref, y.currency, y.amount_minor, y.item_date,
-           CASE WHEN y.reported IS NOT NULL AND y.reported <> y.lines_net THEN 'payout_sum_mismatch'
+           CASE WHEN y.itemized AND y.reported IS NOT NULL AND y.reported <> y.lines_net THEN 'payout_sum_mismatch'
                 WHEN g.outcome IS NOT NULL THEN g.outcome
                 WHEN (SELECT day FROM params_row) - y.item_date <= w.bank_days THEN 'pending'
                 ELSE 'payout_not_in_bank' END,
@@ -147,7 +151,7 @@ payout_state AS (
                 WHEN g.outcome = 'matched' THEN 'payout_reference_many' END,
            CASE WHEN g.outcome IS NOT NULL THEN 'bank:' || g.bank_ref END,
            g.matched_on,
-           CASE WHEN y.reported IS NOT NULL AND y.reported <> y.lines_net THEN
+           CASE WHEN y.itemized AND y.reported IS NOT NULL AND y.reported <> y.lines_net THEN
                     json_object('field', 'net_minor', 'payout', y.reported, 'sum_of_lines', y.lines_net,
                                 'difference', y.reported - y.lines_net)
                 WHEN g.outcome = 'amount_mismatch' THEN

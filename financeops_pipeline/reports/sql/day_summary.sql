@@ -6,8 +6,8 @@ SELECT
     (SELECT count(*) FROM imports.quarantine WHERE tenant = %(tenant)s AND business_date = %(day)s) AS quarantined,
     (SELECT count(*) FROM ledger.journal_entries WHERE tenant = %(tenant)s AND business_date = %(day)s) AS entries,
     (SELECT count(*) FROM ledger.postings WHERE tenant = %(tenant)s AND business_date = %(day)s) AS postings,
-    (SELECT count(*) FROM recon.matches WHERE tenant = %(tenant)s AND business_date = %(day)s) AS matched,
-    (SELECT count(*) FROM recon.item_status WHERE tenant = %(tenant)s AND business_date = %(day)s AND status = 'explained') AS explained,
-    (SELECT count(*) FROM recon.item_status WHERE tenant = %(tenant)s AND business_date = %(day)s AND status = 'pending') AS pending,
+    (SELECT coalesce(sum(items), 0) FROM recon.day_totals WHERE tenant = %(tenant)s AND business_date = %(day)s AND status = 'matched') AS matched,
+    (SELECT coalesce(sum(items), 0) FROM recon.day_totals WHERE tenant = %(tenant)s AND business_date = %(day)s AND status = 'explained') AS explained,
+    (SELECT coalesce(sum(items), 0) FROM recon.day_totals WHERE tenant = %(tenant)s AND business_date = %(day)s AND status = 'pending') AS pending,
     (SELECT count(*) FROM recon.breaks WHERE tenant = %(tenant)s AND business_date = %(day)s AND lifecycle <> 'resolved') AS open_breaks,
     (SELECT count(*) FROM recon.breaks WHERE tenant = %(tenant)s AND business_date = %(day)s AND lifecycle = 'new') AS new_breaks

@@ -60,8 +60,9 @@ class Context:
     conn: psycopg.Connection
 
 
-def create_app(conninfo: str) -> FastAPI:
-    """The application for one database (the owner's URL: each request switches to the tenant's role)."""
+def create_app(conninfo: str, archive_dir: Path) -> FastAPI:
+    """The application for one database (the owner's URL: each request switches to the tenant's role) and its
+    archive (record files the re-reconciliation after a resolution reads)."""
     config = load_config()
     secure = os.environ.get("FINANCEOPS_WORKBENCH_SECURE_COOKIES", "") == "1"
     app = FastAPI(title="financeops workbench", docs_url=None, redoc_url=None, openapi_url=None)
@@ -111,7 +112,7 @@ def create_app(conninfo: str) -> FastAPI:
 
     def run(ctx: Context, url: str, action, *args: Any, **kwargs: Any) -> RedirectResponse:
         try:
-            return back(url, perform(conninfo, ctx.conn, ctx.actor, action, *args, **kwargs))
+            return back(url, perform(archive_dir, ctx.conn, ctx.actor, action, *args, **kwargs))
         except ActionRefused as exc:
             return back(url, error=str(exc))
         except (psycopg.errors.CheckViolation, psycopg.errors.RestrictViolation) as exc:
