@@ -206,10 +206,28 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- The same for a layout that posts in batches of one tenant-day (one row each, checked when the batch is written).
+CREATE FUNCTION ops.refuse_batch_on_locked_day() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ops.assert_days_open(NEW.tenant, ARRAY[NEW.business_date]);
+    RETURN NEW;
+END $$;
+
+-- Attached to whichever ledger layout this database has: entries as a table (0003), or posting batches (the
+-- transfers layout), where journal_entries is a view.
 DO $$ BEGIN
-    IF to_regclass('ledger.journal_entries') IS NOT NULL THEN
+    IF (SELECT relkind FROM pg_class WHERE oid = to_regclass('ledger.journal_entries')) IN ('r', 'p') THEN
         CREATE TRIGGER journal_entries_day_open AFTER INSERT ON ledger.journal_entries
             REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ops.refuse_posting_on_locked_day();
+    END IF;
+    IF (SELECT relkind FROM pg_class WHERE oid = to_regclass('ledger.open_batches')) IN ('r', 'p') THEN
+        CREATE TRIGGER open_batches_day_open BEFORE INSERT ON ledger.open_batches
+            FOR EACH ROW EXECUTE FUNCTION ops.refuse_batch_on_locked_day();
+    END IF;
+    IF (SELECT relkind FROM pg_class WHERE oid = to_regclass('ledger.posting_batches')) IN ('r', 'p') THEN
+        CREATE TRIGGER posting_batches_day_open BEFORE INSERT ON ledger.posting_batches
+            FOR EACH ROW EXECUTE FUNCTION ops.refuse_batch_on_locked_day();
     END IF;
 END $$;
 
