@@ -207,43 +207,23 @@ def match_cmd(left: tuple[str, ...], right: tuple[str, ...], note: str, adjust_a
     _perform(tenant, username, actions.match, day.date(), list(left), list(right), note, adjust_account, break_id)
 
 
-@breaks.command("unmatch")
-@click.argument("proposal_id", type=int)
-@click.option("--note", required=True)
-@_date
-@_tenant
-@_user
-def unmatch_cmd(proposal_id: int, note: str, day: dt.datetime, tenant: str, username: str | None) -> None:
-    """Undo a manual match (its proposal id)."""
-    from financeops_pipeline.workbench import actions
+def _noted_command(name: str, argument: click.Argument, action_name: str, doc: str) -> None:
+    """A subcommand `breaks NAME ARG --note ... --date --tenant --user` that runs one action with (day, ARG, note)."""
 
-    _perform(tenant, username, actions.unmatch, day.date(), proposal_id, note)
+    def command(note: str, day: dt.datetime, tenant: str, username: str | None, **kwargs: object) -> None:
+        from financeops_pipeline.workbench import actions
 
+        _perform(tenant, username, getattr(actions, action_name), day.date(), *kwargs.values(), note)
 
-@breaks.command("confirm")
-@click.argument("item")
-@click.option("--note", required=True)
-@_date
-@_tenant
-@_user
-def confirm_cmd(item: str, note: str, day: dt.datetime, tenant: str, username: str | None) -> None:
-    """Confirm the suggested match of ITEM (SOURCE|SOURCE_REF)."""
-    from financeops_pipeline.workbench import actions
-
-    _perform(tenant, username, actions.confirm_suggestion, day.date(), item, note)
+    command.__doc__ = doc
+    breaks.command(name)(_user(_tenant(_date(click.option("--note", required=True)(argument(command))))))
 
 
-@breaks.command("reject-suggestion")
-@click.argument("item")
-@click.option("--note", required=True)
-@_date
-@_tenant
-@_user
-def reject_suggestion_cmd(item: str, note: str, day: dt.datetime, tenant: str, username: str | None) -> None:
-    """Reject the suggested match of ITEM (SOURCE|SOURCE_REF)."""
-    from financeops_pipeline.workbench import actions
-
-    _perform(tenant, username, actions.reject_suggestion, day.date(), item, note)
+_noted_command("unmatch", click.argument("proposal_id", type=int), "unmatch", "Undo a manual match (its proposal id).")
+_noted_command("confirm", click.argument("item"), "confirm_suggestion",
+               "Confirm the suggested match of ITEM (SOURCE|SOURCE_REF).")
+_noted_command("reject-suggestion", click.argument("item"), "reject_suggestion",
+               "Reject the suggested match of ITEM (SOURCE|SOURCE_REF).")
 
 
 @breaks.command("approve")

@@ -42,15 +42,16 @@ class _Check:
                                  partitions_def=tenant_day_partitions)
 
 
-def _sql_check(name: str, asset: dg.AssetsDefinition, blocking: bool,
-               severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR, **params: object) -> _Check:
+def _rows_check(name: str, asset: dg.AssetsDefinition, blocking: bool, severity: dg.AssetCheckSeverity,
+                description: str, violations_of: Callable[..., list[dict]]) -> _Check:
+    """A check that fails on the rows `violations_of(conn, tenant, day)` returns for any tenant-day of the run."""
     def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
         violations = []
         for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
                 for day in partition_days(context):
                     violations += [{"tenant": tenant, "day": day.isoformat(), **row}
-                                   for row in run_check(conn, name, tenant, day, **params)]
+                                   for row in violations_of(conn, tenant, day)]
         return dg.AssetCheckResult(
             asset_key=asset.key, check_name=name, passed=not violations, severity=severity,
             metadata={"violations": len(violations),
@@ -58,7 +59,13 @@ def _sql_check(name: str, asset: dg.AssetsDefinition, blocking: bool,
                                                      if violations else "_none_")},
         )
 
-    return _Check(name, asset, blocking, CHECKS[name], evaluate)
+    return _Check(name, asset, blocking, description, evaluate)
+
+
+def _sql_check(name: str, asset: dg.AssetsDefinition, blocking: bool,
+               severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR, **params: object) -> _Check:
+    return _rows_check(name, asset, blocking, severity, CHECKS[name],
+                       lambda conn, tenant, day: run_check(conn, name, tenant, day, **params))
 
 
 def _freshness_check(asset: dg.AssetsDefinition, source: str) -> _Check:
@@ -123,25 +130,16 @@ def _expectations_check(asset: dg.AssetsDefinition, source: str) -> _Check:
 def _critical_overdue_check() -> _Check:
     """Critical breaks past their deadline (workbench priorities, workbench.yaml): a warning for the team."""
 
-    def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
+    def overdue(conn, tenant, day):
         from financeops_pipeline.workbench.views import critical_overdue
 
-        overdue = []
-        for tenant in partition_tenants(context, financeops):
-            with financeops.tenant_conn(tenant) as conn:
-                for day in partition_days(context):
-                    overdue += [{"tenant": tenant, "day": day.isoformat(), **b}
-                                for b in critical_overdue(conn, tenant, day)]
-                conn.rollback()
-        return dg.AssetCheckResult(
-            asset_key=three_way_match.key, check_name="critical_breaks_on_time", passed=not overdue,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"overdue": len(overdue),
-                      "details": dg.MetadataValue.md(markdown_table(overdue, list(overdue[0])) if overdue
-                                                     else "_none_")})
+        found = critical_overdue(conn, tenant, day)
+        conn.rollback()
+        return found
 
-    return _Check("critical_breaks_on_time", three_way_match, False,
-                  "No critical break (priority from amount and age, workbench.yaml) is past its deadline.", evaluate)
+    return _rows_check("critical_breaks_on_time", three_way_match, False, dg.AssetCheckSeverity.WARN,
+                       "No critical break (priority from amount and age, workbench.yaml) is past its deadline.",
+                       overdue)
 
 
 def _stage_checks(name: str, checks: list[_Check]) -> dg.AssetChecksDefinition:

@@ -92,5 +92,5 @@ def test_critical_breaks_past_their_deadline_warn(bench, monkeypatch, tmp_path):
                          tenants="globex", archive=bench.archive)
     check = evaluations(result)["recon/three_way_match/critical_breaks_on_time"]
     # globex's two breaks of 11-03 (duplicate 90.00, payout sum 88.95 off) are critical and were due on 11-03
-    assert not check.passed and check.metadata["overdue"].value == 2
+    assert not check.passed and check.metadata["violations"].value == 2
     assert "duplicate" in check.metadata["details"].value and "payout_sum_mismatch" in check.metadata["details"].value
