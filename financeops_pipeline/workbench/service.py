@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import psycopg
 
 from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.workbench.actions import Actor, Outcome
 from financeops_pipeline.workbench.refresh import refresh_days
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -28,5 +32,10 @@ def perform(archive_dir: Path, conn: psycopg.Connection, actor: Actor, action: C
     """Run one action; when it took effect, re-reconcile and republish the days it changes."""
     outcome = action(conn, actor, *args, **kwargs)
     if outcome.effective and outcome.refresh_from:
-        outcome.extra["refreshed"] = refresh_days(conn, archive_dir, actor.tenant, outcome.refresh_from)
+        try:
+            outcome.extra["refreshed"] = refresh_days(conn, archive_dir, actor.tenant, outcome.refresh_from)
+        except (OSError, psycopg.Error, duckdb.Error) as exc:   # the action stands; the next run applies it
+            log.warning("re-reconciling %s from %s failed: %s", actor.tenant, outcome.refresh_from, type(exc).__name__)
+            outcome.message += (f" (re-reconciling from {outcome.refresh_from} failed: {type(exc).__name__}; the "
+                                "next run of the day applies it)")
     return outcome

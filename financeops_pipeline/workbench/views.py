@@ -108,6 +108,7 @@ class BreakPage:
     days: list[dict[str, Any]]
     proposals: list[dict[str, Any]]
     reopened: list[str] = field(default_factory=list)
+    item_days: list[dict[str, Any]] = field(default_factory=list)   # the items' states day by day
 
 
 def break_page(conn: psycopg.Connection, tenant: str, day: dt.date, break_id: str,
@@ -153,7 +154,10 @@ def break_page(conn: psycopg.Connection, tenant: str, day: dt.date, break_id: st
     candidates.sort(key=lambda c: (c["distance"], c["source"], c["source_ref"]))
     history = rows(conn, "history", tenant=tenant, break_id=break_id)
     proposals = rows(conn, "proposals_of_break", tenant=tenant, break_id=break_id)
-    return BreakPage(brk, items, differences, candidates[:15], history, days, proposals, reopened)
+    for p in proposals:
+        p["amount"] = _amount(p["amount_minor"], p["currency"])
+    item_days = rows(conn, "break_item_days", tenant=tenant, break_id=break_id)
+    return BreakPage(brk, items, differences, candidates[:15], history, days, proposals, reopened, item_days)
 
 
 def waiting_for(conn: psycopg.Connection, actor: Actor) -> list[dict[str, Any]]:
