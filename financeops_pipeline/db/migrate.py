@@ -66,6 +66,8 @@ def migrate(conninfo: str, until: str | None = None) -> list[str]:
                     continue
                 try:
                     with conn.transaction():
+                        # a migration may change append-only partitions (0018's DDL guard lets it)
+                        conn.execute("SET LOCAL financeops.partition_ddl = 'on'")
                         conn.execute(migration.sql)
                         conn.execute(
                             "INSERT INTO ops.schema_migrations (version, checksum) VALUES (%s, %s)",

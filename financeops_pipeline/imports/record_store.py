@@ -59,15 +59,16 @@ def day_record_paths(conn: psycopg.Connection, archive_dir: Path, tenant: str, s
 
 def _records_from_postgres(conn: psycopg.Connection, source: str, sha256: str, day: dt.date) -> pa.Table:
     """A file's loaded records as the import wrote them, read back from its Postgres table (for files imported
-    before the record store existed): source_position order gives record_no, the order they were COPYed in."""
+    before the record store existed; migration 0026 numbered their records in source_position order)."""
     from financeops_pipeline.imports.records import SCHEMAS
 
     table = {"bank": "imports.bank_lines", "processor": "imports.processor_lines",
              "internal": "imports.internal_transactions"}[source]
     columns = [*SCHEMAS[source].names, *(["classification", "processor"] if source == "bank" else [])]
     cur = conn.execute(
-        f"SELECT {', '.join(dict.fromkeys(columns))}, business_date, file_sha256 FROM {table}"   # noqa: S608
-        " WHERE business_date = %s AND file_sha256 = %s ORDER BY source_position", (day, sha256))
+        f"SELECT {', '.join(dict.fromkeys(columns))}, record_no, r.business_date, f.sha256 AS file_sha256"
+        f" FROM {table} r JOIN imports.files f USING (tenant, file_id)"   # noqa: S608
+        " WHERE r.business_date = %s AND f.sha256 = %s ORDER BY record_no", (day, sha256))
     names = [c.name for c in cur.description]
     rows = cur.fetchall()
     data = {name: [r[i] for r in rows] for i, name in enumerate(names)}
@@ -75,5 +76,5 @@ def _records_from_postgres(conn: psycopg.Connection, source: str, sha256: str, d
         import json
 
         data["extra"] = [None if v is None else json.dumps(v, sort_keys=True) for v in data["extra"]]
-    arrow = pa.table({name: pa.array(values) for name, values in data.items()})
-    return arrow.append_column("record_no", pa.array(range(1, arrow.num_rows + 1), pa.int32()))
+    types = {"record_no": pa.int32()}
+    return pa.table({name: pa.array(values, types.get(name)) for name, values in data.items()})

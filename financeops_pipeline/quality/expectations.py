@@ -25,11 +25,11 @@ MAX_ABS_MINOR = 10**12
 # Columns each suite reads, per imports table.
 COLUMNS = {
     "internal_transactions": "transaction_id, created_at, type, amount_minor, currency::text AS currency, processor,"
-                             " processor_reference, business_date, file_sha256, source_position",
+                             " processor_reference, business_date, file_id, record_no, source_position",
     "processor_lines": "processor, line_id, category, currency::text AS currency, gross_minor, fee_minor, net_minor,"
-                       " created_at, business_date, file_sha256, source_position",
+                       " created_at, business_date, file_id, record_no, source_position",
     "bank_lines": "account_id, currency::text AS currency, amount_minor, booking_date, classification,"
-                  " business_date, file_sha256, source_position",
+                  " business_date, file_id, record_no, source_position",
 }
 SOURCE_TABLE = {"internal": "internal_transactions", "processor": "processor_lines", "bank": "bank_lines"}
 
@@ -52,7 +52,7 @@ def processor_lines_suite(gxe, start: dt.date, end: dt.date) -> list:
         gxe.ExpectColumnValuesToNotBeNull(column="line_id"),
         # The record key. Not line_id: a line the processor delivers twice is loaded twice on purpose, posted
         # once (idempotency key) and reported by the reconciliation as a `duplicate` break.
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["file_sha256", "source_position"]),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["file_id", "record_no"]),
         gxe.ExpectColumnValuesToBeInSet(column="processor", value_set=list(PROCESSORS)),
         gxe.ExpectColumnValuesToBeInSet(column="category", value_set=[
             "charge", "refund", "dispute", "fee", "payout", "adjustment", "other"]),
@@ -69,7 +69,7 @@ def processor_lines_suite(gxe, start: dt.date, end: dt.date) -> list:
 def bank_lines_suite(gxe, start: dt.date, end: dt.date) -> list:
     return [
         gxe.ExpectColumnValuesToNotBeNull(column="account_id"),
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["file_sha256", "source_position"]),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["file_id", "record_no"]),
         gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=ISO_4217),
         gxe.ExpectColumnValuesToBeInSet(column="classification", value_set=["payout", "fee", "interest", "other"]),
         gxe.ExpectColumnValuesToBeBetween(column="amount_minor", min_value=-MAX_ABS_MINOR, max_value=MAX_ABS_MINOR),

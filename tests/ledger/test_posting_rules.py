@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from functools import partial
 
@@ -15,43 +16,48 @@ from financeops_pipeline.ledger.posting import post_day, post_day_in_slices
 
 DAY = dt.date(2026, 11, 2)
 SHA = "a" * 64
+FILE_ID = 900_001
+RECORD_NO = itertools.count(1)   # record numbers of the planted rows
 
 
 @pytest.fixture
 def owner(db_url):
     with psycopg.connect(db_url) as conn:
         conn.execute("SELECT ops.register_tenant('acme')")
-        for table in ("imports.internal_transactions", "imports.processor_lines", "imports.bank_lines"):
-            conn.execute("SELECT ops.ensure_day_partition(%s::regclass, %s)", (table, DAY))
+        # the records' file (rows planted by hand land in each table's default partition)
+        conn.execute("INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
+                     " archive_path, size_bytes, status, records_loaded, records_quarantined, run_id, code_version,"
+                     " file_id) VALUES ('acme', %s, %s, 'internal', 'test', 'planted.csv', '-', 0, 'loaded', 0, 0,"
+                     " 'test', 'test', %s)", (SHA, DAY, FILE_ID))
         conn.commit()
         yield conn
 
 
 def internal(conn, tx_id: str, type_: str, amount: int, currency: str = "USD", processor: str = "stripe") -> None:
     conn.execute(
-        "INSERT INTO imports.internal_transactions (tenant, business_date, file_sha256, source_position,"
+        "INSERT INTO imports.internal_transactions (tenant, business_date, file_id, record_no, source_position,"
         " transaction_id, created_at, type, amount_minor, currency, processor, processor_reference)"
-        " VALUES ('acme', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (DAY, SHA, f"line {tx_id}", tx_id, dt.datetime(2026, 11, 2, tzinfo=dt.UTC), type_, amount, currency,
-         processor, "ch_" + tx_id))
+        " VALUES ('acme', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (DAY, FILE_ID, next(RECORD_NO), f"line {tx_id}", tx_id, dt.datetime(2026, 11, 2, tzinfo=dt.UTC), type_,
+         amount, currency, processor, "ch_" + tx_id))
 
 
 def processor_line(conn, line_id: str, category: str, gross: int, fee: int, payout_id: str | None = None,
                    processor: str = "stripe", currency: str = "USD") -> None:
     conn.execute(
-        "INSERT INTO imports.processor_lines (tenant, business_date, file_sha256, source_position, processor,"
+        "INSERT INTO imports.processor_lines (tenant, business_date, file_id, record_no, source_position, processor,"
         " line_id, category, created_at, currency, gross_minor, fee_minor, net_minor, payout_id)"
-        " VALUES ('acme', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (DAY, SHA, f"line {line_id}", processor, line_id, category, dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
-         currency, gross, fee, gross - fee, payout_id))
+        " VALUES ('acme', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (DAY, FILE_ID, next(RECORD_NO), f"line {line_id}", processor, line_id, category,
+         dt.datetime(2026, 11, 2, tzinfo=dt.UTC), currency, gross, fee, gross - fee, payout_id))
 
 
 def bank_line(conn, ref: str, amount: int, classification: str, processor: str | None = None) -> None:
     conn.execute(
-        "INSERT INTO imports.bank_lines (tenant, business_date, file_sha256, source_position, account_id, currency,"
-        " booking_date, amount_minor, acct_svcr_ref, classification, processor)"
-        " VALUES ('acme', %s, %s, %s, 'ACC1', 'USD', %s, %s, %s, %s, %s)",
-        (DAY, SHA, f"line {ref}", DAY, amount, ref, classification, processor))
+        "INSERT INTO imports.bank_lines (tenant, business_date, file_id, record_no, source_position, account_id,"
+        " currency, booking_date, amount_minor, acct_svcr_ref, classification, processor)"
+        " VALUES ('acme', %s, %s, %s, %s, 'ACC1', 'USD', %s, %s, %s, %s, %s)",
+        (DAY, FILE_ID, next(RECORD_NO), f"line {ref}", DAY, amount, ref, classification, processor))
 
 
 def posted(db_url: str) -> dict[str, list[tuple[str, int]]]:

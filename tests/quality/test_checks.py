@@ -51,16 +51,16 @@ def test_the_sample_days_pass_every_gate(sample):
 
 def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch):
     # An internal record that reuses acme-T0016, in an unknown currency, through an unknown processor, too large.
-    query(scratch, "INSERT INTO imports.internal_transactions (tenant, business_date, file_sha256, source_position,"
-                   " transaction_id, created_at, type, amount_minor, currency, processor, processor_reference)"
-                   " VALUES ('acme', %s, repeat('a', 64), 'line 99', 'acme-T0016', now(), 'payment', 10000000000000,"
-                   " 'XXX', 'square', 'ref') RETURNING 1", (D4,))
-    query(scratch, "INSERT INTO imports.processor_lines (tenant, business_date, file_sha256, source_position,"
+    query(scratch, "INSERT INTO imports.internal_transactions (tenant, business_date, file_id, record_no,"
+                   " source_position, transaction_id, created_at, type, amount_minor, currency, processor,"
+                   " processor_reference) VALUES ('acme', %s, 900001, 99, 'line 99', 'acme-T0016', now(), 'payment',"
+                   " 10000000000000, 'XXX', 'square', 'ref') RETURNING 1", (D4,))
+    query(scratch, "INSERT INTO imports.processor_lines (tenant, business_date, file_id, record_no, source_position,"
                    " processor, line_id, category, created_at, currency, gross_minor, fee_minor, net_minor)"
-                   " VALUES ('acme', %s, repeat('b', 64), 'line 9', 'stripe', 'txn_x', 'bogus', now(), 'USD',"
+                   " VALUES ('acme', %s, 900002, 9, 'line 9', 'stripe', 'txn_x', 'bogus', now(), 'USD',"
                    " 100, 0, 100) RETURNING 1", (D4,))
-    query(scratch, "INSERT INTO imports.bank_lines (tenant, business_date, file_sha256, source_position, account_id,"
-                   " currency, booking_date, amount_minor, classification) VALUES ('acme', %s, repeat('c', 64),"
+    query(scratch, "INSERT INTO imports.bank_lines (tenant, business_date, file_id, record_no, source_position,"
+                   " account_id, currency, booking_date, amount_minor, classification) VALUES ('acme', %s, 900003, 9,"
                    " 'Ntry[9]', '123456789', 'USD', '2026-01-15', 100, 'mystery') RETURNING 1", (D4,))
     result = materialize(scratch, D4, checks=[(a, "expectation_suite") for a in IMPORTS])
     ev = evaluations(result)
@@ -172,10 +172,10 @@ def test_a_failed_blocking_check_stops_the_downstream_reports(scratch):
 
 def test_a_source_record_without_its_journal_entry_fails(scratch):
     # A bank line of 11-04 that no posting run has seen (loaded behind the pipeline's back).
-    query(scratch, "INSERT INTO imports.bank_lines (tenant, business_date, file_sha256, source_position, account_id,"
-                   " currency, booking_date, amount_minor, acct_svcr_ref, classification) VALUES ('acme', %s,"
-                   " repeat('d', 64), 'Ntry[3]', '123456789', 'USD', %s, 500, 'ACME-BANK-20261104-099', 'other')"
-                   " RETURNING 1", (D4, D4))
+    query(scratch, "INSERT INTO imports.bank_lines (tenant, business_date, file_id, record_no, source_position,"
+                   " account_id, currency, booking_date, amount_minor, acct_svcr_ref, classification)"
+                   " VALUES ('acme', %s, 900004, 3, 'Ntry[3]', '123456789', 'USD', %s, 500, 'ACME-BANK-20261104-099',"
+                   " 'other') RETURNING 1", (D4, D4))
     ev = evaluations(materialize(scratch, D4, checks=[("ledger/journal_entries", "source_records_posted"),
                                                       ("ledger/journal_entries", "no_duplicate_idempotency_keys")]))
     posted = ev["ledger/journal_entries/source_records_posted"]

@@ -15,14 +15,14 @@ SELECT p.line_no, p.account_code, p.currency, p.amount_minor
 FROM ledger.postings p WHERE p.tenant = %(tenant)s AND p.entry_id = %(entry_id)s ORDER BY p.line_no;
 -- name: source_record
 -- The exact record an entry came from, found by file hash and position in whichever source table holds it.
-SELECT 'internal' AS source, f.original_name, f.archive_path, to_jsonb(t) - 'tenant' AS record
-FROM imports.internal_transactions t JOIN imports.files f ON f.tenant = t.tenant AND f.sha256 = t.file_sha256
-WHERE t.tenant = %(tenant)s AND t.file_sha256 = %(sha)s AND t.source_position = %(pos)s
+SELECT 'internal' AS source, f.original_name, f.archive_path, jsonb_build_object('file_sha256', f.sha256) || to_jsonb(t) - 'tenant' - 'file_id' AS record
+FROM imports.internal_transactions t JOIN imports.files f ON f.tenant = t.tenant AND f.file_id = t.file_id
+WHERE t.tenant = %(tenant)s AND f.sha256 = %(sha)s AND t.source_position = %(pos)s
 UNION ALL
-SELECT 'processor', f.original_name, f.archive_path, to_jsonb(t) - 'tenant'
-FROM imports.processor_lines t JOIN imports.files f ON f.tenant = t.tenant AND f.sha256 = t.file_sha256
-WHERE t.tenant = %(tenant)s AND t.file_sha256 = %(sha)s AND t.source_position = %(pos)s
+SELECT 'processor', f.original_name, f.archive_path, jsonb_build_object('file_sha256', f.sha256) || to_jsonb(t) - 'tenant' - 'file_id'
+FROM imports.processor_lines t JOIN imports.files f ON f.tenant = t.tenant AND f.file_id = t.file_id
+WHERE t.tenant = %(tenant)s AND f.sha256 = %(sha)s AND t.source_position = %(pos)s
 UNION ALL
-SELECT 'bank', f.original_name, f.archive_path, to_jsonb(t) - 'tenant'
-FROM imports.bank_lines t JOIN imports.files f ON f.tenant = t.tenant AND f.sha256 = t.file_sha256
-WHERE t.tenant = %(tenant)s AND t.file_sha256 = %(sha)s AND t.source_position = %(pos)s;
+SELECT 'bank', f.original_name, f.archive_path, jsonb_build_object('file_sha256', f.sha256) || to_jsonb(t) - 'tenant' - 'file_id'
+FROM imports.bank_lines t JOIN imports.files f ON f.tenant = t.tenant AND f.file_id = t.file_id
+WHERE t.tenant = %(tenant)s AND f.sha256 = %(sha)s AND t.source_position = %(pos)s;

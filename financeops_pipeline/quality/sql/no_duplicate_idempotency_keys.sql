@@ -8,18 +8,18 @@
 -- bank:<account>:<ref>). Parameters: %(tenant)s, %(day)s.
 WITH records AS (
     SELECT 'internal:' || transaction_id AS idempotency_key, currency::text AS currency, amount_minor,
-           file_sha256, source_position
-    FROM imports.internal_transactions WHERE tenant = %(tenant)s AND business_date = %(day)s
+           sf.sha256 AS file_sha256, source_position
+    FROM imports.internal_transactions t LEFT JOIN imports.files sf ON sf.tenant = t.tenant AND sf.file_id = t.file_id WHERE t.tenant = %(tenant)s AND t.business_date = %(day)s
     UNION ALL
     SELECT 'processor_fee:' || processor || ':' || line_id, currency::text,
-           CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END, file_sha256, source_position
-    FROM imports.processor_lines
-    WHERE tenant = %(tenant)s AND business_date = %(day)s AND category <> 'payout'
+           CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END, sf.sha256, source_position
+    FROM imports.processor_lines p LEFT JOIN imports.files sf ON sf.tenant = p.tenant AND sf.file_id = p.file_id
+    WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND category <> 'payout'
       AND CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END <> 0
     UNION ALL
-    SELECT 'bank:' || account_id || ':' || coalesce(acct_svcr_ref, file_sha256 || ':' || source_position),
-           currency::text, amount_minor, file_sha256, source_position
-    FROM imports.bank_lines WHERE tenant = %(tenant)s AND business_date = %(day)s AND amount_minor <> 0
+    SELECT 'bank:' || account_id || ':' || coalesce(acct_svcr_ref, sf.sha256 || ':' || source_position),
+           currency::text, amount_minor, sf.sha256, source_position
+    FROM imports.bank_lines b LEFT JOIN imports.files sf ON sf.tenant = b.tenant AND sf.file_id = b.file_id WHERE b.tenant = %(tenant)s AND b.business_date = %(day)s AND amount_minor <> 0
 ), same_day AS (
     SELECT idempotency_key,
            string_agg(DISTINCT currency || ' ' || amount_minor, ', ') AS amounts, count(*) AS records

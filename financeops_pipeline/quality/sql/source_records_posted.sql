@@ -11,25 +11,26 @@
 -- record counts only when that record carries the same money (a known duplicate delivery); otherwise the
 -- record is reported (see also no_duplicate_idempotency_keys). Parameters: %(tenant)s, %(day)s.
 WITH required AS (
-    SELECT 'internal' AS source, file_sha256, source_position, transaction_id AS record_ref,
+    SELECT 'internal' AS source, sf.sha256 AS file_sha256, source_position, transaction_id AS record_ref,
            'internal:' || transaction_id AS idempotency_key, currency::text AS currency, amount_minor
-    FROM imports.internal_transactions WHERE tenant = %(tenant)s AND business_date = %(day)s
+    FROM imports.internal_transactions t LEFT JOIN imports.files sf ON sf.tenant = t.tenant AND sf.file_id = t.file_id
+    WHERE t.tenant = %(tenant)s AND t.business_date = %(day)s
     UNION ALL
-    SELECT 'processor', file_sha256, source_position, line_id,
+    SELECT 'processor', sf.sha256, source_position, line_id,
            'processor_fee:' || processor || ':' || line_id, currency::text,
            CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END
-    FROM imports.processor_lines
-    WHERE tenant = %(tenant)s AND business_date = %(day)s AND category <> 'payout'
+    FROM imports.processor_lines p LEFT JOIN imports.files sf ON sf.tenant = p.tenant AND sf.file_id = p.file_id
+    WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND category <> 'payout'
       AND CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END <> 0
     UNION ALL
-    SELECT 'processor', file_sha256, source_position, line_id,
+    SELECT 'processor', sf.sha256, source_position, line_id,
            'processor_adjustment:' || processor || ':' || line_id, currency::text, gross_minor
-    FROM imports.processor_lines
-    WHERE tenant = %(tenant)s AND business_date = %(day)s AND category = 'adjustment' AND gross_minor <> 0
+    FROM imports.processor_lines p LEFT JOIN imports.files sf ON sf.tenant = p.tenant AND sf.file_id = p.file_id
+    WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND category = 'adjustment' AND gross_minor <> 0
     UNION ALL
-    SELECT 'processor', p.file_sha256, p.source_position, p.line_id,
+    SELECT 'processor', sf.sha256, p.source_position, p.line_id,
            'payout:' || p.processor || ':' || p.payout_id, p.currency::text, NULL
-    FROM imports.processor_lines p
+    FROM imports.processor_lines p LEFT JOIN imports.files sf ON sf.tenant = p.tenant AND sf.file_id = p.file_id
     WHERE p.tenant = %(tenant)s AND p.business_date = %(day)s AND p.payout_id IS NOT NULL
       AND (p.category = 'payout' AND p.net_minor <> 0
            OR p.category <> 'payout' AND NOT EXISTS (
@@ -38,10 +39,11 @@ WITH required AS (
                WHERE r.tenant = %(tenant)s AND r.business_date = %(day)s AND r.processor = p.processor
                  AND r.payout_id = p.payout_id AND r.category = 'payout'))
     UNION ALL
-    SELECT 'bank', file_sha256, source_position, coalesce(acct_svcr_ref, end_to_end_id, source_position),
-           'bank:' || account_id || ':' || coalesce(acct_svcr_ref, file_sha256 || ':' || source_position),
+    SELECT 'bank', sf.sha256, source_position, coalesce(acct_svcr_ref, end_to_end_id, source_position),
+           'bank:' || account_id || ':' || coalesce(acct_svcr_ref, sf.sha256 || ':' || source_position),
            currency::text, amount_minor
-    FROM imports.bank_lines WHERE tenant = %(tenant)s AND business_date = %(day)s AND amount_minor <> 0
+    FROM imports.bank_lines b LEFT JOIN imports.files sf ON sf.tenant = b.tenant AND sf.file_id = b.file_id
+    WHERE b.tenant = %(tenant)s AND b.business_date = %(day)s AND amount_minor <> 0
 )
 SELECT r.source, f.original_name AS file_name, r.source_position, r.record_ref, r.idempotency_key,
        CASE WHEN e.entry_id IS NULL THEN 'no journal entry'
