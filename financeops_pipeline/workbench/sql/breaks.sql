@@ -69,11 +69,11 @@ FROM imports.processor_lines t
 WHERE t.tenant = %(tenant)s AND t.business_date BETWEEN %(since)s AND %(day)s AND t.category = 'payout'
   AND 'payout|' || t.processor || ':' || t.payout_id = ANY (%(refs)s)
 UNION ALL
-SELECT 'bank', t.account_id || ':' || coalesce(t.acct_svcr_ref, t.file_sha256 || ':' || t.source_position),
+SELECT 'bank', t.account_id || ':' || coalesce(t.acct_svcr_ref, f.sha256 || ':' || t.source_position),
        to_jsonb(t) - 'tenant'
-FROM imports.bank_lines t
+FROM imports.bank_lines t JOIN imports.files f ON f.tenant = t.tenant AND f.file_id = t.file_id
 WHERE t.tenant = %(tenant)s AND t.business_date BETWEEN %(since)s AND %(day)s
-  AND 'bank|' || t.account_id || ':' || coalesce(t.acct_svcr_ref, t.file_sha256 || ':' || t.source_position)
+  AND 'bank|' || t.account_id || ':' || coalesce(t.acct_svcr_ref, f.sha256 || ':' || t.source_position)
       = ANY (%(refs)s);
 -- name: internal_processor
 SELECT processor FROM imports.internal_transactions
