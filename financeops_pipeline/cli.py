@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
-import json
+import os
 import subprocess
 import sys
 import uuid
@@ -102,16 +101,26 @@ def run(start: dt.datetime, end: dt.datetime | None, tenants: tuple[str, ...], d
 @main.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Landing folder.")
 @click.option("--port", default=3000, show_default=True, help="Port of the Dagster UI.")
-def dev(data_dir: Path | None, port: int) -> None:
-    """Start Postgres if needed, then the Dagster UI on workspace.yaml (Ctrl-C stops both)."""
+@click.option("--workbench-port", default=8000, show_default=True, help="Port of the breaks workbench.")
+def dev(data_dir: Path | None, port: int, workbench_port: int) -> None:
+    """Start Postgres if needed, then the Dagster UI on workspace.yaml and the breaks workbench beside it
+    (Ctrl-C stops all)."""
     from financeops_pipeline.runtime import runtime
     from financeops_pipeline.settings import PROJECT_ROOT
 
-    with runtime(data_dir):
+    with runtime(data_dir) as rt:
         cmd = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
                "-p", str(port)]
-        with contextlib.suppress(KeyboardInterrupt):   # Ctrl-C stops the UI; the server stops below
-            subprocess.run(cmd, check=False)
+        # The workbench reaches this same server (DATABASE_URL), so it starts none of its own.
+        bench_env = {**os.environ, "DATABASE_URL": rt.db_url}
+        workbench = subprocess.Popen([str(Path(sys.executable).with_name("financeops")), "workbench", "--port",
+                                      str(workbench_port)], env=bench_env)
+        try:
+            with contextlib.suppress(KeyboardInterrupt):   # Ctrl-C stops the UI; the server stops below
+                subprocess.run(cmd, check=False)
+        finally:
+            workbench.terminate()
+            workbench.wait(timeout=30)
 
 
 @main.command("import")
@@ -164,35 +173,14 @@ def import_cmd(paths: tuple[Path, ...], tenant: str | None, day: dt.datetime | N
         sys.exit(1)
 
 
-@main.command()
-@click.option("--date", "day", type=DATE, required=True, help="As-of business day.")
-@click.option("--tenant", required=True)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-def breaks(day: dt.datetime, tenant: str, fmt: str) -> None:
-    """Print the open breaks as of a day."""
-    from financeops_pipeline.db.connect import tenant_connection
-    from financeops_pipeline.runtime import runtime
-    from financeops_pipeline.sqlfiles import load_sql
-
-    validate_tenant(tenant)
-    with runtime() as rt, tenant_connection(rt.db_url, tenant) as conn:
-        cur = conn.execute(load_sql("reconciliation/sql/open_breaks.sql"), {"tenant": tenant, "day": day.date()})
-        columns = [d.name for d in cur.description]
-        rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
-    if fmt == "json":
-        click.echo(json.dumps(rows, default=str, indent=2))
-    else:
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 @main.command("trace")
 @click.argument("reference")
 @click.option("--tenant", required=True)
 def trace_cmd(reference: str, tenant: str) -> None:
     """Walk the audit trail from REFERENCE (entry id, idempotency key, transaction / line / payout / bank
-    reference, or FILE_SHA256[:position]) to its journal entries, their postings and the source record."""
+    reference, or FILE_SHA256[:position]) to its journal entries, their postings and the source record; for a
+    break id, first the break's whole history (reconciliation days, proposals, decisions, every person's action)."""
+    from financeops_pipeline.cli_workbench import print_break_trace
     from financeops_pipeline.db.connect import tenant_connection
     from financeops_pipeline.ledger.trace import trace
     from financeops_pipeline.money import format_minor
@@ -200,8 +188,9 @@ def trace_cmd(reference: str, tenant: str) -> None:
 
     validate_tenant(tenant)
     with runtime() as rt, tenant_connection(rt.db_url, tenant) as conn:
+        was_break = print_break_trace(conn, tenant, reference)   # a break id: its whole history first
         traced = trace(conn, tenant, reference)
-    if not traced:
+    if not traced and not was_break:
         raise click.ClickException(f"nothing posted for {reference!r} in tenant {tenant}")
     for item in traced:
         e = item.entry
@@ -232,6 +221,13 @@ main.add_command(generate)
 from financeops_pipeline.cli_bench import bench  # noqa: E402
 
 main.add_command(bench)
+
+
+from financeops_pipeline.cli_workbench import breaks, users, workbench  # noqa: E402
+
+main.add_command(breaks)
+main.add_command(users)
+main.add_command(workbench)
 
 
 if __name__ == "__main__":

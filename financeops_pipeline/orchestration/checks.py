@@ -8,6 +8,7 @@
 | ledger/journal_entries | `ledger_balanced`, `snapshots_match_postings`, | yes |
 | | `no_duplicate_idempotency_keys`, `source_records_posted`, `cash_matches_bank` | yes |
 | recon/three_way_match | `recon_conservation` | yes |
+| recon/three_way_match | `critical_breaks_on_time` (WARN) | no |
 """
 
 
@@ -41,15 +42,16 @@ class _Check:
                                  partitions_def=tenant_day_partitions)
 
 
-def _sql_check(name: str, asset: dg.AssetsDefinition, blocking: bool,
-               severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR, **params: object) -> _Check:
+def _rows_check(name: str, asset: dg.AssetsDefinition, blocking: bool, severity: dg.AssetCheckSeverity,
+                description: str, violations_of: Callable[..., list[dict]]) -> _Check:
+    """A check that fails on the rows `violations_of(conn, tenant, day)` returns for any tenant-day of the run."""
     def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
         violations = []
         for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
                 for day in partition_days(context):
                     violations += [{"tenant": tenant, "day": day.isoformat(), **row}
-                                   for row in run_check(conn, name, tenant, day, **params)]
+                                   for row in violations_of(conn, tenant, day)]
         # A query may grade its rows ('severity': error | warn): warnings alone make the check a WARN.
         level = (dg.AssetCheckSeverity.WARN if violations and all(v.get("severity") == "warn" for v in violations)
                  else severity)
@@ -60,7 +62,13 @@ def _sql_check(name: str, asset: dg.AssetsDefinition, blocking: bool,
                                                      if violations else "_none_")},
         )
 
-    return _Check(name, asset, blocking, CHECKS[name], evaluate)
+    return _Check(name, asset, blocking, description, evaluate)
+
+
+def _sql_check(name: str, asset: dg.AssetsDefinition, blocking: bool,
+               severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR, **params: object) -> _Check:
+    return _rows_check(name, asset, blocking, severity, CHECKS[name],
+                       lambda conn, tenant, day: run_check(conn, name, tenant, day, **params))
 
 
 def _freshness_check(asset: dg.AssetsDefinition, source: str) -> _Check:
@@ -122,6 +130,21 @@ def _expectations_check(asset: dg.AssetsDefinition, source: str) -> _Check:
                   "currencies, amount ranges, dates in the partition, allowed values.", evaluate)
 
 
+def _critical_overdue_check() -> _Check:
+    """Critical breaks past their deadline (workbench priorities, workbench.yaml): a warning for the team."""
+
+    def overdue(conn, tenant, day):
+        from financeops_pipeline.workbench.views import critical_overdue
+
+        found = critical_overdue(conn, tenant, day)
+        conn.rollback()
+        return found
+
+    return _rows_check("critical_breaks_on_time", three_way_match, False, dg.AssetCheckSeverity.WARN,
+                       "No critical break (priority from amount and age, workbench.yaml) is past its deadline.",
+                       overdue)
+
+
 def _stage_checks(name: str, checks: list[_Check]) -> dg.AssetChecksDefinition:
     """The checks of one stage evaluated in one step (each Dagster step costs a round of event-log writes);
     each keeps its own key, blocking flag and result, and can be run alone (can_subset)."""
@@ -160,5 +183,6 @@ asset_checks = [
     ]),
     _stage_checks("recon_checks", [
         _sql_check("recon_conservation", three_way_match, blocking=True),
+        _critical_overdue_check(),
     ]),
 ]

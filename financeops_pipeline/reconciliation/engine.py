@@ -26,6 +26,8 @@ from financeops_pipeline.imports.records import SCHEMAS
 from financeops_pipeline.reconciliation import store
 from financeops_pipeline.reconciliation.config import ReconConfig, load_recon_config
 from financeops_pipeline.sqlfiles import load_named_sql, load_sql
+from financeops_pipeline.workbench.daylock import day_locked
+from financeops_pipeline.workbench.resolutions import Resolutions, load_resolutions
 
 # A source's rows: an Arrow table, or the record files (Parquet) of the window, read by DuckDB where they are.
 SourceRows = pa.Table | Sequence[Path]
@@ -47,6 +49,8 @@ class ReconInputs:
     prev_breaks: pa.Table
     # unbooked bank lines (intraday, notifications) a booked statement superseded up to the day: no items
     bank_superseded: pa.Table = field(default_factory=SUPERSEDED_SCHEMA.empty_table)
+    # People's resolutions from the workbench (manual matches, accepted breaks, rejected suggestions)
+    resolutions: Resolutions = field(default_factory=Resolutions.none)
 
     def item_count(self) -> int:
         """Rows of the three sources (read from the Parquet footers when they are files)."""
@@ -56,7 +60,7 @@ class ReconInputs:
         """The same inputs with every source read into Arrow (for the pandas baseline)."""
         return ReconInputs(*(_arrow_of(rows, name) for name, rows in (
             ("internal", self.internal), ("processor", self.processor), ("bank", self.bank))),
-            prev_breaks=self.prev_breaks, bank_superseded=self.bank_superseded)
+            prev_breaks=self.prev_breaks, bank_superseded=self.bank_superseded, resolutions=self.resolutions)
 
 
 @dataclass
@@ -97,12 +101,17 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/match.sql"))
+    for name, table in inputs.resolutions.tables().items():
+        con.register(name, table)
+    con.execute(load_sql("reconciliation/sql/apply_resolutions.sql"))
     con.execute(load_sql("reconciliation/sql/breaks.sql"))
     item_status = con.sql(
         "SELECT source, source_ref, currency, amount_minor::BIGINT AS amount_minor, item_date, status, break_id,"
         " break_type, rule, CAST(details AS VARCHAR) AS details, match_group,"
         " CASE WHEN status = 'matched' THEN matched_on END AS matched_on FROM item_status"
-        " WHERE item_date = $day OR status IN ('pending', 'break') OR (status = 'matched' AND matched_on = $day)",
+        " WHERE item_date = $day OR status IN ('pending', 'break') OR (status = 'matched' AND matched_on = $day)"
+        # an earlier item that stays open but accepted (or written off) by a person: kept, with its break id
+        " OR rule IN ('accepted', 'written_off')",
         params={"day": day},
     ).to_arrow_table()
     breaks = con.sql(
@@ -186,21 +195,26 @@ def load_inputs(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: d
         names = [c.name for c in cur.description]
         rows = cur.fetchall()
         superseded = conn.execute(queries["bank_superseded"], (tenant, first, day)).fetchall()
+        resolutions = load_resolutions(conn, tenant, day)   # people's manual matches and acceptances (workbench)
     prev = pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows], schema=PREV_BREAKS_SCHEMA) \
         if rows else PREV_BREAKS_SCHEMA.empty_table()
     return ReconInputs(internal=sources["internal"], processor=sources["processor"], bank=sources["bank"],
                        prev_breaks=prev, bank_superseded=pa.Table.from_pylist(
                            [{"file_sha256": f, "source_position": p} for f, p in superseded],
-                           schema=SUPERSEDED_SCHEMA))
+                           schema=SUPERSEDED_SCHEMA), resolutions=resolutions)
 
 
 def write_results(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: dt.date, result: ReconResult,
-                  run_id: str) -> None:
+                  run_id: str) -> bool:
     """Replace the tenant-day's results (derived data: re-running gives the same rows): every item state to
-    Parquet, then in one transaction what people query to Postgres (store.py)."""
-    store.write_states(archive_dir, tenant, day, result.item_status)
+    Parquet, then in one transaction what people query to Postgres (store.py).
+
+    A signed-off day is locked: its results stay as they were signed off and nothing is written (False)."""
     day_columns = {"tenant": tenant, "business_date": day}
     with conn.transaction():
+        if day_locked(conn, tenant, day):   # holds the day's shared lock until the results are written
+            return False
+        store.write_states(archive_dir, tenant, day, result.item_status)
         for table in ("recon.item_status", "recon.breaks", "recon.day_totals", "recon.runs"):
             conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND business_date = %s", (tenant, day))
         copy_into_day(conn, "recon.item_status", day, store.queried_states(result.item_status), ("details",),
@@ -209,6 +223,7 @@ def write_results(conn: psycopg.Connection, archive_dir: Path, tenant: str, day:
         copy_arrow(conn, "recon.day_totals", store.day_totals(result.item_status, day), (), day_columns)
         conn.execute("INSERT INTO recon.runs (tenant, business_date, run_id, code_version) VALUES (%s, %s, %s, %s)",
                      (tenant, day, run_id, code_version()))
+    return True
 
 
 def stored_item_status(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: dt.date) -> pa.Table:

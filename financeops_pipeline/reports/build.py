@@ -25,10 +25,18 @@ REPORTS = {
 
 
 def build_report(conn: psycopg.Connection, name: str, tenant: str, day: dt.date) -> list[dict]:
-    """Compute a report, replace its stored rows for the tenant-day, and return them."""
+    """Compute a report, replace its stored rows for the tenant-day, and return them. A signed-off day is locked:
+    its published rows are returned as they are, not recomputed."""
+    from financeops_pipeline.workbench.daylock import day_locked
+
     params = {"tenant": tenant, "day": day}
     table = sql.Identifier("reports", name)
     with conn.transaction():
+        if day_locked(conn, tenant, day):
+            cur = conn.execute(sql.SQL("SELECT * FROM {} WHERE tenant = %s AND business_date = %s").format(table),
+                               (tenant, day))
+            columns = [d.name for d in cur.description]
+            return [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
         conn.execute(sql.SQL("DELETE FROM {} WHERE tenant = %s AND business_date = %s").format(table),
                      (tenant, day))
         cur = conn.execute(sql.SQL("INSERT INTO {} {} RETURNING *").format(table, sql.SQL(load_sql(REPORTS[name]))),

@@ -7,12 +7,11 @@ skips only when chromium cannot be installed (not root, or no apt-get).
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 
+from tests.browser import headless_chromium
 from tests.conftest import ROOT
 
 STAGE_GROUPS = {"imports", "ledger", "reconciliation", "reports"}
@@ -25,32 +24,10 @@ ASSET_NODES = "query { assetNodes { assetKey { path } groupName } }"
 GRAPH_TEXT_JS = "return Array.from(document.querySelectorAll('foreignObject')).map(e => e.textContent).join('\\n');"
 
 
-def _browser_paths() -> tuple[str, str]:
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        subprocess.run([str(ROOT / ".ci" / "ensure-chromium")], check=False, timeout=600)
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.skip("Debian's chromium and chromium-driver are not installed and could not be installed "
-                    "(.ci/ensure-chromium needs root and apt-get)")
-    return chromium, driver
-
-
 @pytest.fixture
 def browser() -> Iterator:
-    chromium, driver_path = _browser_paths()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium   # the system browser: Selenium downloads nothing
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1920,3600"):   # tall: the graph draws only the nodes in view
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    try:
+    with headless_chromium("1920,3600") as driver:   # tall: the graph draws only the nodes in view
         yield driver
-    finally:
-        driver.quit()
 
 
 def _dismiss_welcome(browser, wait_s: float) -> None:

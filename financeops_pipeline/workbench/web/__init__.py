@@ -1,0 +1,1 @@
+"""The workbench's web layer: FastAPI routes and Jinja2 templates over financeops_pipeline.workbench."""

@@ -1,0 +1,44 @@
+"""Debian's chromium and chromedriver, driven by Selenium, for the UI tests (Selenium downloads nothing).
+
+`make test` installs them first (.ci/ensure-chromium); run directly, a test runs the same script, and skips only
+when chromium cannot be installed (not root, or no apt-get)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def browser_paths() -> tuple[str, str]:
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        subprocess.run([str(ROOT / ".ci" / "ensure-chromium")], check=False, timeout=600)
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.skip("Debian's chromium and chromium-driver are not installed and could not be installed "
+                    "(.ci/ensure-chromium needs root and apt-get)")
+    return chromium, driver
+
+
+@contextmanager
+def headless_chromium(window: str) -> Iterator:
+    """A headless Chromium of the given window size ("1920,3600"), quit afterwards."""
+    chromium, driver_path = browser_paths()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium   # the system browser
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                f"--window-size={window}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    try:
+        yield driver
+    finally:
+        driver.quit()
