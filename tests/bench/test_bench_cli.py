@@ -53,7 +53,9 @@ def test_bench_prints_formats_day_and_posting_figures(pipeline_env, tmp_path):
     for key, name in zip(("imports", "posting", "reconciliation", "reports"), stages, strict=False):
         # each stage's multiple of the floor is its own seconds over the floor's, printed and in the JSON
         figure = figures["stages"][key]
-        assert abs(figure["x_floor"] - figure["wall_s"] / figures["floor_s"]) <= 0.01 + 0.01 * figure["x_floor"]
+        # the JSON's seconds are rounded to 3 decimals: on a tiny day that rounding alone moves the ratio
+        rounding = 0.0005 / max(figure["wall_s"], 0.0005) + 0.0005 / figures["floor_s"]
+        assert abs(figure["x_floor"] - figure["wall_s"] / figures["floor_s"]) <= 0.006 + rounding * figure["x_floor"]
         assert abs(float(stages[name][1].rstrip("x")) - figure["x_floor"]) <= 0.0051
         assert abs(float(stages[name][0]) - figure["wall_s"]) <= 0.0056   # printed to 2 decimals, JSON to 3
     whole = float(stages.pop("whole day end to end")[0])
