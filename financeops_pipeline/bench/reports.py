@@ -59,8 +59,7 @@ def fill(database_url: str, postings: int, log: Callable[[str], None] = print) -
             conn.execute(q["breaks"], {"tenant": tenant, "start": FIRST_DAY, "end": last_day,
                                        "per_day": BREAKS_PER_DAY})
         conn.commit()
-        for table in ("imports.processor_lines", "recon.item_status", "imports.internal_transactions",
-                      "imports.bank_lines"):
+        for table in ("recon.item_status",):   # the imports tables are partitioned by file (0026), not by day
             # every day's partition exists, as in production (planning prunes to the day); a few days per
             # transaction, since each new partition holds locks until commit
             for offset in range(0, DAYS, 20):
@@ -87,6 +86,8 @@ def fill(database_url: str, postings: int, log: Callable[[str], None] = print) -
                 day = last_day - dt.timedelta(days=i)
                 conn.execute(q["item_status"], {"tenant": tenant, "start": day, "per_day": recon_per_day})
                 conn.execute(q["processor_lines"], {"tenant": tenant, "start": day, "per_day": lines_per_day})
+                conn.execute(q["file_totals"], {"tenant": tenant, "start": day})
+                conn.execute(q["day_totals"], {"tenant": tenant, "start": day})
         conn.commit()
     log(f"  reconciliation and settlement rows {time.perf_counter() - started:.0f} s")
     with psycopg.connect(database_url, autocommit=True) as conn:

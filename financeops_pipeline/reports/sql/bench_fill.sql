@@ -105,13 +105,22 @@ FROM generate_series(0, %(per_day)s - 1) AS i;
 
 -- name: processor_lines
 -- %(per_day)s settlement lines of one day (charges, refunds, disputes, standalone fees), gross - fee = net.
-INSERT INTO imports.processor_lines (tenant, business_date, file_sha256, source_position, processor, line_id,
+-- The lines name their file by file_id (migration 0026), so the day's settlement file is registered first; with
+-- no file partition attached they land in the table's default partition.
+WITH settlement_file AS (
+    INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name, archive_path,
+                               size_bytes, status, records_loaded, records_quarantined, run_id, code_version)
+    VALUES (%(tenant)s, md5(%(tenant)s || %(start)s::text) || md5(%(start)s::text), %(start)s::date, 'processor',
+            'stripe', 'bench_settlement.csv', 'bench', 0, 'loaded', %(per_day)s, 0, 'bench', 'bench')
+    RETURNING file_id
+)
+INSERT INTO imports.processor_lines (tenant, business_date, file_id, record_no, source_position, processor, line_id,
                                      category, created_at, currency, gross_minor, fee_minor, net_minor)
-SELECT %(tenant)s, %(start)s::date, md5(%(tenant)s || %(start)s::text) || md5(%(start)s::text), 'line ' || i,
+SELECT %(tenant)s, %(start)s::date, f.file_id, i + 1, 'line ' || i,
        CASE (i / 10) %% 2 WHEN 0 THEN 'stripe' ELSE 'adyen' END, 'txn_' || i, k.category,
        %(start)s::date + time '12:00', (ARRAY['USD', 'EUR', 'GBP'])[1 + (i / 20) %% 3],
        k.gross, k.fee, k.gross - k.fee
-FROM generate_series(0, %(per_day)s - 1) AS i
+FROM settlement_file f CROSS JOIN generate_series(0, %(per_day)s - 1) AS i
 CROSS JOIN LATERAL (
     SELECT CASE WHEN i %% 10 < 8 THEN 'charge' WHEN i %% 10 = 8 THEN 'refund'
                 WHEN i %% 100 = 99 THEN 'dispute' ELSE 'fee' END AS category,
@@ -119,3 +128,28 @@ CROSS JOIN LATERAL (
                 WHEN i %% 100 = 99 THEN -(100 + i %% 5000) ELSE 0 END AS gross,
            CASE WHEN i %% 10 < 8 THEN 30 + (i * 7919) %% 50000 / 40 WHEN i %% 10 = 9 THEN 1500 ELSE 0 END AS fee
 ) k;
+
+-- name: file_totals
+-- The settlement file's totals, as an import takes them from the rows it loads (migration 0025): the
+-- processor_fees report reads them.
+INSERT INTO imports.file_totals (tenant, business_date, file_sha256, source, processor, kind, currency, records,
+                                 amount_minor, abs_amount_minor, fee_minor, net_minor)
+SELECT p.tenant, p.business_date, f.sha256, 'processor', p.processor, p.category, p.currency, count(*),
+       sum(p.gross_minor), sum(abs(p.gross_minor)),
+       sum(CASE WHEN p.category = 'fee' THEN -p.net_minor ELSE p.fee_minor END), sum(p.net_minor)
+FROM imports.processor_lines p JOIN imports.files f ON f.tenant = p.tenant AND f.file_id = p.file_id
+WHERE p.tenant = %(tenant)s AND p.business_date = %(start)s::date
+GROUP BY p.tenant, p.business_date, f.sha256, p.processor, p.category, p.currency;
+
+-- name: day_totals
+-- The day's totals by source, currency and state, as the reconciliation writes them beside the states
+-- (migration 0024): the reconciliation reports read them.
+INSERT INTO recon.day_totals (tenant, business_date, source, currency, status, scope, items, amount_minor,
+                              abs_amount_minor)
+SELECT tenant, business_date, source, currency, status,
+       CASE WHEN item_date >= business_date THEN 'day' WHEN status = 'matched' THEN 'carried_matched'
+            ELSE 'carried_open' END,
+       count(*), sum(amount_minor), sum(abs(amount_minor))
+FROM recon.item_status
+WHERE tenant = %(tenant)s AND business_date = %(start)s::date
+GROUP BY 1, 2, 3, 4, 5, 6;
