@@ -98,6 +98,9 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.register("prev_breaks", inputs.prev_breaks)
     con.register("windows", pa.Table.from_pylist(
         [{"processor": p, **w} for p, w in config.windows.items()]))
+    con.register("counterparty_patterns", pa.Table.from_pylist(
+        [{"processor": p, "pattern": "(?i)" + pat} for p, pat in config.counterparty_patterns.items()],
+        schema=pa.schema([("processor", pa.string()), ("pattern", pa.string())])))
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/match.sql"))
@@ -109,7 +112,8 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         "SELECT source, source_ref, currency, amount_minor::BIGINT AS amount_minor, item_date, status, break_id,"
         " break_type, rule, CAST(details AS VARCHAR) AS details, match_group,"
         " CASE WHEN status = 'matched' THEN matched_on END AS matched_on FROM item_status"
-        " WHERE item_date = $day OR status IN ('pending', 'break') OR (status = 'matched' AND matched_on = $day)"
+        " WHERE item_date = $day OR status IN ('pending', 'suggested', 'break')"
+        " OR (status = 'matched' AND matched_on = $day)"
         # an earlier item that stays open but accepted (or written off) by a person: kept, with its break id
         " OR rule IN ('accepted', 'written_off')",
         params={"day": day},

@@ -33,7 +33,7 @@ def three_way_match(context: dg.AssetExecutionContext, financeops: FinanceopsRes
                     result = reconcile_day(conn, financeops.archive_path, tenant, day, context.run_id)
                     counts = result.counts()
                     rows.append({"tenant": tenant, "day": day.isoformat(), **{k: counts.get(k, 0) for k in (
-                        "matched", "explained", "pending", "break")}})
+                        "matched", "explained", "pending", "suggested", "break")}})
                     breaks += [{"tenant": tenant, **b} for b in result.breaks.to_pylist()
                                if b["lifecycle"] != "resolved"]
     return dg.MaterializeResult(metadata={

@@ -2,7 +2,8 @@
 --   internal_src, processor_src, bank_src : canonical rows of the lookback window
 --   windows(processor, settle_days, internal_days, bank_days), params(day, bank_unmatched_days)
 -- An item is `pending` while its age (day - item_date) is within its window, a break after.
--- Output: item_status (one row per item, exactly one state) and matched_groups.
+-- Output: item_status (one row per item, exactly one state: matched, explained, pending, suggested or break).
+--   counterparty_patterns(processor, pattern): the fallback rule's bank text pattern per processor.
 
 CREATE OR REPLACE TEMP TABLE int_items AS
 SELECT 'internal' AS source, transaction_id AS ref, processor, processor_reference AS pref,
@@ -20,13 +21,43 @@ SELECT 'processor' AS source, processor || ':' || line_id AS ref, processor, ref
        currency, abs(gross_minor) AS amount_minor, merchant_reference, business_date AS item_date, dup_rank
 FROM proc_all WHERE category IN ('charge', 'refund', 'dispute');
 
+-- Duplicates by amount: within one processor reference, records of one side that repeat the same amount (and
+-- currency; for processor lines also the same date) beyond the number of records the other side has at that
+-- amount (at least one) are `duplicate` when the group's totals do not agree as they are: a retried request that
+-- created a second internal record under a new id, a processor line delivered twice under two ids. The first
+-- record of each amount stays and matches; each duplicate names the record it repeats.
+CREATE OR REPLACE TEMP TABLE amount_dups AS
+WITH i AS (SELECT processor, pref, kind, currency, amount_minor, ref,
+                  row_number() OVER w AS k, first_value(ref) OVER w AS kept
+           FROM int_items WHERE dup_rank = 1 AND pref IS NOT NULL
+           WINDOW w AS (PARTITION BY processor, pref, kind, currency, amount_minor ORDER BY item_date, ref)),
+     p AS (SELECT processor, pref, kind, currency, amount_minor, ref,
+                  row_number() OVER w AS k, first_value(ref) OVER w AS kept
+           FROM proc_items WHERE dup_rank = 1 AND pref IS NOT NULL
+           WINDOW w AS (PARTITION BY processor, pref, kind, currency, amount_minor, item_date ORDER BY ref)),
+     ic AS (SELECT processor, pref, kind, currency, amount_minor, count(*) AS n FROM i GROUP BY ALL),
+     pc AS (SELECT processor, pref, kind, currency, amount_minor, count(*) AS n FROM p GROUP BY ALL),
+     it AS (SELECT processor, pref, kind, currency, sum(amount_minor) AS amt FROM i GROUP BY ALL),
+     pt AS (SELECT processor, pref, kind, currency, sum(amount_minor) AS amt FROM p GROUP BY ALL)
+SELECT 'internal' AS source, i.ref, i.kept
+FROM i JOIN pc USING (processor, pref, kind, currency, amount_minor)
+       JOIN it USING (processor, pref, kind, currency) JOIN pt USING (processor, pref, kind, currency)
+WHERE i.k > pc.n AND it.amt <> pt.amt
+UNION ALL
+SELECT 'processor', p.ref, p.kept
+FROM p JOIN ic USING (processor, pref, kind, currency, amount_minor)
+       JOIN it USING (processor, pref, kind, currency) JOIN pt USING (processor, pref, kind, currency)
+WHERE p.k > ic.n AND it.amt <> pt.amt;
+
 -- Rule 1, by processor reference: groups on both sides allow splits (one-to-many, many-to-one).
 CREATE OR REPLACE TEMP TABLE ref_pairs AS
 WITH i AS (SELECT processor, pref, kind, currency, sum(amount_minor) AS amt, count(*) AS n, max(item_date) AS d,
                   min(ref) AS first_ref
-           FROM int_items WHERE dup_rank = 1 GROUP BY ALL),
+           FROM int_items WHERE dup_rank = 1
+             AND ref NOT IN (SELECT ref FROM amount_dups WHERE source = 'internal') GROUP BY ALL),
      p AS (SELECT processor, pref, kind, currency, sum(amount_minor) AS amt, count(*) AS n, max(item_date) AS d
-           FROM proc_items WHERE dup_rank = 1 AND pref IS NOT NULL GROUP BY ALL)
+           FROM proc_items WHERE dup_rank = 1 AND pref IS NOT NULL
+             AND ref NOT IN (SELECT ref FROM amount_dups WHERE source = 'processor') GROUP BY ALL)
 SELECT i.processor, i.pref, i.kind, i.currency AS i_currency, p.currency AS p_currency, i.amt AS i_amt,
        p.amt AS p_amt, i.first_ref, greatest(i.d, p.d) AS matched_on,
        CASE WHEN i.currency <> p.currency THEN 'currency_mismatch'
@@ -42,6 +73,7 @@ FROM int_items i
 JOIN proc_items p ON p.merchant_reference = i.ref AND p.processor = i.processor AND p.kind = i.kind
                  AND p.currency = i.currency AND p.amount_minor = i.amount_minor
 WHERE i.dup_rank = 1 AND p.dup_rank = 1
+  AND i.ref NOT IN (SELECT ref FROM amount_dups) AND p.ref NOT IN (SELECT ref FROM amount_dups)
   AND NOT EXISTS (SELECT 1 FROM ref_pairs r WHERE r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind)
   AND NOT EXISTS (SELECT 1 FROM ref_pairs r WHERE r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind)
 QUALIFY count(*) OVER (PARTITION BY i.ref) = 1 AND count(*) OVER (PARTITION BY p.ref) = 1;
@@ -49,14 +81,17 @@ QUALIFY count(*) OVER (PARTITION BY i.ref) = 1 AND count(*) OVER (PARTITION BY p
 -- Payouts: every processor line with a payout id belongs to one; the payout row (if any) must equal
 -- the sum of its lines' net ("payout proof").
 CREATE OR REPLACE TEMP TABLE payouts AS
+-- A processor line delivered twice (amount_dups) counts once.
 SELECT processor, payout_id, currency,
-       coalesce(sum(net_minor) FILTER (WHERE category <> 'payout'), 0) AS lines_net,
+       coalesce(sum(net_minor) FILTER (WHERE category <> 'payout' AND d.ref IS NULL), 0) AS lines_net,
        -sum(net_minor) FILTER (WHERE category = 'payout') AS reported,
        coalesce(max(business_date) FILTER (WHERE category = 'payout'), max(business_date)) AS item_date,
        coalesce(max(payout_date), max(business_date)) AS payout_date,
        max(reference) FILTER (WHERE category = 'payout') AS payout_reference   -- PayPal: the Bank Reference ID
-FROM proc_all WHERE payout_id IS NOT NULL
-GROUP BY ALL;
+FROM proc_all a
+LEFT JOIN amount_dups d ON d.source = 'processor' AND d.ref = a.processor || ':' || a.line_id
+WHERE payout_id IS NOT NULL
+GROUP BY processor, payout_id, currency;
 
 CREATE OR REPLACE TEMP TABLE payout_items AS
 SELECT 'payout' AS source, processor || ':' || payout_id AS ref, processor, payout_id, currency,
@@ -92,18 +127,51 @@ SELECT bank_ref, max(bank_amount) AS bank_amount, sum(payout_amount) AS payouts_
        CASE WHEN sum(payout_amount) = max(bank_amount) THEN 'matched' ELSE 'amount_mismatch' END AS outcome
 FROM bank_candidates GROUP BY bank_ref;
 
+-- Rule 4 (fallback when the bank credit carries no payout reference), only on what rule 3 left unmatched: amount
+-- and currency exact, the booking date within the payout's bank window, and the bank text or counterparty
+-- matching the processor's pattern (counterparty_patterns, from config). Exactly one candidate on each side:
+-- matched by `counterparty_amount`. Several: every item concerned is `suggested` (neither a match nor a break),
+-- naming its candidates, until a later day makes it unique or a person confirms or rejects one; never a guess.
+CREATE OR REPLACE TEMP TABLE fallback_candidates AS
+SELECT b.ref AS bank_ref, y.ref AS payout_ref, greatest(b.item_date, y.item_date) AS matched_on
+FROM bank_items b
+JOIN payout_items y ON y.currency = b.currency AND y.amount_minor = b.amount_minor
+ AND (b.processor IS NULL OR b.processor = y.processor)
+ AND b.booking_date BETWEEN y.payout_date AND y.payout_date + (SELECT max(bank_days) FROM windows w WHERE w.processor = y.processor)::INTEGER
+JOIN counterparty_patterns c ON c.processor = y.processor AND regexp_matches(b.text_all, c.pattern)
+WHERE b.amount_minor > 0 AND b.classification IN ('payout', 'other')
+  AND b.ref NOT IN (SELECT bank_ref FROM bank_groups)
+  AND y.ref NOT IN (SELECT payout_ref FROM bank_candidates)
+  AND NOT (y.itemized AND y.reported IS NOT NULL AND y.reported <> y.lines_net);
+
+CREATE OR REPLACE TEMP TABLE fallback_matches AS
+SELECT * FROM fallback_candidates
+QUALIFY count(*) OVER (PARTITION BY bank_ref) = 1 AND count(*) OVER (PARTITION BY payout_ref) = 1;
+
+CREATE OR REPLACE TEMP TABLE fallback_suggestions AS
+WITH open AS (SELECT * FROM fallback_candidates WHERE bank_ref NOT IN (SELECT bank_ref FROM fallback_matches))
+SELECT 'payout' AS source, payout_ref AS ref,
+       to_json({'rule': 'counterparty_amount',
+                'candidates': list({'source': 'bank', 'source_ref': bank_ref} ORDER BY bank_ref)}) AS sugg
+FROM open GROUP BY payout_ref
+UNION ALL
+SELECT 'bank', bank_ref,
+       to_json({'rule': 'counterparty_amount',
+                'candidates': list({'source': 'payout', 'source_ref': payout_ref} ORDER BY payout_ref)})
+FROM open GROUP BY bank_ref;
+
 -- One state per item. Breaks name the type; near misses keep the per-field differences.
 CREATE OR REPLACE TEMP TABLE item_status AS
 WITH params_row AS (SELECT * FROM params),
 int_state AS (
     SELECT i.source, i.ref, i.currency, i.amount_minor, i.item_date,
-           CASE WHEN i.dup_rank > 1 THEN 'duplicate'
+           CASE WHEN i.dup_rank > 1 OR ad.ref IS NOT NULL THEN 'duplicate'
                 WHEN r.outcome IS NOT NULL THEN r.outcome
                 WHEN m.i_ref IS NOT NULL THEN 'matched'
                 WHEN (SELECT day FROM params_row) - i.item_date <= w.settle_days THEN 'pending'
                 ELSE 'missing_in_processor' END AS state,
            CASE WHEN r.outcome IS NOT NULL THEN r.rule WHEN m.i_ref IS NOT NULL THEN 'merchant_reference' END AS rule,
-           CASE WHEN i.dup_rank > 1 THEN NULL
+           CASE WHEN i.dup_rank > 1 OR ad.ref IS NOT NULL THEN NULL
                 WHEN r.outcome IS NOT NULL THEN 'ref:' || i.processor || ':' || i.pref || ':' || i.kind
                 WHEN m.i_ref IS NOT NULL THEN 'mref:' || i.ref END AS match_group,
            coalesce(r.matched_on, m.matched_on) AS matched_on,
@@ -112,45 +180,58 @@ int_state AS (
                                 'difference', r.p_amt - r.i_amt)
                 WHEN r.outcome = 'currency_mismatch' THEN
                     json_object('field', 'currency', 'internal', r.i_currency, 'processor', r.p_currency)
+                WHEN ad.ref IS NOT NULL THEN
+                    json_object('duplicate_of', ad.kept, 'records', json_array(ad.kept, ad.ref))
            END AS details,
            -- The break is reported once per group, on its first internal record.
-           CASE WHEN r.outcome IN ('amount_mismatch', 'currency_mismatch') THEN r.first_ref ELSE i.ref END AS break_ref
+           CASE WHEN r.outcome IN ('amount_mismatch', 'currency_mismatch') THEN r.first_ref ELSE i.ref END AS break_ref,
+           NULL::JSON AS sugg
     FROM int_items i
-    LEFT JOIN ref_pairs r ON i.dup_rank = 1 AND r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind
+    LEFT JOIN amount_dups ad ON ad.source = 'internal' AND ad.ref = i.ref
+    LEFT JOIN ref_pairs r ON i.dup_rank = 1 AND ad.ref IS NULL AND r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind
                          AND r.i_currency = i.currency
-    LEFT JOIN mref_pairs m ON m.i_ref = i.ref AND i.dup_rank = 1
+    LEFT JOIN mref_pairs m ON m.i_ref = i.ref AND i.dup_rank = 1 AND ad.ref IS NULL
     LEFT JOIN windows w ON w.processor = i.processor
 ),
 proc_state AS (
     SELECT p.source, p.ref, p.currency, p.amount_minor, p.item_date,
-           CASE WHEN p.dup_rank > 1 THEN 'duplicate'
+           CASE WHEN p.dup_rank > 1 OR ad.ref IS NOT NULL THEN 'duplicate'
                 WHEN r.outcome IS NOT NULL THEN r.outcome
                 WHEN m.p_ref IS NOT NULL THEN 'matched'
                 WHEN (SELECT day FROM params_row) - p.item_date <= w.internal_days THEN 'pending'
                 ELSE 'missing_in_internal' END,
            CASE WHEN r.outcome IS NOT NULL THEN r.rule WHEN m.p_ref IS NOT NULL THEN 'merchant_reference' END,
-           CASE WHEN p.dup_rank > 1 THEN NULL
+           CASE WHEN p.dup_rank > 1 OR ad.ref IS NOT NULL THEN NULL
                 WHEN r.outcome IS NOT NULL THEN 'ref:' || p.processor || ':' || p.pref || ':' || p.kind
                 WHEN m.p_ref IS NOT NULL THEN 'mref:' || m.i_ref END,
            coalesce(r.matched_on, m.matched_on),
-           NULL,
-           CASE WHEN r.outcome IN ('amount_mismatch', 'currency_mismatch') THEN r.first_ref ELSE p.ref END
+           CASE WHEN ad.ref IS NOT NULL THEN
+                    json_object('duplicate_of', ad.kept, 'records', json_array(ad.kept, ad.ref)) END,
+           CASE WHEN r.outcome IN ('amount_mismatch', 'currency_mismatch') THEN r.first_ref ELSE p.ref END,
+           NULL::JSON
     FROM proc_items p
-    LEFT JOIN ref_pairs r ON p.dup_rank = 1 AND r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind
+    LEFT JOIN amount_dups ad ON ad.source = 'processor' AND ad.ref = p.ref
+    LEFT JOIN ref_pairs r ON p.dup_rank = 1 AND ad.ref IS NULL AND r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind
                          AND r.p_currency = p.currency
-    LEFT JOIN mref_pairs m ON m.p_ref = p.ref AND p.dup_rank = 1
+    LEFT JOIN mref_pairs m ON m.p_ref = p.ref AND p.dup_rank = 1 AND ad.ref IS NULL
     LEFT JOIN windows w ON w.processor = p.processor
 ),
 payout_state AS (
     SELECT y.source, y.ref, y.currency, y.amount_minor, y.item_date,
            CASE WHEN y.itemized AND y.reported IS NOT NULL AND y.reported <> y.lines_net THEN 'payout_sum_mismatch'
                 WHEN g.outcome IS NOT NULL THEN g.outcome
+                WHEN fm.payout_ref IS NOT NULL THEN 'matched'
+                WHEN fs.ref IS NOT NULL THEN 'payout_not_in_bank'   -- suggested; this break if rejected
                 WHEN (SELECT day FROM params_row) - y.item_date <= w.bank_days THEN 'pending'
                 ELSE 'payout_not_in_bank' END,
            CASE WHEN g.outcome = 'matched' AND g.n = 1 THEN 'payout_reference'
-                WHEN g.outcome = 'matched' THEN 'payout_reference_many' END,
-           CASE WHEN g.outcome IS NOT NULL THEN 'bank:' || g.bank_ref END,
-           g.matched_on,
+                WHEN g.outcome = 'matched' THEN 'payout_reference_many'
+                WHEN g.outcome IS NULL AND (fm.payout_ref IS NOT NULL OR fs.ref IS NOT NULL)
+                    THEN 'counterparty_amount' END,
+           CASE WHEN g.outcome IS NOT NULL THEN 'bank:' || g.bank_ref
+                WHEN fm.payout_ref IS NOT NULL THEN 'bank:' || fm.bank_ref
+                WHEN fs.ref IS NOT NULL THEN 'suggest:payout:' || y.ref END,
+           coalesce(g.matched_on, fm.matched_on),
            CASE WHEN y.itemized AND y.reported IS NOT NULL AND y.reported <> y.lines_net THEN
                     json_object('field', 'net_minor', 'payout', y.reported, 'sum_of_lines', y.lines_net,
                                 'difference', y.reported - y.lines_net)
@@ -158,37 +239,49 @@ payout_state AS (
                     json_object('field', 'amount_minor', 'payouts', g.payouts_amount, 'bank', g.bank_amount,
                                 'difference', g.bank_amount - g.payouts_amount)
            END,
-           CASE WHEN g.outcome = 'amount_mismatch' THEN g.bank_ref ELSE y.ref END
+           CASE WHEN g.outcome = 'amount_mismatch' THEN g.bank_ref ELSE y.ref END,
+           CASE WHEN g.outcome IS NULL AND fm.payout_ref IS NULL THEN fs.sugg END
     FROM payout_items y
     LEFT JOIN bank_candidates c ON c.payout_ref = y.ref
     LEFT JOIN bank_groups g ON g.bank_ref = c.bank_ref
+    LEFT JOIN fallback_matches fm ON fm.payout_ref = y.ref
+    LEFT JOIN fallback_suggestions fs ON fs.source = 'payout' AND fs.ref = y.ref
     LEFT JOIN windows w ON w.processor = y.processor
 ),
 bank_state AS (
     SELECT b.source, b.ref, b.currency, b.amount_minor, b.item_date,
            CASE WHEN b.classification IN ('fee', 'interest') THEN 'explained'
                 WHEN g.outcome IS NOT NULL THEN g.outcome
+                WHEN fm.bank_ref IS NOT NULL THEN 'matched'
+                WHEN fs.ref IS NOT NULL THEN 'bank_unmatched'   -- suggested; this break if rejected
                 WHEN (SELECT day - bank_unmatched_days FROM params_row) <= b.item_date THEN 'pending'
                 ELSE 'bank_unmatched' END,
            CASE WHEN b.classification IN ('fee', 'interest') THEN 'bank_' || b.classification
                 WHEN g.outcome = 'matched' AND g.n = 1 THEN 'payout_reference'
-                WHEN g.outcome = 'matched' THEN 'payout_reference_many' END,
-           CASE WHEN g.outcome IS NOT NULL THEN 'bank:' || g.bank_ref END,
-           g.matched_on,
+                WHEN g.outcome = 'matched' THEN 'payout_reference_many'
+                WHEN fm.bank_ref IS NOT NULL OR fs.ref IS NOT NULL THEN 'counterparty_amount' END,
+           CASE WHEN g.outcome IS NOT NULL THEN 'bank:' || g.bank_ref
+                WHEN fm.bank_ref IS NOT NULL THEN 'bank:' || b.ref
+                WHEN fs.ref IS NOT NULL THEN 'suggest:bank:' || b.ref END,
+           coalesce(g.matched_on, fm.matched_on),
            NULL,
-           b.ref
+           b.ref,
+           CASE WHEN b.classification NOT IN ('fee', 'interest') OR b.classification IS NULL THEN fs.sugg END
     FROM bank_items b
     LEFT JOIN bank_groups g ON g.bank_ref = b.ref
+    LEFT JOIN fallback_matches fm ON fm.bank_ref = b.ref
+    LEFT JOIN fallback_suggestions fs ON fs.source = 'bank' AND fs.ref = b.ref
 ),
 all_states AS (
     SELECT * FROM int_state UNION ALL SELECT * FROM proc_state
     UNION ALL SELECT * FROM payout_state UNION ALL SELECT * FROM bank_state
 )
 SELECT source, ref AS source_ref, currency, amount_minor, item_date,
-       CASE WHEN state IN ('matched', 'explained', 'pending') THEN state ELSE 'break' END AS status,
+       CASE WHEN sugg IS NOT NULL AND state NOT IN ('matched', 'explained', 'pending') THEN 'suggested'
+            WHEN state IN ('matched', 'explained', 'pending') THEN state ELSE 'break' END AS status,
        CASE WHEN state NOT IN ('matched', 'explained', 'pending') THEN state END AS break_type,
        CASE WHEN state NOT IN ('matched', 'explained', 'pending')
             THEN substr(sha256(state || '|' || break_ref), 1, 16) END AS break_id,
        CASE WHEN state NOT IN ('matched', 'explained', 'pending') THEN break_ref END AS break_ref,
-       rule, match_group, matched_on, details
+       rule, match_group, matched_on, coalesce(details, sugg) AS details
 FROM all_states;
