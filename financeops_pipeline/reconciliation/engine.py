@@ -23,6 +23,7 @@ from financeops_pipeline.audit import code_version
 from financeops_pipeline.db.connect import copy_arrow, copy_into_day
 from financeops_pipeline.imports.record_store import day_record_paths
 from financeops_pipeline.imports.records import SCHEMAS
+from financeops_pipeline.money import CURRENCY_EXPONENTS
 from financeops_pipeline.reconciliation import store
 from financeops_pipeline.reconciliation.config import ReconConfig, load_recon_config
 from financeops_pipeline.sqlfiles import load_named_sql, load_sql
@@ -33,6 +34,10 @@ from financeops_pipeline.workbench.resolutions import Resolutions, load_resoluti
 SourceRows = pa.Table | Sequence[Path]
 
 SUPERSEDED_SCHEMA = pa.schema([("file_sha256", pa.string()), ("source_position", pa.string())])
+
+# 10^exponent of every currency, for the FX rule's exact rate check (fx.sql).
+_CURRENCY_UNITS = pa.table({"currency": list(CURRENCY_EXPONENTS),
+                            "unit": pa.array([10**e for e in CURRENCY_EXPONENTS.values()], pa.decimal128(18, 0))})
 
 PREV_BREAKS_SCHEMA = pa.schema([
     ("break_id", pa.string()), ("break_type", pa.string()), ("source", pa.string()),
@@ -70,6 +75,8 @@ class ReconResult:
     # the day's matches are these rows (recon.matches is a view of them).
     item_status: pa.Table
     breaks: pa.Table        # breaks of the day with lifecycle new / persisting / resolved
+    # adjusting entries of the tolerance and FX matches made that day (reconciliation/adjusting.py posts them)
+    adjustments: pa.Table | None = None
 
     def counts(self) -> dict[str, int]:
         """Items per state, of the day's own items and the earlier ones still open, as the reports count
@@ -104,14 +111,24 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/match.sql"))
+    # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
+    # tables the SQL joins, never a Python loop over items.
+    for name, table in config.rules.tables().items():
+        con.register(name, table)
+    con.register("currency_units", _CURRENCY_UNITS)
+    con.execute(load_sql("reconciliation/sql/tolerance.sql"))
+    con.execute(load_sql("reconciliation/sql/fx.sql"))
     for name, table in inputs.resolutions.tables().items():
         con.register(name, table)
     con.execute(load_sql("reconciliation/sql/apply_resolutions.sql"))
+    con.execute(load_sql("reconciliation/sql/adjustments.sql"))
     con.execute(load_sql("reconciliation/sql/breaks.sql"))
     item_status = con.sql(
         "SELECT source, source_ref, currency, amount_minor::BIGINT AS amount_minor, item_date, status, break_id,"
         " break_type, rule, CAST(details AS VARCHAR) AS details, match_group,"
-        " CASE WHEN status = 'matched' THEN matched_on END AS matched_on FROM item_status"
+        " CASE WHEN status = 'matched' THEN matched_on END AS matched_on,"
+        " CASE WHEN status IN ('matched', 'suggested') THEN v.rule_version END AS rule_version"
+        " FROM item_status LEFT JOIN (SELECT rule, rule_version FROM rule_versions) v USING (rule)"
         " WHERE item_date = $day OR status IN ('pending', 'suggested', 'break')"
         " OR (status = 'matched' AND matched_on = $day)"
         # an earlier item that stays open but accepted (or written off) by a person: kept, with its break id
@@ -123,7 +140,13 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " first_seen,"
         " CAST($day::DATE - first_seen AS INTEGER) AS age_days, lifecycle, CAST(details AS VARCHAR) AS details"
         " FROM day_breaks", params={"day": day}).to_arrow_table()
-    return ReconResult(item_status=item_status, breaks=breaks)
+    adjustments = con.sql(
+        "SELECT a.idempotency_key, a.rule_id, a.rule_version, a.match_group, a.currency, a.amount_minor::BIGINT"
+        " AS amount_minor, a.adjust_account, a.counter_account, a.description, a.matched_on FROM adjustments a"
+        " WHERE a.matched_on = $day AND EXISTS (SELECT 1 FROM item_status s WHERE s.source = a.carrier_source"
+        " AND s.source_ref = a.carrier_ref AND s.status = 'matched' AND s.rule = a.rule_id)"
+        " ORDER BY a.idempotency_key", params={"day": day}).to_arrow_table()
+    return ReconResult(item_status=item_status, breaks=breaks, adjustments=adjustments)
 
 
 def _register_sources(con: duckdb.DuckDBPyConnection, inputs: ReconInputs) -> None:
@@ -237,7 +260,7 @@ def stored_item_status(conn: psycopg.Connection, archive_dir: Path, tenant: str,
     if states is not None:
         return states
     cur = conn.execute("SELECT source, source_ref, currency::text AS currency, amount_minor, item_date, status,"
-                       " break_id, break_type, rule, details::text AS details, match_group, matched_on"
+                       " break_id, break_type, rule, details::text AS details, match_group, matched_on, rule_version"
                        " FROM recon.item_status WHERE tenant = %s AND business_date = %s", (tenant, day))
     names = [c.name for c in cur.description]
     return pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in cur.fetchall()])
@@ -246,7 +269,7 @@ def stored_item_status(conn: psycopg.Connection, archive_dir: Path, tenant: str,
 def reconcile_day(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: dt.date, run_id: str,
                   config: ReconConfig | None = None) -> ReconResult:
     """Load, match and store one tenant-day."""
-    config = config or load_recon_config()
+    config = config or load_recon_config(tenant)
     result = reconcile(load_inputs(conn, archive_dir, tenant, day, config), day, config)
     write_results(conn, archive_dir, tenant, day, result, run_id)
     return result
