@@ -186,7 +186,7 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
         recon_parts.append(match)
         with measured("  recon: results -> Parquet + Postgres") as stage:
             write_results(conn, archive, TENANT, DAY, result, RUN_ID)
-        stage.rows = result.item_status.num_rows + result.breaks.num_rows
+        stage.rows = result.item_count + result.breaks.num_rows
         stage.note = "every state to Parquet; open states, breaks, totals to Postgres"
         recon_parts.append(stage)
         del result

@@ -51,15 +51,20 @@ FROM key_pairs WHERE NOT same_key OR i_currency <> p_currency OR i_amount <> p_a
 -- 1:1 pairs with a difference (their states are in item_status, as rule 1 states them).
 CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE same_key;
 
--- Both sides of every plain 1:1 match, as item states (not materialized: read once, by engine.py).
+-- The plain 1:1 matches, one row per pair (two items each): never rows of item_status. engine.py reads them once
+-- at the end, and they are stored in this compact form (reconciliation/store.py: expand_pairs gives the items).
+CREATE OR REPLACE TEMP VIEW plain_pairs AS
+SELECT i_ref, p_processor || ':' || p_line_id AS p_ref, processor, pref, kind, i_currency AS currency,
+       i_amount AS amount_minor, i_date, p_date, matched_on
+FROM key_pairs WHERE same_key AND i_currency = p_currency AND i_amount = p_amount;
+
+-- Both sides of each plain match as item states (for lookups by item: apply_resolutions.sql).
 CREATE OR REPLACE TEMP VIEW plain_pair_states AS
 SELECT CASE WHEN s.internal THEN 'internal' ELSE 'processor' END AS source,
-       CASE WHEN s.internal THEN i_ref ELSE p_processor || ':' || p_line_id END AS source_ref,
-       i_currency AS currency, i_amount AS amount_minor, CASE WHEN s.internal THEN i_date ELSE p_date END AS item_date,
-       'matched' AS status, NULL::VARCHAR AS break_id, NULL::VARCHAR AS break_type, 'processor_reference' AS rule,
-       NULL::JSON AS details, 'ref:' || processor || ':' || pref || ':' || kind AS match_group, matched_on
-FROM key_pairs CROSS JOIN (VALUES (true), (false)) s(internal)
-WHERE same_key AND i_currency = p_currency AND i_amount = p_amount;
+       CASE WHEN s.internal THEN i_ref ELSE p_ref END AS source_ref, currency, amount_minor,
+       CASE WHEN s.internal THEN i_date ELSE p_date END AS item_date, 'matched' AS status,
+       'processor_reference' AS rule, 'ref:' || processor || ':' || pref || ':' || kind AS match_group, matched_on
+FROM plain_pairs CROSS JOIN (VALUES (true), (false)) s(internal);
 
 -- The keys of the general rules: the open keys and any hash collision of a pair.
 CREATE OR REPLACE TEMP TABLE rest_keys AS
