@@ -134,6 +134,9 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/keys.sql"))
     _register_open_keys(con)
+    con.execute(load_sql("reconciliation/sql/pairs.sql"))
+    # once: match.sql reads them twice (the pairs with a difference, the plain matches)
+    con.register("key_pairs", con.sql("SELECT * FROM key_pairs_joined").to_arrow_table())
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
