@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -328,14 +329,15 @@ def load_inputs(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: d
 def write_results(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: dt.date, result: ReconResult,
                   run_id: str) -> bool:
     """Replace the tenant-day's results (derived data: re-running gives the same rows): every item state to
-    Parquet, then in one transaction what people query to Postgres (store.py).
+    Parquet and, in one transaction, what people query to Postgres (store.py), the two at once.
 
     A signed-off day is locked: its results stay as they were signed off and nothing is written (False)."""
     day_columns = {"tenant": tenant, "business_date": day}
-    with conn.transaction():
+    with conn.transaction(), ThreadPoolExecutor(1, thread_name_prefix="recon-states") as pool:
         if day_locked(conn, tenant, day):   # holds the day's shared lock until the results are written
             return False
-        store.write_states(archive_dir, tenant, day, result.open_states, result.plain_pairs)
+        # the Parquet (pyarrow, without the GIL) is written while Postgres takes the rest; both before the commit
+        states = pool.submit(store.write_states, archive_dir, tenant, day, result.open_states, result.plain_pairs)
         for table in ("recon.item_status", "recon.breaks", "recon.day_totals", "recon.runs"):
             conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND business_date = %s", (tenant, day))
         copy_into_day(conn, "recon.item_status", day, store.queried_states(result.open_states), ("details",),
@@ -345,6 +347,7 @@ def write_results(conn: psycopg.Connection, archive_dir: Path, tenant: str, day:
                    day_columns)
         conn.execute("INSERT INTO recon.runs (tenant, business_date, run_id, code_version) VALUES (%s, %s, %s, %s)",
                      (tenant, day, run_id, code_version()))
+        states.result()
     return True
 
 
