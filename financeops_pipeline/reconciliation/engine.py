@@ -136,8 +136,9 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.execute(load_sql("reconciliation/sql/keys.sql"))
     _register_open_keys(con)
     con.execute(load_sql("reconciliation/sql/pairs.sql"))
-    # once: match.sql reads them twice (the pairs with a difference, the plain matches)
-    con.register("key_pairs", con.sql("SELECT * FROM key_pairs_joined").to_arrow_table())
+    # once: match.sql reads them for the pairs with a difference, and the plain matches leave from here
+    key_pairs = con.sql("SELECT * FROM key_pairs_joined").to_arrow_table()
+    con.register("key_pairs", key_pairs)
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
@@ -166,11 +167,9 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " OR rule IN ('accepted', 'written_off')",
         params={"day": day},
     ).to_arrow_table()
-    # A pair's items are the day's when it matched that day (both are dated on or before it).
-    plain_pairs = con.sql(
-        "SELECT i_ref, p_ref, processor, pref, kind, currency, amount_minor::BIGINT AS amount_minor, i_date, p_date,"
-        " (SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference') AS rule_version"
-        " FROM plain_pairs WHERE matched_on = $day", params={"day": day}).to_arrow_table()
+    plain_pairs = _plain_pairs(key_pairs, day, con.sql(
+        "SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference'").fetchall()[0][0])
+    del key_pairs
     breaks = con.sql(
         "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
         " first_seen,"
@@ -182,9 +181,18 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " WHERE a.matched_on = $day AND EXISTS (SELECT 1 FROM item_status s WHERE s.source = a.carrier_source"
         " AND s.source_ref = a.carrier_ref AND s.status = 'matched' AND s.rule = a.rule_id)"
         " ORDER BY a.idempotency_key", params={"day": day}).to_arrow_table()
-    return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments,
-                       plain_pairs=store.PAIRS_SCHEMA.empty_table() if plain_pairs.num_rows == 0
-                       else plain_pairs.cast(store.PAIRS_SCHEMA))
+    return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments, plain_pairs=plain_pairs)
+
+
+def _plain_pairs(key_pairs: pa.Table, day: dt.date, rule_version: str | None) -> pa.Table:
+    """The plain matches of key_pairs (pairs.sql) as store.PAIRS_SCHEMA: a pair's items are the day's when it
+    matched that day (both are dated on or before it). Arrow compute: no second pass of DuckDB over 10M pairs."""
+    matched_on = pc.max_element_wise(key_pairs["i_date"], key_pairs["p_date"])
+    pairs = key_pairs.filter(pc.and_(key_pairs["plain"], pc.equal(matched_on, pa.scalar(day, pa.date32()))))
+    columns = {"i_ref": "i_ref", "p_ref": "p_ref", "processor": "processor", "pref": "pref", "kind": "kind",
+               "currency": "i_currency", "amount_minor": "i_amount", "i_date": "i_date", "p_date": "p_date"}
+    return pa.table([*(pairs[c].cast(store.PAIRS_SCHEMA.field(n).type) for n, c in columns.items()),
+                     pa.repeat(pa.scalar(rule_version, pa.string()), pairs.num_rows)], schema=store.PAIRS_SCHEMA)
 
 
 def _register_open_keys(con: duckdb.DuckDBPyConnection) -> None:

@@ -22,7 +22,7 @@ SELECT g, i_ref, p_ref, processor, pref, kind, i_currency, p_currency,
        i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on, same_key,
        CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
             WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
-FROM key_pairs WHERE NOT same_key OR i_currency <> p_currency OR i_amount <> p_amount;
+FROM key_pairs WHERE NOT plain;
 
 -- 1:1 pairs with a difference (their states are in item_status, as rule 1 states them).
 CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE same_key;
@@ -32,7 +32,7 @@ CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE 
 CREATE OR REPLACE TEMP VIEW plain_pairs AS
 SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount AS amount_minor, i_date, p_date,
        greatest(i_date, p_date) AS matched_on
-FROM key_pairs WHERE same_key AND i_currency = p_currency AND i_amount = p_amount;
+FROM key_pairs WHERE plain;
 
 -- Both sides of each plain match as item states (for lookups by item: apply_resolutions.sql).
 CREATE OR REPLACE TEMP VIEW plain_pair_states AS
