@@ -121,6 +121,7 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     for name, table in inputs.resolutions.tables().items():
         con.register(name, table)
     con.execute(load_sql("reconciliation/sql/apply_resolutions.sql"))
+    con.execute(load_sql("reconciliation/sql/suggestions.sql"))
     con.execute(load_sql("reconciliation/sql/adjustments.sql"))
     con.execute(load_sql("reconciliation/sql/breaks.sql"))
     item_status = con.sql(

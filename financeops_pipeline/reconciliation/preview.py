@@ -21,17 +21,23 @@ from financeops_pipeline.reconciliation.config import ReconConfig
 from financeops_pipeline.reconciliation.engine import load_inputs, reconcile, stored_item_status
 
 _COMPARE = """
-WITH o AS (SELECT source, source_ref, status, break_id, break_type, rule FROM old_states),
-     n AS (SELECT source, source_ref, status, break_id, break_type, rule FROM new_states),
+-- (a record delivered twice under its own id is two items of one ref: paired in a fixed order, k)
+WITH o AS (SELECT source, source_ref, status, break_id, break_type, rule,
+                  row_number() OVER (PARTITION BY source, source_ref ORDER BY status, break_type, rule) AS k
+           FROM old_states),
+     n AS (SELECT source, source_ref, status, break_id, break_type, rule,
+                  row_number() OVER (PARTITION BY source, source_ref ORDER BY status, break_type, rule) AS k
+           FROM new_states),
      j AS (SELECT coalesce(n.source, o.source) AS source, coalesce(n.source_ref, o.source_ref) AS source_ref,
                   o.status AS old_status, n.status AS new_status, o.rule AS old_rule, n.rule AS new_rule,
                   o.break_type AS old_break, n.break_type AS new_break
-           FROM n FULL JOIN o USING (source, source_ref))
+           FROM n FULL JOIN o USING (source, source_ref, k))
 SELECT CASE WHEN new_status = 'matched' AND old_status IS DISTINCT FROM 'matched' THEN 'match_gained'
             WHEN old_status = 'matched' AND new_status IS DISTINCT FROM 'matched' THEN 'match_lost'
             WHEN old_status = 'matched' AND old_rule IS DISTINCT FROM new_rule THEN 'rule_changed'
             WHEN new_status IN ('break', 'suggested') AND old_status IS DISTINCT FROM new_status
                 THEN 'now_' || new_status
+            ELSE 'state_changed'
        END AS change, source, source_ref, old_status, new_status, old_rule, new_rule, old_break, new_break
 FROM j
 WHERE old_status IS DISTINCT FROM new_status OR old_rule IS DISTINCT FROM new_rule
@@ -72,7 +78,7 @@ def preview_day(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: d
         con.register("new_states", result.item_status)
         con.register("old_states", _with_columns(old, result.item_status.schema))
         changes = con.sql(_COMPARE).to_arrow_table().to_pylist()
-        opened, closed = con.sql(_BREAKS).fetchone()  # type: ignore[misc]
+        opened, closed = con.execute(_BREAKS).fetchone()  # type: ignore[misc]
     finally:
         con.close()
     count = {k: sum(1 for c in changes if c["change"] == k) for k in ("match_gained", "match_lost", "rule_changed")}
