@@ -1,25 +1,101 @@
--- Three-way matching of one tenant-day in DuckDB. Inputs (Arrow, registered by engine.py):
---   internal_src, processor_src, bank_src : canonical rows of the lookback window
+-- Three-way matching of one tenant-day in DuckDB. Inputs (registered by engine.py):
+--   internal_src, processor_src, bank_src : canonical rows of the lookback window (the record files)
 --   windows(processor, settle_days, internal_days, bank_days), params(day, bank_unmatched_days)
+--   counterparty_patterns(processor, pattern): the fallback rule's bank text pattern per processor.
 -- An item is `pending` while its age (day - item_date) is within its window, a break after.
 -- Output: item_status (one row per item, exactly one state: matched, explained, pending, suggested or break).
---   counterparty_patterns(processor, pattern): the fallback rule's bank text pattern per processor.
+--
+-- Where the time goes (issue 13): almost every internal record meets exactly one processor line under its
+-- processor reference. Those 1:1 pairs are decided by one aggregate over both sides keyed by a 64-bit hash of
+-- (processor, reference, kind) (ref_keys), with no window and no join back to the rows. Every other row (both
+-- sides of every other reference, repeated deliveries, rows without a reference) goes through the general rules
+-- below, which are exact and see only those few rows (int_rest, proc_rest). A hash collision can only send rows
+-- to the general rules: a pair counts as 1:1 only when both rows' string keys are equal.
 
+-- Internal items. A transaction id delivered again (a later file repeating it) keeps dup_rank 1 on its first
+-- delivery (by day, file, position) and is `duplicate` after. Only ids seen more than once are ranked (found by
+-- their hash: a collision only ranks an id that then keeps rank 1).
 CREATE OR REPLACE TEMP TABLE int_items AS
-SELECT 'internal' AS source, transaction_id AS ref, processor, processor_reference AS pref,
-       CASE type WHEN 'payment' THEN 'charge' WHEN 'refund' THEN 'refund' ELSE 'dispute' END AS kind,
-       currency, amount_minor, business_date AS item_date,
-       row_number() OVER (PARTITION BY transaction_id ORDER BY business_date, file_order, source_position) AS dup_rank
-FROM internal_src;
+WITH src AS (
+    SELECT transaction_id AS ref, processor, processor_reference AS pref,
+           CASE type WHEN 'payment' THEN 'charge' WHEN 'refund' THEN 'refund' ELSE 'dispute' END AS kind,
+           currency, amount_minor, business_date AS item_date, file_order, source_position
+    FROM internal_src),
+repeated AS (SELECT hash(transaction_id) AS h FROM internal_src GROUP BY 1 HAVING count(*) > 1)
+SELECT ref, processor, pref, kind, currency, amount_minor, item_date, 1::BIGINT AS dup_rank,
+       hash(processor, pref, kind) AS g
+FROM src WHERE NOT EXISTS (SELECT 1 FROM repeated r WHERE r.h = hash(src.ref))
+UNION ALL
+SELECT ref, processor, pref, kind, currency, amount_minor, item_date,
+       row_number() OVER (PARTITION BY ref ORDER BY item_date, file_order, source_position),
+       hash(processor, pref, kind)
+FROM src WHERE EXISTS (SELECT 1 FROM repeated r WHERE r.h = hash(src.ref));
 
+-- Every processor line (payout rows and fees too, for the payouts), with its item ref and dup_rank as above.
 CREATE OR REPLACE TEMP TABLE proc_all AS
-SELECT *, row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_order, source_position) AS dup_rank
-FROM processor_src;
+WITH repeated AS (SELECT hash(processor, line_id) AS h FROM processor_src GROUP BY 1 HAVING count(*) > 1)
+SELECT processor || ':' || line_id AS ref, processor, line_id, category, reference, merchant_reference, currency,
+       gross_minor, net_minor, payout_id, payout_date, business_date, 1::BIGINT AS dup_rank,
+       hash(processor, reference, category) AS g
+FROM processor_src s WHERE NOT EXISTS (SELECT 1 FROM repeated r WHERE r.h = hash(s.processor, s.line_id))
+UNION ALL
+SELECT processor || ':' || line_id, processor, line_id, category, reference, merchant_reference, currency,
+       gross_minor, net_minor, payout_id, payout_date, business_date,
+       row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_order, source_position),
+       hash(processor, reference, category)
+FROM processor_src s WHERE EXISTS (SELECT 1 FROM repeated r WHERE r.h = hash(s.processor, s.line_id));
 
-CREATE OR REPLACE TEMP TABLE proc_items AS
-SELECT 'processor' AS source, processor || ':' || line_id AS ref, processor, reference AS pref, category AS kind,
-       currency, abs(gross_minor) AS amount_minor, merchant_reference, business_date AS item_date, dup_rank
+CREATE OR REPLACE TEMP VIEW proc_items AS
+SELECT ref, processor, reference AS pref, category AS kind, currency, abs(gross_minor) AS amount_minor,
+       merchant_reference, business_date AS item_date, dup_rank, g
 FROM proc_all WHERE category IN ('charge', 'refund', 'dispute');
+
+-- Rule 1 by processor reference, per key (processor, reference, kind) of the first deliveries: how many records
+-- each side has, and the record itself where a side has one.
+CREATE OR REPLACE TEMP TABLE ref_keys AS
+WITH sides AS (
+    SELECT g, true AS internal, ref, processor, pref, kind, currency, amount_minor, item_date
+    FROM int_items WHERE dup_rank = 1 AND pref IS NOT NULL
+    UNION ALL
+    SELECT g, false, ref, processor, pref, kind, currency, amount_minor, item_date
+    FROM proc_items WHERE dup_rank = 1 AND pref IS NOT NULL)
+SELECT g, count(*) FILTER (WHERE internal) AS n_i, count(*) FILTER (WHERE NOT internal) AS n_p,
+       any_value(ref) FILTER (WHERE internal) AS i_ref, any_value(ref) FILTER (WHERE NOT internal) AS p_ref,
+       any_value(processor) FILTER (WHERE internal) AS i_processor,
+       any_value(processor) FILTER (WHERE NOT internal) AS p_processor,
+       any_value(pref) FILTER (WHERE internal) AS i_pref, any_value(pref) FILTER (WHERE NOT internal) AS p_pref,
+       any_value(kind) FILTER (WHERE internal) AS i_kind, any_value(kind) FILTER (WHERE NOT internal) AS p_kind,
+       any_value(currency) FILTER (WHERE internal) AS i_currency,
+       any_value(currency) FILTER (WHERE NOT internal) AS p_currency,
+       any_value(amount_minor) FILTER (WHERE internal) AS i_amount,
+       any_value(amount_minor) FILTER (WHERE NOT internal) AS p_amount,
+       any_value(item_date) FILTER (WHERE internal) AS i_date, any_value(item_date) FILTER (WHERE NOT internal) AS p_date
+FROM sides GROUP BY g;
+
+-- The 1:1 pairs: one record on each side under the same key (compared as strings, so never a hash collision).
+CREATE OR REPLACE TEMP VIEW simple_pairs AS
+SELECT g, i_ref, p_ref, i_processor AS processor, i_pref AS pref, i_kind AS kind, i_currency, p_currency,
+       i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on,
+       CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
+            WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
+FROM ref_keys
+WHERE n_i = 1 AND n_p = 1 AND i_processor = p_processor AND i_pref = p_pref AND i_kind = p_kind;
+
+-- The rows of the general rules: every row that is not one side of a 1:1 pair. Whole keys go together, so
+-- what the rules below compute per key (splits, duplicates by amount) sees every row of the key.
+CREATE OR REPLACE TEMP TABLE rest_keys AS
+SELECT g FROM ref_keys
+WHERE NOT (n_i = 1 AND n_p = 1 AND i_processor = p_processor AND i_pref = p_pref AND i_kind = p_kind);
+
+CREATE OR REPLACE TEMP TABLE int_rest AS
+SELECT * FROM int_items WHERE dup_rank > 1 OR pref IS NULL
+UNION ALL
+SELECT * FROM int_items i WHERE dup_rank = 1 AND pref IS NOT NULL AND EXISTS (SELECT 1 FROM rest_keys k WHERE k.g = i.g);
+
+CREATE OR REPLACE TEMP TABLE proc_rest AS
+SELECT * FROM proc_items WHERE dup_rank > 1 OR pref IS NULL
+UNION ALL
+SELECT * FROM proc_items p WHERE dup_rank = 1 AND pref IS NOT NULL AND EXISTS (SELECT 1 FROM rest_keys k WHERE k.g = p.g);
 
 -- Duplicates by amount: within one processor reference, records of one side that repeat the same amount (and
 -- currency; for processor lines also the same date) beyond the number of records the other side has at that
@@ -29,11 +105,11 @@ FROM proc_all WHERE category IN ('charge', 'refund', 'dispute');
 CREATE OR REPLACE TEMP TABLE amount_dups AS
 WITH i AS (SELECT processor, pref, kind, currency, amount_minor, ref,
                   row_number() OVER w AS k, first_value(ref) OVER w AS kept
-           FROM int_items WHERE dup_rank = 1 AND pref IS NOT NULL
+           FROM int_rest WHERE dup_rank = 1 AND pref IS NOT NULL
            WINDOW w AS (PARTITION BY processor, pref, kind, currency, amount_minor ORDER BY item_date, ref)),
      p AS (SELECT processor, pref, kind, currency, amount_minor, ref,
                   row_number() OVER w AS k, first_value(ref) OVER w AS kept
-           FROM proc_items WHERE dup_rank = 1 AND pref IS NOT NULL
+           FROM proc_rest WHERE dup_rank = 1 AND pref IS NOT NULL
            WINDOW w AS (PARTITION BY processor, pref, kind, currency, amount_minor, item_date ORDER BY ref)),
      ic AS (SELECT processor, pref, kind, currency, amount_minor, count(*) AS n FROM i GROUP BY ALL),
      pc AS (SELECT processor, pref, kind, currency, amount_minor, count(*) AS n FROM p GROUP BY ALL),
@@ -49,14 +125,14 @@ FROM p JOIN ic USING (processor, pref, kind, currency, amount_minor)
        JOIN it USING (processor, pref, kind, currency) JOIN pt USING (processor, pref, kind, currency)
 WHERE p.k > ic.n AND it.amt <> pt.amt;
 
--- Rule 1, by processor reference: groups on both sides allow splits (one-to-many, many-to-one).
-CREATE OR REPLACE TEMP TABLE ref_pairs AS
+-- Rule 1 on the rest: groups on both sides allow splits (one-to-many, many-to-one).
+CREATE OR REPLACE TEMP TABLE ref_pairs_rest AS
 WITH i AS (SELECT processor, pref, kind, currency, sum(amount_minor) AS amt, count(*) AS n, max(item_date) AS d,
                   min(ref) AS first_ref
-           FROM int_items WHERE dup_rank = 1
+           FROM int_rest WHERE dup_rank = 1
              AND ref NOT IN (SELECT ref FROM amount_dups WHERE source = 'internal') GROUP BY ALL),
      p AS (SELECT processor, pref, kind, currency, sum(amount_minor) AS amt, count(*) AS n, max(item_date) AS d
-           FROM proc_items WHERE dup_rank = 1 AND pref IS NOT NULL
+           FROM proc_rest WHERE dup_rank = 1 AND pref IS NOT NULL
              AND ref NOT IN (SELECT ref FROM amount_dups WHERE source = 'processor') GROUP BY ALL)
 SELECT i.processor, i.pref, i.kind, i.currency AS i_currency, p.currency AS p_currency, i.amt AS i_amt,
        p.amt AS p_amt, i.first_ref, greatest(i.d, p.d) AS matched_on,
@@ -66,16 +142,25 @@ SELECT i.processor, i.pref, i.kind, i.currency AS i_currency, p.currency AS p_cu
 FROM i JOIN p USING (processor, pref, kind)
 QUALIFY row_number() OVER (PARTITION BY i.processor, i.pref, i.kind ORDER BY (i.currency = p.currency) DESC) = 1;
 
--- Rule 2 (fallback), merchant reference = internal transaction id, same currency and amount, one-to-one.
+-- Every pair of rule 1 (for readers of the pairs; the states below take the two kinds apart).
+CREATE OR REPLACE TEMP VIEW ref_pairs AS
+SELECT * FROM ref_pairs_rest
+UNION ALL
+SELECT processor, pref, kind, i_currency, p_currency, i_amount, p_amount, i_ref, matched_on, outcome,
+       'processor_reference'
+FROM simple_pairs;
+
+-- Rule 2 (fallback), merchant reference = internal transaction id, same currency and amount, one-to-one. Only
+-- rows of the rest can take it: the sides of a 1:1 pair have rule 1.
 CREATE OR REPLACE TEMP TABLE mref_pairs AS
 SELECT i.ref AS i_ref, p.ref AS p_ref, i.currency, i.amount_minor, greatest(i.item_date, p.item_date) AS matched_on
-FROM int_items i
-JOIN proc_items p ON p.merchant_reference = i.ref AND p.processor = i.processor AND p.kind = i.kind
-                 AND p.currency = i.currency AND p.amount_minor = i.amount_minor
+FROM int_rest i
+JOIN proc_rest p ON p.merchant_reference = i.ref AND p.processor = i.processor AND p.kind = i.kind
+                AND p.currency = i.currency AND p.amount_minor = i.amount_minor
 WHERE i.dup_rank = 1 AND p.dup_rank = 1
   AND i.ref NOT IN (SELECT ref FROM amount_dups) AND p.ref NOT IN (SELECT ref FROM amount_dups)
-  AND NOT EXISTS (SELECT 1 FROM ref_pairs r WHERE r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind)
-  AND NOT EXISTS (SELECT 1 FROM ref_pairs r WHERE r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind)
+  AND NOT EXISTS (SELECT 1 FROM ref_pairs_rest r WHERE r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind)
+  AND NOT EXISTS (SELECT 1 FROM ref_pairs_rest r WHERE r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind)
 QUALIFY count(*) OVER (PARTITION BY i.ref) = 1 AND count(*) OVER (PARTITION BY p.ref) = 1;
 
 -- Payouts: every processor line with a payout id belongs to one; the payout row (if any) must equal
@@ -89,7 +174,7 @@ SELECT processor, payout_id, currency,
        coalesce(max(payout_date), max(business_date)) AS payout_date,
        max(reference) FILTER (WHERE category = 'payout') AS payout_reference   -- PayPal: the Bank Reference ID
 FROM proc_all a
-LEFT JOIN amount_dups d ON d.source = 'processor' AND d.ref = a.processor || ':' || a.line_id
+LEFT JOIN amount_dups d ON d.source = 'processor' AND d.ref = a.ref
 WHERE payout_id IS NOT NULL
 GROUP BY processor, payout_id, currency;
 
@@ -163,8 +248,26 @@ FROM open GROUP BY bank_ref;
 -- One state per item. Breaks name the type; near misses keep the per-field differences.
 CREATE OR REPLACE TEMP TABLE item_status AS
 WITH params_row AS (SELECT * FROM params),
+-- Both sides of the 1:1 pairs, as the general rules would state them.
+pair_state AS (
+    SELECT 'internal' AS source, i_ref AS ref, i_currency AS currency, i_amount AS amount_minor, i_date AS item_date,
+           outcome AS state, 'processor_reference' AS rule, 'ref:' || processor || ':' || pref || ':' || kind AS match_group,
+           matched_on,
+           CASE WHEN outcome = 'amount_mismatch' THEN
+                    json_object('field', 'amount_minor', 'internal', i_amount, 'processor', p_amount,
+                                'difference', p_amount - i_amount)
+                WHEN outcome = 'currency_mismatch' THEN
+                    json_object('field', 'currency', 'internal', i_currency, 'processor', p_currency)
+           END AS details,
+           i_ref AS break_ref, NULL::JSON AS sugg
+    FROM simple_pairs
+    UNION ALL
+    SELECT 'processor', p_ref, p_currency, p_amount, p_date, outcome, 'processor_reference',
+           'ref:' || processor || ':' || pref || ':' || kind, matched_on, NULL, i_ref, NULL
+    FROM simple_pairs
+),
 int_state AS (
-    SELECT i.source, i.ref, i.currency, i.amount_minor, i.item_date,
+    SELECT 'internal' AS source, i.ref, i.currency, i.amount_minor, i.item_date,
            CASE WHEN i.dup_rank > 1 OR ad.ref IS NOT NULL THEN 'duplicate'
                 WHEN r.outcome IS NOT NULL THEN r.outcome
                 WHEN m.i_ref IS NOT NULL THEN 'matched'
@@ -186,15 +289,15 @@ int_state AS (
            -- The break is reported once per group, on its first internal record.
            CASE WHEN r.outcome IN ('amount_mismatch', 'currency_mismatch') THEN r.first_ref ELSE i.ref END AS break_ref,
            NULL::JSON AS sugg
-    FROM int_items i
+    FROM int_rest i
     LEFT JOIN amount_dups ad ON ad.source = 'internal' AND ad.ref = i.ref
-    LEFT JOIN ref_pairs r ON i.dup_rank = 1 AND ad.ref IS NULL AND r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind
+    LEFT JOIN ref_pairs_rest r ON i.dup_rank = 1 AND ad.ref IS NULL AND r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind
                          AND r.i_currency = i.currency
     LEFT JOIN mref_pairs m ON m.i_ref = i.ref AND i.dup_rank = 1 AND ad.ref IS NULL
     LEFT JOIN windows w ON w.processor = i.processor
 ),
 proc_state AS (
-    SELECT p.source, p.ref, p.currency, p.amount_minor, p.item_date,
+    SELECT 'processor', p.ref, p.currency, p.amount_minor, p.item_date,
            CASE WHEN p.dup_rank > 1 OR ad.ref IS NOT NULL THEN 'duplicate'
                 WHEN r.outcome IS NOT NULL THEN r.outcome
                 WHEN m.p_ref IS NOT NULL THEN 'matched'
@@ -209,9 +312,9 @@ proc_state AS (
                     json_object('duplicate_of', ad.kept, 'records', json_array(ad.kept, ad.ref)) END,
            CASE WHEN r.outcome IN ('amount_mismatch', 'currency_mismatch') THEN r.first_ref ELSE p.ref END,
            NULL::JSON
-    FROM proc_items p
+    FROM proc_rest p
     LEFT JOIN amount_dups ad ON ad.source = 'processor' AND ad.ref = p.ref
-    LEFT JOIN ref_pairs r ON p.dup_rank = 1 AND ad.ref IS NULL AND r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind
+    LEFT JOIN ref_pairs_rest r ON p.dup_rank = 1 AND ad.ref IS NULL AND r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind
                          AND r.p_currency = p.currency
     LEFT JOIN mref_pairs m ON m.p_ref = p.ref AND p.dup_rank = 1 AND ad.ref IS NULL
     LEFT JOIN windows w ON w.processor = p.processor
@@ -273,7 +376,7 @@ bank_state AS (
     LEFT JOIN fallback_suggestions fs ON fs.source = 'bank' AND fs.ref = b.ref
 ),
 all_states AS (
-    SELECT * FROM int_state UNION ALL SELECT * FROM proc_state
+    SELECT * FROM pair_state UNION ALL SELECT * FROM int_state UNION ALL SELECT * FROM proc_state
     UNION ALL SELECT * FROM payout_state UNION ALL SELECT * FROM bank_state
 )
 SELECT source, ref AS source_ref, currency, amount_minor, item_date,
