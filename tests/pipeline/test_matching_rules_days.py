@@ -105,7 +105,7 @@ def test_rules_test_compares_a_rule_change_with_the_stored_days_and_writes_nothi
     assert _stored_fingerprint(db_url, archive) == before
 
 
-def test_a_suggestion_confirmed_and_another_rejected_in_the_workbench(days):
+def test_a_suggestion_rejected_and_another_confirmed_in_the_workbench(days):
     from financeops_pipeline.workbench.actions import Actor, approve, confirm_suggestion, reject_suggestion
     from financeops_pipeline.workbench.service import perform
     from financeops_pipeline.workbench.users import add_user
@@ -125,6 +125,18 @@ def test_a_suggestion_confirmed_and_another_rejected_in_the_workbench(days):
     banks = sorted(r for s, r in suggested if s == "bank")
     assert [c["source_ref"] for c in json.loads(suggested[("payout", payout_ref)]["details"])["candidates"]] == banks
     with tenant_connection(db_url, TENANT) as conn:
+        # the second credit is not the payout's: its suggestion rejected (with a note), it is its own break again
+        with pytest.raises(Exception, match="needs a note"):
+            reject_suggestion(conn, preparer, last, f"bank|{banks[1]}", " ")
+        out = perform(archive, conn, preparer, reject_suggestion, last, f"bank|{banks[1]}", "a Connect transfer")
+        if not out.effective:
+            perform(archive, conn, approver, approve, out.proposal_id)
+    states = _states(db_url, archive, last)
+    rejected = states[("bank", banks[1])]
+    assert (rejected["status"], rejected["break_type"]) == ("break", "bank_unmatched")
+    assert "suggestion_rejected" in json.loads(rejected["details"])
+    assert states[("payout", payout_ref)]["status"] == "suggested"   # still two candidates in the data
+    with tenant_connection(db_url, TENANT) as conn:
         # the first credit is the payout's: confirmed (a manual match of the suggestion, four eyes when needed)
         out = perform(archive, conn, preparer, confirm_suggestion, last, f"payout|{payout_ref}", "bank trace checked",
                       candidates=[f"bank|{banks[0]}"])
@@ -132,10 +144,35 @@ def test_a_suggestion_confirmed_and_another_rejected_in_the_workbench(days):
             perform(archive, conn, approver, approve, out.proposal_id)
     states = _states(db_url, archive, last)
     assert states[("payout", payout_ref)]["status"] == states[("bank", banks[0])]["status"] == "matched"
-    # the other credit has no open candidate left: its own break again, saying why
-    other = states[("bank", banks[1])]
+    assert states[("payout", payout_ref)]["match_group"] == states[("bank", banks[0])]["match_group"]
+    assert states[("bank", banks[1])]["status"] == "break"
+    stored = query(db_url, "SELECT status FROM recon.item_status WHERE business_date = %s AND source_ref = %s",
+                   (last, payout_ref))
+    assert stored == [("matched",)]   # a manual match has details: Postgres keeps it
+
+
+def test_a_confirmed_suggestion_leaves_the_other_candidate_its_own_break(days):
+    from financeops_pipeline.workbench.actions import Actor, approve, confirm_suggestion
+    from financeops_pipeline.workbench.service import perform
+    from financeops_pipeline.workbench.users import add_user
+
+    db_url, archive, truth = days
+    last = truth.last_day
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        prep = add_user(conn, "prep", TENANT, "preparer", "correct horse battery")
+        appr = add_user(conn, "appr", TENANT, "approver", "correct horse battery")
+    preparer = Actor(prep.user_id, prep.username, TENANT, "preparer")
+    approver = Actor(appr.user_id, appr.username, TENANT, "approver")
+    suggested = [k for k, s in _states(db_url, archive, last).items() if s["status"] == "suggested"]
+    (payout_ref,) = [r for s, r in suggested if s == "payout"]
+    banks = sorted(r for s, r in suggested if s == "bank")
+    with tenant_connection(db_url, TENANT) as conn:
+        out = perform(archive, conn, preparer, confirm_suggestion, last, f"payout|{payout_ref}", "bank trace checked",
+                      candidates=[f"bank|{banks[0]}"])
+        if not out.effective:
+            perform(archive, conn, approver, approve, out.proposal_id)
+    other = _states(db_url, archive, last)[("bank", banks[1])]
     assert (other["status"], other["break_type"]) == ("break", "bank_unmatched")
     assert json.loads(other["details"])["candidates_matched_elsewhere"] is True
-    # no longer a suggestion: nothing to reject
-    with tenant_connection(db_url, TENANT) as conn, pytest.raises(Exception, match="no suggested match"):
-        reject_suggestion(conn, preparer, last, f"bank|{banks[1]}", "not ours")
