@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -230,3 +231,120 @@ def json_objects(table: pa.Table, columns: list[str],
     body = pc.binary_join_element_wise(pa.array([""] * n), *pieces, ", ", null_handling="skip")
     wrapped = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 2), "}", "")
     return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), wrapped)
+
+
+# ------------------------------------------------------------------------------------- rows that fail
+# A clean column is read whole; a file with some bad records keeps the whole-column path for the others: each
+# check below gives a per-row mask instead of a yes/no for the file, the bad rows alone go through the parser's
+# row converter (which names the line and field), and the good rows stay Arrow. A check that cannot be made
+# per row (a cast that raises on a value its regular expression let through, an int64 overflow) still returns
+# None, and the parser then reads the whole file row by row, as before.
+
+def present(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    """Non-empty cells (the text is already trimmed)."""
+    return pc.not_equal(values, "")
+
+
+def all_true(mask: pa.ChunkedArray | pa.Array) -> bool:
+    return bool(pc.all(mask).as_py()) if len(mask) else True
+
+
+def repeats(ids: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a non-empty id already occurred on an earlier row (the row path refuses the later ones)."""
+    first = pc.index_in(ids, value_set=ids)   # the position of each value's first occurrence
+    earlier = pc.not_equal(first, pa.array(np.arange(len(ids), dtype=np.int32)))
+    return pc.and_(earlier, present(ids))
+
+
+def currency_mask(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.ChunkedArray]:
+    """(upper-cased codes, exponents, known) of currency cells; an unknown code gets exponent 2 and known False."""
+    codes = pc.utf8_upper(trimmed(values))
+    index = pc.index_in(codes, value_set=_CODES)
+    known = pc.is_valid(index)
+    exponents = pc.take(_EXPONENTS, pc.fill_null(index, _CODES.to_pylist().index("USD")))
+    return codes, exponents, known
+
+
+def to_minor_mask(values: pa.ChunkedArray, exponents: pa.ChunkedArray, empty_is_zero: bool = False
+               ) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+    """(minor units, exact) of decimal text per row: a value that is not plain decimal text or has more
+    decimals than its currency is 0 and not exact. None on an int64 overflow (the row path names it)."""
+    text = trimmed(values)
+    if empty_is_zero:
+        text = pc.if_else(pc.equal(text, ""), "0", text)
+    plain = pc.match_substring_regex(text, _AMOUNT)
+    text = pc.if_else(plain, text, "0")
+    negative = pc.starts_with(text, "-")
+    parts = pc.split_pattern(pc.utf8_ltrim(text, "+-"), ".", max_splits=1)
+    whole = pc.cast(pc.list_element(parts, 0), pa.int64())
+    fraction = pc.utf8_rtrim(pc.binary_join(pc.list_slice(parts, 1, 2), ""), "0")
+    exact = pc.and_(plain, pc.less_equal(pc.utf8_length(fraction), pc.cast(exponents, pa.int32())))
+    fraction = pc.if_else(exact, fraction, "")
+    try:   # checked: 15 digits at exponent 4 can pass int64, which the row path refuses
+        minor = pc.multiply_checked(pc.if_else(exact, whole, 0), pc.power(pa.scalar(10, pa.int64()), exponents))
+        for exponent in pc.unique(exponents).to_pylist():
+            if exponent:
+                digits = pc.cast(pc.utf8_rpad(fraction, width=exponent, padding="0"), pa.int64())
+                minor = pc.if_else(pc.equal(exponents, exponent), pc.add_checked(minor, digits), minor)
+    except pa.ArrowInvalid:
+        return None
+    return pc.if_else(negative, pc.negate(minor), minor), exact
+
+
+_PLACEHOLDER_AWARE = "2000-01-01T00:00:00+00:00"
+_PLACEHOLDER_NAIVE = "2000-01-01 00:00:00"
+
+
+def timestamp_mask(values: pa.ChunkedArray, naive_is_utc: bool
+                   ) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+    """(timestamp[us, UTC], readable) of ISO 8601 text per row, naive text being UTC only when `naive_is_utc`;
+    None when a value of the right shape still does not cast (e.g. month 13: rare, the row path names it)."""
+    text = trimmed(values)
+    aware = pc.match_substring_regex(text, _AWARE)
+    try:
+        stamps = pc.cast(pc.if_else(aware, text, _PLACEHOLDER_AWARE), pa.timestamp("us", tz="UTC"))
+        if not naive_is_utc:
+            return stamps, aware
+        naive = pc.match_substring_regex(text, _NAIVE)
+        if pc.any(naive).as_py():
+            local = pc.assume_timezone(pc.cast(pc.if_else(naive, text, _PLACEHOLDER_NAIVE), pa.timestamp("us")),
+                                       "UTC")
+            stamps = pc.if_else(naive, local, stamps)
+        return stamps, pc.or_(aware, naive)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def bad_lines(data: bytes, rows: pa.Array | pa.ChunkedArray) -> list[tuple[int, str]] | None:
+    """(physical line, raw text) of the given 0-based data rows of a file `read_strings` read (row n = line n+2),
+    or None if a line is not UTF-8."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    out = []
+    for row in (rows.to_pylist() if len(rows) else []):
+        line = row + 2
+        begin = int(ends[line - 2]) + 1
+        end = int(ends[line - 1]) if line - 1 < len(ends) else len(data)
+        try:
+            out.append((line, data[begin:end].decode("utf-8")))
+        except UnicodeDecodeError:
+            return None
+    return out
+
+
+def good_and_bad(table: pa.Table, ok: pa.ChunkedArray | pa.Array) -> tuple[pa.Table, pa.Array]:
+    """The rows of `table` where `ok`, and the 0-based indices of the others."""
+    if all_true(ok):
+        return table, pa.array([], pa.int64())
+    return table.filter(ok), pc.indices_nonzero(pc.invert(ok))
+
+
+def merge_by_line(good: pa.Table, good_rows: pa.Array, late: pa.Table, late_lines: list[int]) -> pa.Table:
+    """Good rows (0-based data rows `good_rows`) and rows the row converter accepted (at `late_lines`), in
+    file order."""
+    if not late.num_rows:
+        return good
+    order = pc.sort_indices(pa.concat_arrays([pc.add(good_rows, 2).cast(pa.int64()),
+                                              pa.array(late_lines, pa.int64())]))
+    return pa.concat_tables([good, late.cast(good.schema)]).take(order)
