@@ -232,7 +232,7 @@ def _parse_columnar(data: bytes, filename: str) -> ParsedFile | None:
     types = pc.unique(typ)
     categories = pa.array([CATEGORY.get(c, "other") for c in types.to_pylist()], pa.string())
     table = pa.table({
-        "processor": pa.array([FORMAT] * n), "line_id": key,
+        "processor": pa.repeat(FORMAT, n), "line_id": key,
         "category": pc.take(categories, pc.index_in(typ, value_set=types)), "processor_type": typ,
         "reference": columnar.empty_to_null(psp),
         "merchant_reference": columnar.empty_to_null(trim(col("Merchant Reference"))),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -60,10 +61,18 @@ def read_strings(data: bytes, header: list[str]) -> pa.Table | None:
 
 def line_positions(n: int) -> pa.Array:
     """'line 2', 'line 3', ... for n data rows under a one-line header."""
-    return pc.binary_join_element_wise("line ", pc.cast(pa.array(range(2, n + 2), pa.int64()), pa.string()), "")
+    return pc.binary_join_element_wise("line ", pc.cast(pa.array(np.arange(2, n + 2, dtype=np.int64)), pa.string()),
+                                       "")
+
+
+# What Python's str.strip() removes from ASCII text (the row paths strip with it): Arrow's ASCII trim of exactly
+# these is an order of magnitude cheaper than its Unicode trim, which ASCII-only columns do not need.
+_ASCII_SPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
 
 
 def trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pc.all(pc.string_is_ascii(values)).as_py() is not False:
+        return pc.ascii_trim(values, _ASCII_SPACE)
     return pc.utf8_trim_whitespace(values)
 
 
@@ -131,7 +140,7 @@ def column_or_blank(table: pa.Table, name: str | None) -> pa.ChunkedArray:
     """The column `name` of `table`, or empty strings when the report has no such column."""
     if name is not None:
         return table[name]
-    return pa.chunked_array([pa.array([""] * table.num_rows, pa.string())])
+    return pa.chunked_array([pa.repeat("", table.num_rows)])
 
 
 def utc_timestamps(values: pa.ChunkedArray, naive_is_utc: bool) -> pa.ChunkedArray | None:
@@ -219,16 +228,20 @@ def json_objects(table: pa.Table, columns: list[str],
     pieces: list[pa.Array | pa.ChunkedArray] = []
     for name in columns:
         values = table[name]
-        if pc.any(pc.match_substring_regex(values, r"[\x00-\x1f]")).as_py():
-            return None
-        escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+        escaped = values
+        if pc.any(pc.match_substring_regex(values, r'[\x00-\x1f"\\]')).as_py():   # rare: escape, or give up
+            if pc.any(pc.match_substring_regex(values, r"[\x00-\x1f]")).as_py():
+                return None
+            escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
         key = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '": "'
         piece = pc.binary_join_element_wise(key, escaped, '"', "")
         pieces.append(pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), piece))
+    if len(pieces) == 1 and not members:   # one column: '{' + its member + '}' where it is not empty
+        return pc.binary_join_element_wise("{", pieces[0], "}", "")
     pieces.extend(members)
     # A leading always-present "" keeps rows whose cells are all empty: Arrow 26 drops rows that are
     # entirely null under null_handling="skip". Its separator is then cut off again.
-    body = pc.binary_join_element_wise(pa.array([""] * n), *pieces, ", ", null_handling="skip")
+    body = pc.binary_join_element_wise(pa.repeat("", n), *pieces, ", ", null_handling="skip")
     wrapped = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 2), "}", "")
     return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), wrapped)
 
@@ -251,6 +264,10 @@ def all_true(mask: pa.ChunkedArray | pa.Array) -> bool:
 
 def repeats(ids: pa.ChunkedArray) -> pa.ChunkedArray:
     """True where a non-empty id already occurred on an earlier row (the row path refuses the later ones)."""
+    if len(ids) > 1:
+        values = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        if pc.all(pc.greater(values[1:], values[:-1])).as_py():   # ascending (exports often are): no repeats
+            return pa.chunked_array([pa.repeat(False, len(ids))])
     first = pc.index_in(ids, value_set=ids)   # the position of each value's first occurrence
     earlier = pc.not_equal(first, pa.array(np.arange(len(ids), dtype=np.int32)))
     return pc.and_(earlier, present(ids))
@@ -266,29 +283,36 @@ def currency_mask(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedA
 
 
 def to_minor_mask(values: pa.ChunkedArray, exponents: pa.ChunkedArray, empty_is_zero: bool = False
-               ) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+                  ) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
     """(minor units, exact) of decimal text per row: a value that is not plain decimal text or has more
-    decimals than its currency is 0 and not exact. None on an int64 overflow (the row path names it)."""
+    decimals than its currency is 0 and not exact. None on an int64 overflow (the row path names it).
+
+    Per exponent, a regular expression admits exactly the texts with at most that many significant decimals
+    (trailing zeros beyond them, up to 6 decimals in all), and Arrow's exact decimal cast reads them; the
+    decimal's value times 10^exponent is the integer of minor units (never a float)."""
     text = trimmed(values)
     if empty_is_zero:
         text = pc.if_else(pc.equal(text, ""), "0", text)
-    plain = pc.match_substring_regex(text, _AMOUNT)
-    text = pc.if_else(plain, text, "0")
-    negative = pc.starts_with(text, "-")
-    parts = pc.split_pattern(pc.utf8_ltrim(text, "+-"), ".", max_splits=1)
-    whole = pc.cast(pc.list_element(parts, 0), pa.int64())
-    fraction = pc.utf8_rtrim(pc.binary_join(pc.list_slice(parts, 1, 2), ""), "0")
-    exact = pc.and_(plain, pc.less_equal(pc.utf8_length(fraction), pc.cast(exponents, pa.int32())))
-    fraction = pc.if_else(exact, fraction, "")
-    try:   # checked: 15 digits at exponent 4 can pass int64, which the row path refuses
-        minor = pc.multiply_checked(pc.if_else(exact, whole, 0), pc.power(pa.scalar(10, pa.int64()), exponents))
-        for exponent in pc.unique(exponents).to_pylist():
-            if exponent:
-                digits = pc.cast(pc.utf8_rpad(fraction, width=exponent, padding="0"), pa.int64())
-                minor = pc.if_else(pc.equal(exponents, exponent), pc.add_checked(minor, digits), minor)
-    except pa.ArrowInvalid:
-        return None
-    return pc.if_else(negative, pc.negate(minor), minor), exact
+    minor: pa.ChunkedArray | None = None
+    exact: pa.ChunkedArray | None = None
+    present_exponents = pc.unique(exponents).to_pylist()
+    for exponent in present_exponents:
+        mine = pc.equal(exponents, exponent) if len(present_exponents) > 1 else None
+        fits = pc.match_substring_regex(
+            text, rf"^[+-]?[0-9]{{1,15}}(\.[0-9]{{0,{exponent}}}0{{0,{max(6 - exponent, 0)}}})?$")
+        if mine is not None:
+            fits = pc.and_(mine, fits)
+        try:
+            decimals = pc.cast(pc.if_else(fits, text, "0"), pa.decimal128(15 + exponent, exponent))
+            scaled = pc.multiply(decimals, pa.scalar(Decimal(10**exponent), pa.decimal128(exponent + 1, 0)))
+            value = pc.cast(scaled, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        minor = value if minor is None else pc.if_else(mine, value, minor)
+        exact = fits if exact is None else pc.or_(exact, fits)
+    if minor is None or exact is None:   # no rows
+        return pa.chunked_array([], pa.int64()), pa.chunked_array([], pa.bool_())
+    return minor, exact
 
 
 _PLACEHOLDER_AWARE = "2000-01-01T00:00:00+00:00"

@@ -146,7 +146,7 @@ def _parse_columnar(data: bytes, filename: str) -> ParsedFile | None:
         return columnar.empty_to_null(columnar.trimmed(t[cols[name]])) if name in cols else nulls
 
     table = pa.table({
-        "processor": pa.array([FORMAT] * n), "line_id": ids, "category": category, "processor_type": raw_cat,
+        "processor": pa.repeat(FORMAT, n), "line_id": ids, "category": category, "processor_type": raw_cat,
         "reference": optional("source_id"), "merchant_reference": nulls, "created_at": created[0],
         "available_on": available, "currency": codes, "gross_minor": gross, "fee_minor": fee, "net_minor": net,
         "payout_id": optional("automatic_payout_id"), "payout_date": payout_date,
