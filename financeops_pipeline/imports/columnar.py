@@ -290,6 +290,9 @@ def to_minor_mask(values: pa.ChunkedArray, exponents: pa.ChunkedArray, empty_is_
     Per exponent, a regular expression admits exactly the texts with at most that many significant decimals
     (trailing zeros beyond them, up to 6 decimals in all), and Arrow's exact decimal cast reads them; the
     decimal's value times 10^exponent is the integer of minor units (never a float)."""
+    if empty_is_zero and not pc.sum(pc.binary_length(values)).as_py():   # an unused amount column: all 0
+        return (pa.chunked_array([pa.repeat(pa.scalar(0, pa.int64()), len(values))]),
+                pa.chunked_array([pa.repeat(True, len(values))]))
     text = trimmed(values)
     if empty_is_zero:
         text = pc.if_else(pc.equal(text, ""), "0", text)
