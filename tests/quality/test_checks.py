@@ -79,6 +79,41 @@ def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch
     assert "| classification | 1 | mystery |" in bank and "| booking_date | 1 | 2026-01-15 |" in bank
 
 
+def test_the_suites_as_sql_find_what_gx_finds(scratch):
+    # The same planted rows as above, and a second record repeating a transaction id: the SQL form of each suite
+    # (what a big day runs, quality/expectations.py) names the same expectations, columns, counts and values.
+    import datetime as dt
+
+    from financeops_pipeline.db.connect import tenant_connection
+    from financeops_pipeline.quality.expectations import SUITES, read_frame, validate, validate_sql
+
+    day = dt.date.fromisoformat(D4)
+    query(scratch, "INSERT INTO imports.internal_transactions (tenant, business_date, file_id, record_no,"
+                   " source_position, transaction_id, created_at, type, amount_minor, currency, processor,"
+                   " processor_reference) VALUES ('acme', %s, 900001, 99, 'line 99', 'acme-T0016', now(), 'payment',"
+                   " 10000000000000, 'ZZZ', 'square', 'ref'), ('acme', %s, 900001, 100, 'line 100', 'acme-T0016',"
+                   " now(), 'refund', 5, 'USD', 'stripe', 'ref') RETURNING 1", (D4, D4))
+    query(scratch, "INSERT INTO imports.processor_lines (tenant, business_date, file_id, record_no, source_position,"
+                   " processor, line_id, category, created_at, currency, gross_minor, fee_minor, net_minor)"
+                   " VALUES ('acme', %s, 900002, 9, 'line 9', 'stripe', 'txn_x', 'bogus', now(), 'USD',"
+                   " 100, 0, 100), ('acme', %s, 900002, 9, 'line 9', 'stripe', 'txn_y', 'fee', now(), 'USD',"
+                   " 100, 0, 100) RETURNING 1", (D4, D4))
+    query(scratch, "INSERT INTO imports.bank_lines (tenant, business_date, file_id, record_no, source_position,"
+                   " account_id, currency, booking_date, amount_minor, classification) VALUES ('acme', %s, 900003, 9,"
+                   " 'Ntry[9]', '123456789', 'USD', '2026-01-15', 100, 'mystery') RETURNING 1", (D4,))
+
+    def key(failures):
+        return sorted((f["expectation"], f["column"], f["unexpected_count"], sorted(f["sample"].split(", ")))
+                      for f in failures)
+
+    with tenant_connection(scratch, "acme") as conn:
+        for table in SUITES:
+            gx = validate(read_frame(conn, table, "acme", day, day), table, day, day)
+            sql = validate_sql(conn, table, "acme", day, day)
+            assert (sql.rows, sql.evaluated) == (gx.rows, gx.evaluated), table
+            assert key(sql.failures) == key(gx.failures) and sql.failures, table
+
+
 def test_freshness_cut_off(scratch):
     checks = [(a, "files_fresh") for a in IMPORTS]
     # Good day: every file of 11-04 imported at 07:59 on 11-05, before the 08:00 cut-off (UTC partitions).
