@@ -73,20 +73,39 @@ class ReconInputs:
 class ReconResult:
     # Every item of the window the day tracks, with one state: the day's items, earlier ones still pending or
     # in a break, and earlier ones matched today. A matched item carries its match group and match day, so
-    # the day's matches are these rows (recon.matches is a view of them).
-    item_status: pa.Table
+    # the day's matches are these rows (recon.matches is a view of them). Two parts: open_states, every state
+    # but the plain 1:1 matches by processor reference, and those as plain_pairs, one row per pair
+    # (store.PAIRS_SCHEMA; store.expand_pairs gives their two items): on a 10M day 99% of the states, which
+    # as item rows cost more to build and write than the whole match.
+    open_states: pa.Table
     breaks: pa.Table        # breaks of the day with lifecycle new / persisting / resolved
     # adjusting entries of the tolerance and FX matches made that day (reconciliation/adjusting.py posts them)
     adjustments: pa.Table | None = None
+    plain_pairs: pa.Table = field(default_factory=lambda: store.PAIRS_SCHEMA.empty_table())
+
+    @property
+    def item_status(self) -> pa.Table:
+        """Every state as item rows (both parts; for small days and tests: a 10M day's are ~20M rows)."""
+        return store.all_states(self.open_states, self.plain_pairs)
+
+    @property
+    def item_count(self) -> int:
+        return self.open_states.num_rows + 2 * self.plain_pairs.num_rows
 
     def counts(self) -> dict[str, int]:
         """Items per state, of the day's own items and the earlier ones still open, as the reports count
         them: an earlier item matched today is one of today's matches, not one of today's matched items (the
         same rule as the view recon.day_item_states, which the reports read)."""
-        states = self.item_status
+        states = self.open_states
         carried = pc.fill_null(pc.less(states["item_date"], states["matched_on"]), False)
         statuses = states.filter(pc.invert(carried)).group_by("status").aggregate([("status", "count")]).to_pylist()
-        return {r["status"]: r["status_count"] for r in statuses}
+        counts = {r["status"]: r["status_count"] for r in statuses}
+        if self.plain_pairs.num_rows:   # a pair matched on its later item's day: that item is the day's
+            pairs = self.plain_pairs
+            later = pc.max_element_wise(pairs["i_date"], pairs["p_date"])
+            own = sum(pc.sum(pc.equal(pairs[c], later)).as_py() for c in ("i_date", "p_date"))
+            counts["matched"] = counts.get("matched", 0) + own
+        return counts
 
 
 def reconcile(inputs: ReconInputs, day: dt.date, config: ReconConfig) -> ReconResult:
@@ -115,6 +134,9 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/keys.sql"))
     _register_open_keys(con)
+    con.execute(load_sql("reconciliation/sql/pairs.sql"))
+    # once: match.sql reads them twice (the pairs with a difference, the plain matches)
+    con.register("key_pairs", con.sql("SELECT * FROM key_pairs_joined").to_arrow_table())
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
@@ -131,7 +153,7 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.execute(load_sql("reconciliation/sql/suggestions.sql"))
     con.execute(load_sql("reconciliation/sql/adjustments.sql"))
     con.execute(load_sql("reconciliation/sql/breaks.sql"))
-    # Every state of the day: item_status, and both sides of the plain 1:1 matches (match.sql), read in one pass.
+    # The day's states: item_status (every state but the plain 1:1 matches) and the plain matches as pairs.
     item_status = con.sql(
         "SELECT source, source_ref, currency, amount_minor::BIGINT AS amount_minor, item_date, status, break_id,"
         " break_type, rule, CAST(details AS VARCHAR) AS details, match_group,"
@@ -141,14 +163,14 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " WHERE item_date = $day OR status IN ('pending', 'suggested', 'break')"
         " OR (status = 'matched' AND matched_on = $day)"
         # an earlier item that stays open but accepted (or written off) by a person: kept, with its break id
-        " OR rule IN ('accepted', 'written_off')"
-        " UNION ALL"
-        " SELECT source, source_ref, currency, amount_minor::BIGINT, item_date, status, break_id, break_type, rule,"
-        " CAST(details AS VARCHAR), match_group, matched_on,"
-        " (SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference')"
-        " FROM plain_pair_states WHERE item_date = $day OR matched_on = $day",
+        " OR rule IN ('accepted', 'written_off')",
         params={"day": day},
     ).to_arrow_table()
+    # A pair's items are the day's when it matched that day (both are dated on or before it).
+    plain_pairs = con.sql(
+        "SELECT i_ref, p_ref, processor, pref, kind, currency, amount_minor::BIGINT AS amount_minor, i_date, p_date,"
+        " (SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference') AS rule_version"
+        " FROM plain_pairs WHERE matched_on = $day", params={"day": day}).to_arrow_table()
     breaks = con.sql(
         "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
         " first_seen,"
@@ -160,7 +182,9 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " WHERE a.matched_on = $day AND EXISTS (SELECT 1 FROM item_status s WHERE s.source = a.carrier_source"
         " AND s.source_ref = a.carrier_ref AND s.status = 'matched' AND s.rule = a.rule_id)"
         " ORDER BY a.idempotency_key", params={"day": day}).to_arrow_table()
-    return ReconResult(item_status=item_status, breaks=breaks, adjustments=adjustments)
+    return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments,
+                       plain_pairs=store.PAIRS_SCHEMA.empty_table() if plain_pairs.num_rows == 0
+                       else plain_pairs.cast(store.PAIRS_SCHEMA))
 
 
 def _register_open_keys(con: duckdb.DuckDBPyConnection) -> None:
@@ -312,13 +336,14 @@ def write_results(conn: psycopg.Connection, archive_dir: Path, tenant: str, day:
     with conn.transaction():
         if day_locked(conn, tenant, day):   # holds the day's shared lock until the results are written
             return False
-        store.write_states(archive_dir, tenant, day, result.item_status)
+        store.write_states(archive_dir, tenant, day, result.open_states, result.plain_pairs)
         for table in ("recon.item_status", "recon.breaks", "recon.day_totals", "recon.runs"):
             conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND business_date = %s", (tenant, day))
-        copy_into_day(conn, "recon.item_status", day, store.queried_states(result.item_status), ("details",),
+        copy_into_day(conn, "recon.item_status", day, store.queried_states(result.open_states), ("details",),
                       day_columns)
         copy_arrow(conn, "recon.breaks", result.breaks, ("details",), day_columns)
-        copy_arrow(conn, "recon.day_totals", store.day_totals(result.item_status, day), (), day_columns)
+        copy_arrow(conn, "recon.day_totals", store.day_totals(result.open_states, day, result.plain_pairs), (),
+                   day_columns)
         conn.execute("INSERT INTO recon.runs (tenant, business_date, run_id, code_version) VALUES (%s, %s, %s, %s)",
                      (tenant, day, run_id, code_version()))
     return True
