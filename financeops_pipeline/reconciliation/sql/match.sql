@@ -8,42 +8,18 @@
 -- Where the time goes (issue 13): almost every internal record meets exactly one processor line under its
 -- processor reference. keys.sql and engine.py find, from 64-bit hashes of the keys and a sort, the few keys that
 -- are not one record on each side (open_keys) and the ids delivered more than once (repeated_int, repeated_proc).
--- Every other keyed record is one side of a 1:1 pair, joined to the other by the key's hash (key_pairs) with the
--- strings compared: no window, no aggregate and no join back over the day's rows. A hash collision (strings
+-- Every other keyed record is one side of a 1:1 pair, joined to the other by the key's hash with the strings
+-- compared (pairs.sql; engine.py reads the join once and registers it as key_pairs): no window, no aggregate and
+-- no join back over the day's rows. A hash collision (strings
 -- differ under one hash) only sends its rows to the general rules. The general rules (splits, duplicates by
 -- amount, merchant reference, pending and one-sided items) are exact and see only the rows of the open keys
--- (int_rest, proc_rest). Plain matched pairs never become rows of item_status: plain_pair_states gives them, read
--- once at the end (engine.py); item_status holds every other state, which the later steps read and update.
-
--- Keyed records outside the open keys: each is one side of a 1:1 pair.
-CREATE OR REPLACE TEMP VIEW int_keyed AS
-SELECT s.* EXCLUDE (h) FROM (
-    SELECT transaction_id AS ref, processor, processor_reference AS pref, internal_kind(type) AS kind, currency,
-           amount_minor, business_date AS item_date, hash(transaction_id) AS h,
-           int_key(processor, processor_reference, type) AS g
-    FROM internal_src WHERE processor_reference IS NOT NULL) s
-ANTI JOIN repeated_int r ON r.h = s.h
-ANTI JOIN open_keys k ON k.g = s.g;
-
-CREATE OR REPLACE TEMP VIEW proc_keyed AS
-SELECT s.* EXCLUDE (h) FROM (
-    SELECT processor, line_id, reference AS pref, category AS kind, currency, abs(gross_minor) AS amount_minor,
-           business_date AS item_date, hash(processor, line_id) AS h, proc_key(processor, reference, category) AS g
-    FROM processor_src WHERE reference IS NOT NULL AND category IN ('charge', 'refund', 'dispute')) s
-ANTI JOIN repeated_proc r ON r.h = s.h
-ANTI JOIN open_keys k ON k.g = s.g;
-
-CREATE OR REPLACE TEMP VIEW key_pairs AS
-SELECT i.g, i.ref AS i_ref, p.processor AS p_processor, p.line_id AS p_line_id, i.processor, i.pref, i.kind,
-       i.currency AS i_currency, p.currency AS p_currency, i.amount_minor AS i_amount, p.amount_minor AS p_amount,
-       i.item_date AS i_date, p.item_date AS p_date, greatest(i.item_date, p.item_date) AS matched_on,
-       i.processor = p.processor AND i.pref = p.pref AND i.kind = p.kind AS same_key
-FROM int_keyed i JOIN proc_keyed p ON i.g = p.g;
+-- (int_rest, proc_rest). Plain matches never become rows of item_status: engine.py reads them as pairs
+-- (plain_pairs, one row per two items); item_status holds every other state, which the later steps update.
 
 -- The pairs that are not plain matches: a currency or amount mismatch, or a hash collision (not the same key).
 CREATE OR REPLACE TEMP TABLE pair_exceptions AS
-SELECT g, i_ref, p_processor || ':' || p_line_id AS p_ref, processor, pref, kind, i_currency, p_currency,
-       i_amount, p_amount, i_date, p_date, matched_on, same_key,
+SELECT g, i_ref, p_ref, processor, pref, kind, i_currency, p_currency,
+       i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on, same_key,
        CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
             WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
 FROM key_pairs WHERE NOT same_key OR i_currency <> p_currency OR i_amount <> p_amount;
@@ -54,8 +30,8 @@ CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE 
 -- The plain 1:1 matches, one row per pair (two items each): never rows of item_status. engine.py reads them once
 -- at the end, and they are stored in this compact form (reconciliation/store.py: expand_pairs gives the items).
 CREATE OR REPLACE TEMP VIEW plain_pairs AS
-SELECT i_ref, p_processor || ':' || p_line_id AS p_ref, processor, pref, kind, i_currency AS currency,
-       i_amount AS amount_minor, i_date, p_date, matched_on
+SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount AS amount_minor, i_date, p_date,
+       greatest(i_date, p_date) AS matched_on
 FROM key_pairs WHERE same_key AND i_currency = p_currency AND i_amount = p_amount;
 
 -- Both sides of each plain match as item states (for lookups by item: apply_resolutions.sql).
