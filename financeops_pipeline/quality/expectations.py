@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -172,6 +173,14 @@ def validate(frame, table: str, start: dt.date, end: dt.date) -> SuiteOutcome:
     outcome = SuiteOutcome(table=table, rows=len(frame))
     if frame.empty:
         return outcome
+    with _GX_LOCK:   # one ephemeral GX context for the process: checks evaluated on threads take turns in it
+        return _validate_gx(frame, table, start, end, outcome)
+
+
+_GX_LOCK = threading.Lock()
+
+
+def _validate_gx(frame, table: str, start: dt.date, end: dt.date, outcome: SuiteOutcome) -> SuiteOutcome:
     gx, context, source = _context()
     import great_expectations.expectations as gxe
 
