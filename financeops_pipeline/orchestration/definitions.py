@@ -5,7 +5,7 @@ import dagster as dg
 
 from financeops_pipeline.orchestration.assets.imports import bank_records, internal_records, processor_records
 from financeops_pipeline.orchestration.assets.ledger import journal_entries
-from financeops_pipeline.orchestration.assets.reconciliation import three_way_match
+from financeops_pipeline.orchestration.assets.reconciliation import recon_adjustments, three_way_match
 from financeops_pipeline.orchestration.assets.reports import REPORT_ASSETS
 from financeops_pipeline.orchestration.checks import asset_checks
 from financeops_pipeline.orchestration.partitions import tenant_day_partitions
@@ -14,7 +14,8 @@ from financeops_pipeline.orchestration.schedules import daily_close_schedule
 from financeops_pipeline.orchestration.sensors import files_landed_sensor
 from financeops_pipeline.orchestration.sql_models import SQL_MODEL_ASSETS, SQL_MODEL_CHECKS
 
-ALL_ASSETS = [bank_records, processor_records, internal_records, journal_entries, three_way_match, *REPORT_ASSETS]
+ALL_ASSETS = [bank_records, processor_records, internal_records, journal_entries, three_way_match, recon_adjustments,
+              *REPORT_ASSETS]
 
 daily_job = dg.define_asset_job(
     "daily_close", selection=dg.AssetSelection.all(), partitions_def=tenant_day_partitions,

@@ -4,6 +4,7 @@
 import dagster as dg
 
 from financeops_pipeline.orchestration.assets.imports import bank_records, internal_records, processor_records
+from financeops_pipeline.orchestration.assets.ledger import journal_entries
 from financeops_pipeline.orchestration.partitions import tenant_day_partitions
 from financeops_pipeline.orchestration.resources import (
     RETRY_POLICY,
@@ -12,6 +13,7 @@ from financeops_pipeline.orchestration.resources import (
     partition_tenants,
     retry_only_transient,
 )
+from financeops_pipeline.reconciliation.adjusting import post_day_adjustments
 from financeops_pipeline.reconciliation.engine import reconcile_day
 from financeops_pipeline.reports.build import markdown_table
 
@@ -46,3 +48,24 @@ def three_way_match(context: dg.AssetExecutionContext, financeops: FinanceopsRes
             breaks, ["tenant", "break_type", "source", "source_ref", "amount_minor", "currency", "first_seen",
                      "age_days", "lifecycle"])),
     })
+
+
+@dg.asset(
+    # After both the day's posting and its match: the ledger is never written beside the day's own posting.
+    key_prefix=["ledger"], group_name="ledger", partitions_def=tenant_day_partitions,
+    deps=[journal_entries, three_way_match],
+    backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY, kinds={"postgres"},
+    metadata={"table": "ledger.journal_entries (rule recon_adjustment)"},
+    description="Adjusting entries of the tolerance and FX matches (bank fees, FX), with the matching rule in "
+                "their audit trail.",
+)
+def recon_adjustments(context: dg.AssetExecutionContext, financeops: FinanceopsResource) -> dg.MaterializeResult:
+    posted = already = 0
+    with retry_only_transient():
+        for tenant in partition_tenants(context, financeops):
+            with financeops.tenant_conn(tenant) as conn:
+                for day in partition_days(context):
+                    result = post_day_adjustments(conn, tenant, day, context.run_id)
+                    posted += result.posted
+                    already += result.already_posted
+    return dg.MaterializeResult(metadata={"entries_posted": posted, "already_posted": already})

@@ -3,8 +3,7 @@
 
 import dagster as dg
 
-from financeops_pipeline.orchestration.assets.ledger import journal_entries
-from financeops_pipeline.orchestration.assets.reconciliation import three_way_match
+from financeops_pipeline.orchestration.assets.reconciliation import recon_adjustments, three_way_match
 from financeops_pipeline.orchestration.partitions import tenant_day_partitions
 from financeops_pipeline.orchestration.resources import (
     RETRY_POLICY,
@@ -59,11 +58,11 @@ def _report_asset(name: str, upstream: dg.AssetsDefinition) -> dg.AssetsDefiniti
     return _asset
 
 
-trial_balance = _report_asset("trial_balance", journal_entries)
-balance_sheet = _report_asset("balance_sheet", journal_entries)
-income_statement = _report_asset("income_statement", journal_entries)
-processor_fees = _report_asset("processor_fees", journal_entries)
-cash_position = _report_asset("cash_position", journal_entries)
+trial_balance = _report_asset("trial_balance", recon_adjustments)
+balance_sheet = _report_asset("balance_sheet", recon_adjustments)
+income_statement = _report_asset("income_statement", recon_adjustments)
+processor_fees = _report_asset("processor_fees", recon_adjustments)
+cash_position = _report_asset("cash_position", recon_adjustments)
 recon_summary = _report_asset("recon_summary", three_way_match)
 break_aging = _report_asset("break_aging", three_way_match)
 

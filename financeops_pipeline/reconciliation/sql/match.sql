@@ -1,25 +1,82 @@
--- Three-way matching of one tenant-day in DuckDB. Inputs (Arrow, registered by engine.py):
---   internal_src, processor_src, bank_src : canonical rows of the lookback window
+-- Three-way matching of one tenant-day in DuckDB. Inputs (registered by engine.py):
+--   internal_src, processor_src, bank_src : canonical rows of the lookback window (the record files)
 --   windows(processor, settle_days, internal_days, bank_days), params(day, bank_unmatched_days)
+--   counterparty_patterns(processor, pattern): the fallback rule's bank text pattern per processor.
 -- An item is `pending` while its age (day - item_date) is within its window, a break after.
 -- Output: item_status (one row per item, exactly one state: matched, explained, pending, suggested or break).
---   counterparty_patterns(processor, pattern): the fallback rule's bank text pattern per processor.
+--
+-- Where the time goes (issue 13): almost every internal record meets exactly one processor line under its
+-- processor reference. keys.sql and engine.py find, from 64-bit hashes of the keys and a sort, the few keys that
+-- are not one record on each side (open_keys) and the ids delivered more than once (repeated_int, repeated_proc).
+-- Every other keyed record is one side of a 1:1 pair, joined to the other by the key's hash with the strings
+-- compared (pairs.sql; engine.py reads the join once and registers it as key_pairs): no window, no aggregate and
+-- no join back over the day's rows. A hash collision (strings
+-- differ under one hash) only sends its rows to the general rules. The general rules (splits, duplicates by
+-- amount, merchant reference, pending and one-sided items) are exact and see only the rows of the open keys
+-- (int_rest, proc_rest). Plain matches never become rows of item_status: engine.py reads them as pairs
+-- (plain_pairs, one row per two items); item_status holds every other state, which the later steps update.
 
-CREATE OR REPLACE TEMP TABLE int_items AS
-SELECT 'internal' AS source, transaction_id AS ref, processor, processor_reference AS pref,
-       CASE type WHEN 'payment' THEN 'charge' WHEN 'refund' THEN 'refund' ELSE 'dispute' END AS kind,
-       currency, amount_minor, business_date AS item_date,
-       row_number() OVER (PARTITION BY transaction_id ORDER BY business_date, file_order, source_position) AS dup_rank
-FROM internal_src;
+-- The pairs that are not plain matches: a currency or amount mismatch, or a hash collision (not the same key).
+CREATE OR REPLACE TEMP TABLE pair_exceptions AS
+SELECT g, i_ref, p_ref, processor, pref, kind, i_currency, p_currency,
+       i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on, same_key,
+       CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
+            WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
+FROM key_pairs WHERE NOT same_key OR i_currency <> p_currency OR i_amount <> p_amount;
 
-CREATE OR REPLACE TEMP TABLE proc_all AS
-SELECT *, row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_order, source_position) AS dup_rank
-FROM processor_src;
+-- 1:1 pairs with a difference (their states are in item_status, as rule 1 states them).
+CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE same_key;
 
-CREATE OR REPLACE TEMP TABLE proc_items AS
-SELECT 'processor' AS source, processor || ':' || line_id AS ref, processor, reference AS pref, category AS kind,
-       currency, abs(gross_minor) AS amount_minor, merchant_reference, business_date AS item_date, dup_rank
-FROM proc_all WHERE category IN ('charge', 'refund', 'dispute');
+-- The plain 1:1 matches, one row per pair (two items each): never rows of item_status. engine.py reads them once
+-- at the end, and they are stored in this compact form (reconciliation/store.py: expand_pairs gives the items).
+CREATE OR REPLACE TEMP VIEW plain_pairs AS
+SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount AS amount_minor, i_date, p_date,
+       greatest(i_date, p_date) AS matched_on
+FROM key_pairs WHERE same_key AND i_currency = p_currency AND i_amount = p_amount;
+
+-- Both sides of each plain match as item states (for lookups by item: apply_resolutions.sql).
+CREATE OR REPLACE TEMP VIEW plain_pair_states AS
+SELECT CASE WHEN s.internal THEN 'internal' ELSE 'processor' END AS source,
+       CASE WHEN s.internal THEN i_ref ELSE p_ref END AS source_ref, currency, amount_minor,
+       CASE WHEN s.internal THEN i_date ELSE p_date END AS item_date, 'matched' AS status,
+       'processor_reference' AS rule, 'ref:' || processor || ':' || pref || ':' || kind AS match_group, matched_on
+FROM plain_pairs CROSS JOIN (VALUES (true), (false)) s(internal);
+
+-- The keys of the general rules: the open keys and any hash collision of a pair.
+CREATE OR REPLACE TEMP TABLE rest_keys AS
+SELECT g FROM open_keys UNION SELECT g FROM pair_exceptions WHERE NOT same_key;
+
+-- The rows of the general rules: every record that is not one side of a 1:1 pair (whole keys and every
+-- delivery of a repeated id go together, so what the rules compute per key or per id sees all its rows).
+-- A transaction id delivered again keeps dup_rank 1 on its first delivery (by day, file, position) and is
+-- `duplicate` after.
+CREATE OR REPLACE TEMP TABLE int_rest AS
+SELECT ref, processor, pref, kind, currency, amount_minor, item_date,
+       row_number() OVER (PARTITION BY ref ORDER BY item_date, file_order, source_position) AS dup_rank
+FROM (SELECT transaction_id AS ref, processor, processor_reference AS pref, internal_kind(type) AS kind, currency,
+             amount_minor, business_date AS item_date, file_order, source_position, hash(transaction_id) AS h,
+             int_key(processor, processor_reference, type) AS g
+      FROM internal_src) s
+LEFT JOIN repeated_int r ON r.h = s.h
+LEFT JOIN rest_keys k ON k.g = s.g
+WHERE s.pref IS NULL OR r.h IS NOT NULL OR k.g IS NOT NULL;
+
+-- Processor lines likewise (dup_rank over every line of the id, as a line id may repeat under another category).
+CREATE OR REPLACE TEMP TABLE proc_rest AS
+WITH r AS (
+    SELECT s.*, row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_order, source_position)
+               AS dup_rank
+    FROM (SELECT processor, line_id, category, reference, merchant_reference, currency, gross_minor, business_date,
+                 file_order, source_position, hash(processor, line_id) AS h,
+                 proc_key(processor, reference, category) AS g,
+                 category IN ('charge', 'refund', 'dispute') AS item
+          FROM processor_src) s
+    LEFT JOIN repeated_proc x ON x.h = s.h
+    LEFT JOIN rest_keys k ON k.g = s.g
+    WHERE x.h IS NOT NULL OR (s.item AND (s.reference IS NULL OR k.g IS NOT NULL)))
+SELECT processor || ':' || line_id AS ref, processor, line_id, reference AS pref, category AS kind, currency,
+       abs(gross_minor) AS amount_minor, merchant_reference, business_date AS item_date, dup_rank
+FROM r WHERE item;
 
 -- Duplicates by amount: within one processor reference, records of one side that repeat the same amount (and
 -- currency; for processor lines also the same date) beyond the number of records the other side has at that
@@ -29,11 +86,11 @@ FROM proc_all WHERE category IN ('charge', 'refund', 'dispute');
 CREATE OR REPLACE TEMP TABLE amount_dups AS
 WITH i AS (SELECT processor, pref, kind, currency, amount_minor, ref,
                   row_number() OVER w AS k, first_value(ref) OVER w AS kept
-           FROM int_items WHERE dup_rank = 1 AND pref IS NOT NULL
+           FROM int_rest WHERE dup_rank = 1 AND pref IS NOT NULL
            WINDOW w AS (PARTITION BY processor, pref, kind, currency, amount_minor ORDER BY item_date, ref)),
      p AS (SELECT processor, pref, kind, currency, amount_minor, ref,
                   row_number() OVER w AS k, first_value(ref) OVER w AS kept
-           FROM proc_items WHERE dup_rank = 1 AND pref IS NOT NULL
+           FROM proc_rest WHERE dup_rank = 1 AND pref IS NOT NULL
            WINDOW w AS (PARTITION BY processor, pref, kind, currency, amount_minor, item_date ORDER BY ref)),
      ic AS (SELECT processor, pref, kind, currency, amount_minor, count(*) AS n FROM i GROUP BY ALL),
      pc AS (SELECT processor, pref, kind, currency, amount_minor, count(*) AS n FROM p GROUP BY ALL),
@@ -49,14 +106,14 @@ FROM p JOIN ic USING (processor, pref, kind, currency, amount_minor)
        JOIN it USING (processor, pref, kind, currency) JOIN pt USING (processor, pref, kind, currency)
 WHERE p.k > ic.n AND it.amt <> pt.amt;
 
--- Rule 1, by processor reference: groups on both sides allow splits (one-to-many, many-to-one).
-CREATE OR REPLACE TEMP TABLE ref_pairs AS
+-- Rule 1 on the rest: groups on both sides allow splits (one-to-many, many-to-one).
+CREATE OR REPLACE TEMP TABLE ref_pairs_rest AS
 WITH i AS (SELECT processor, pref, kind, currency, sum(amount_minor) AS amt, count(*) AS n, max(item_date) AS d,
                   min(ref) AS first_ref
-           FROM int_items WHERE dup_rank = 1
+           FROM int_rest WHERE dup_rank = 1
              AND ref NOT IN (SELECT ref FROM amount_dups WHERE source = 'internal') GROUP BY ALL),
      p AS (SELECT processor, pref, kind, currency, sum(amount_minor) AS amt, count(*) AS n, max(item_date) AS d
-           FROM proc_items WHERE dup_rank = 1 AND pref IS NOT NULL
+           FROM proc_rest WHERE dup_rank = 1 AND pref IS NOT NULL
              AND ref NOT IN (SELECT ref FROM amount_dups WHERE source = 'processor') GROUP BY ALL)
 SELECT i.processor, i.pref, i.kind, i.currency AS i_currency, p.currency AS p_currency, i.amt AS i_amt,
        p.amt AS p_amt, i.first_ref, greatest(i.d, p.d) AS matched_on,
@@ -66,32 +123,42 @@ SELECT i.processor, i.pref, i.kind, i.currency AS i_currency, p.currency AS p_cu
 FROM i JOIN p USING (processor, pref, kind)
 QUALIFY row_number() OVER (PARTITION BY i.processor, i.pref, i.kind ORDER BY (i.currency = p.currency) DESC) = 1;
 
--- Rule 2 (fallback), merchant reference = internal transaction id, same currency and amount, one-to-one.
+-- The pairs of rule 1 that are not plain 1:1 matches (those are in key_pairs).
+CREATE OR REPLACE TEMP VIEW ref_pairs AS
+SELECT * FROM ref_pairs_rest
+UNION ALL
+SELECT processor, pref, kind, i_currency, p_currency, i_amount, p_amount, i_ref, matched_on, outcome,
+       'processor_reference'
+FROM simple_pairs;
+
+-- Rule 2 (fallback), merchant reference = internal transaction id, same currency and amount, one-to-one. Only
+-- rows of the rest can take it: the sides of a 1:1 pair have rule 1.
 CREATE OR REPLACE TEMP TABLE mref_pairs AS
 SELECT i.ref AS i_ref, p.ref AS p_ref, i.currency, i.amount_minor, greatest(i.item_date, p.item_date) AS matched_on
-FROM int_items i
-JOIN proc_items p ON p.merchant_reference = i.ref AND p.processor = i.processor AND p.kind = i.kind
-                 AND p.currency = i.currency AND p.amount_minor = i.amount_minor
+FROM int_rest i
+JOIN proc_rest p ON p.merchant_reference = i.ref AND p.processor = i.processor AND p.kind = i.kind
+                AND p.currency = i.currency AND p.amount_minor = i.amount_minor
 WHERE i.dup_rank = 1 AND p.dup_rank = 1
   AND i.ref NOT IN (SELECT ref FROM amount_dups) AND p.ref NOT IN (SELECT ref FROM amount_dups)
-  AND NOT EXISTS (SELECT 1 FROM ref_pairs r WHERE r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind)
-  AND NOT EXISTS (SELECT 1 FROM ref_pairs r WHERE r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind)
+  AND NOT EXISTS (SELECT 1 FROM ref_pairs_rest r WHERE r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind)
+  AND NOT EXISTS (SELECT 1 FROM ref_pairs_rest r WHERE r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind)
 QUALIFY count(*) OVER (PARTITION BY i.ref) = 1 AND count(*) OVER (PARTITION BY p.ref) = 1;
 
 -- Payouts: every processor line with a payout id belongs to one; the payout row (if any) must equal
 -- the sum of its lines' net ("payout proof").
 CREATE OR REPLACE TEMP TABLE payouts AS
 -- A processor line delivered twice (amount_dups) counts once.
-SELECT processor, payout_id, currency,
-       coalesce(sum(net_minor) FILTER (WHERE category <> 'payout' AND d.ref IS NULL), 0) AS lines_net,
+SELECT a.processor, payout_id, currency,
+       coalesce(sum(net_minor) FILTER (WHERE category <> 'payout' AND d.line_id IS NULL), 0) AS lines_net,
        -sum(net_minor) FILTER (WHERE category = 'payout') AS reported,
        coalesce(max(business_date) FILTER (WHERE category = 'payout'), max(business_date)) AS item_date,
        coalesce(max(payout_date), max(business_date)) AS payout_date,
        max(reference) FILTER (WHERE category = 'payout') AS payout_reference   -- PayPal: the Bank Reference ID
-FROM proc_all a
-LEFT JOIN amount_dups d ON d.source = 'processor' AND d.ref = a.processor || ':' || a.line_id
+FROM processor_src a
+LEFT JOIN (SELECT DISTINCT r.processor, r.line_id FROM amount_dups d JOIN proc_rest r USING (ref) WHERE d.source = 'processor') d
+       ON d.processor = a.processor AND d.line_id = a.line_id
 WHERE payout_id IS NOT NULL
-GROUP BY processor, payout_id, currency;
+GROUP BY a.processor, payout_id, currency;
 
 CREATE OR REPLACE TEMP TABLE payout_items AS
 SELECT 'payout' AS source, processor || ':' || payout_id AS ref, processor, payout_id, currency,
@@ -163,8 +230,26 @@ FROM open GROUP BY bank_ref;
 -- One state per item. Breaks name the type; near misses keep the per-field differences.
 CREATE OR REPLACE TEMP TABLE item_status AS
 WITH params_row AS (SELECT * FROM params),
+-- Both sides of the 1:1 pairs, as the general rules would state them.
+pair_state AS (
+    SELECT 'internal' AS source, i_ref AS ref, i_currency AS currency, i_amount AS amount_minor, i_date AS item_date,
+           outcome AS state, 'processor_reference' AS rule, 'ref:' || processor || ':' || pref || ':' || kind AS match_group,
+           matched_on,
+           CASE WHEN outcome = 'amount_mismatch' THEN
+                    json_object('field', 'amount_minor', 'internal', i_amount, 'processor', p_amount,
+                                'difference', p_amount - i_amount)
+                WHEN outcome = 'currency_mismatch' THEN
+                    json_object('field', 'currency', 'internal', i_currency, 'processor', p_currency)
+           END AS details,
+           i_ref AS break_ref, NULL::JSON AS sugg
+    FROM simple_pairs
+    UNION ALL
+    SELECT 'processor', p_ref, p_currency, p_amount, p_date, outcome, 'processor_reference',
+           'ref:' || processor || ':' || pref || ':' || kind, matched_on, NULL, i_ref, NULL
+    FROM simple_pairs
+),
 int_state AS (
-    SELECT i.source, i.ref, i.currency, i.amount_minor, i.item_date,
+    SELECT 'internal' AS source, i.ref, i.currency, i.amount_minor, i.item_date,
            CASE WHEN i.dup_rank > 1 OR ad.ref IS NOT NULL THEN 'duplicate'
                 WHEN r.outcome IS NOT NULL THEN r.outcome
                 WHEN m.i_ref IS NOT NULL THEN 'matched'
@@ -186,15 +271,15 @@ int_state AS (
            -- The break is reported once per group, on its first internal record.
            CASE WHEN r.outcome IN ('amount_mismatch', 'currency_mismatch') THEN r.first_ref ELSE i.ref END AS break_ref,
            NULL::JSON AS sugg
-    FROM int_items i
+    FROM int_rest i
     LEFT JOIN amount_dups ad ON ad.source = 'internal' AND ad.ref = i.ref
-    LEFT JOIN ref_pairs r ON i.dup_rank = 1 AND ad.ref IS NULL AND r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind
+    LEFT JOIN ref_pairs_rest r ON i.dup_rank = 1 AND ad.ref IS NULL AND r.processor = i.processor AND r.pref = i.pref AND r.kind = i.kind
                          AND r.i_currency = i.currency
     LEFT JOIN mref_pairs m ON m.i_ref = i.ref AND i.dup_rank = 1 AND ad.ref IS NULL
     LEFT JOIN windows w ON w.processor = i.processor
 ),
 proc_state AS (
-    SELECT p.source, p.ref, p.currency, p.amount_minor, p.item_date,
+    SELECT 'processor', p.ref, p.currency, p.amount_minor, p.item_date,
            CASE WHEN p.dup_rank > 1 OR ad.ref IS NOT NULL THEN 'duplicate'
                 WHEN r.outcome IS NOT NULL THEN r.outcome
                 WHEN m.p_ref IS NOT NULL THEN 'matched'
@@ -209,9 +294,9 @@ proc_state AS (
                     json_object('duplicate_of', ad.kept, 'records', json_array(ad.kept, ad.ref)) END,
            CASE WHEN r.outcome IN ('amount_mismatch', 'currency_mismatch') THEN r.first_ref ELSE p.ref END,
            NULL::JSON
-    FROM proc_items p
+    FROM proc_rest p
     LEFT JOIN amount_dups ad ON ad.source = 'processor' AND ad.ref = p.ref
-    LEFT JOIN ref_pairs r ON p.dup_rank = 1 AND ad.ref IS NULL AND r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind
+    LEFT JOIN ref_pairs_rest r ON p.dup_rank = 1 AND ad.ref IS NULL AND r.processor = p.processor AND r.pref = p.pref AND r.kind = p.kind
                          AND r.p_currency = p.currency
     LEFT JOIN mref_pairs m ON m.p_ref = p.ref AND p.dup_rank = 1 AND ad.ref IS NULL
     LEFT JOIN windows w ON w.processor = p.processor
@@ -273,7 +358,7 @@ bank_state AS (
     LEFT JOIN fallback_suggestions fs ON fs.source = 'bank' AND fs.ref = b.ref
 ),
 all_states AS (
-    SELECT * FROM int_state UNION ALL SELECT * FROM proc_state
+    SELECT * FROM pair_state UNION ALL SELECT * FROM int_state UNION ALL SELECT * FROM proc_state
     UNION ALL SELECT * FROM payout_state UNION ALL SELECT * FROM bank_state
 )
 SELECT source, ref AS source_ref, currency, amount_minor, item_date,
