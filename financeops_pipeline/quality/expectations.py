@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -172,6 +173,14 @@ def validate(frame, table: str, start: dt.date, end: dt.date) -> SuiteOutcome:
     outcome = SuiteOutcome(table=table, rows=len(frame))
     if frame.empty:
         return outcome
+    with _GX_LOCK:   # one ephemeral GX context for the process: checks evaluated on threads take turns in it
+        return _validate_gx(frame, table, start, end, outcome)
+
+
+_GX_LOCK = threading.Lock()
+
+
+def _validate_gx(frame, table: str, start: dt.date, end: dt.date, outcome: SuiteOutcome) -> SuiteOutcome:
     gx, context, source = _context()
     import great_expectations.expectations as gxe
 
@@ -230,8 +239,10 @@ _SOURCE_OF = {table: source for source, table in SOURCE_TABLE.items()}
 
 
 def validate_sql(conn: psycopg.Connection, table: str, tenant: str, start: dt.date, end: dt.date) -> SuiteOutcome:
-    """The table's suite as SQL: one scan counts the unexpected rows of every row-wise expectation, one hash
-    aggregate per uniqueness expectation counts the rows whose key repeats; samples only for what failed."""
+    """The table's suite as SQL: one hash aggregate per uniqueness expectation counts the rows whose key repeats,
+    one scan the unexpected rows of every row-wise expectation (folded into the aggregate when the suite has one
+    uniqueness expectation, as every suite here: one scan of the day on a clean day); samples only for what
+    failed."""
     suite = SUITES[table](start, end)
     where = f"FROM imports.{table} WHERE tenant = %(tenant)s AND business_date BETWEEN %(start)s AND %(end)s"
     params: dict[str, object] = {"tenant": tenant, "start": start, "end": end}
@@ -249,13 +260,23 @@ def validate_sql(conn: psycopg.Connection, table: str, tenant: str, start: dt.da
         elif e.kind not in ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"):
             raise ValueError(f"{e.kind} has no SQL form here: add one to validate_sql")
     counts = ", ".join(f"count(*) FILTER (WHERE {p})" for p in predicates.values())
+    unique = [i for i in range(len(suite)) if i not in predicates]
     with conn.transaction():
         conn.execute("SET LOCAL work_mem = '512MB'")   # the uniqueness hash aggregates stay in memory
-        total, *unexpected = conn.execute(f"SELECT count(*), {counts} {where}", params).fetchone()   # noqa: S608
-        found = dict(zip(predicates, unexpected, strict=True))
-        for i, e in enumerate(suite):
-            if i not in predicates:
-                found[i] = _repeated_rows(conn, e, where, params)
+        found: dict[int, int] = {}
+        if len(unique) == 1:
+            # One scan on a clean day: the uniqueness hash aggregate also counts the rows any row-wise
+            # expectation refuses; only when some are, a second scan tells which.
+            total, bad, found[unique[0]] = _repeated_rows(conn, suite[unique[0]], where, params,
+                                                          " OR ".join(predicates.values()) or "false")
+            unexpected = [0] * len(predicates)
+            if bad:
+                _, *unexpected = conn.execute(f"SELECT count(*), {counts} {where}", params).fetchone()   # noqa: S608
+        else:
+            total, *unexpected = conn.execute(f"SELECT count(*), {counts} {where}", params).fetchone()   # noqa: S608
+            for i in unique:
+                found[i] = _repeated_rows(conn, suite[i], where, params, "false")[2]
+        found.update(zip(predicates, unexpected, strict=True))
         outcome = SuiteOutcome(table=table, rows=total, evaluated=len(suite))
         for i, e in enumerate(suite):
             if found[i]:
@@ -267,19 +288,23 @@ def validate_sql(conn: psycopg.Connection, table: str, tenant: str, start: dt.da
     return outcome
 
 
-def _repeated_rows(conn: psycopg.Connection, e: Expect, where: str, params: dict[str, object]) -> int:
-    """Rows whose key (not null) another row of the day has. The day's keys are first grouped by a 64-bit hash
-    (an integer hash aggregate: 10M wide text keys would be sorted or hashed as text); only the rows of hashes
-    seen twice, none on a clean day, are then compared by their keys themselves."""
+def _repeated_rows(conn: psycopg.Connection, e: Expect, where: str, params: dict[str, object], bad: str
+                   ) -> tuple[int, int, int]:
+    """(rows, rows where `bad`, rows whose key (not null) another row of the day has). The day's keys are first
+    grouped by a 64-bit hash (an integer hash aggregate: 10M wide text keys would be sorted or hashed as text);
+    only the rows of hashes seen twice, none on a clean day, are then compared by their keys themselves."""
     keys = ", ".join(e.columns or (e.column,))   # type: ignore[arg-type]
     hashed = f"hashtextextended(({keys})::text, 0)"
-    twice = [h for (h,) in conn.execute(
-        f"SELECT {hashed} {where} AND ({keys}) IS NOT NULL GROUP BY 1 HAVING count(*) > 1", params)]   # noqa: S608
+    rows, bad_rows, twice = conn.execute(
+        f"SELECT coalesce(sum(n), 0), coalesce(sum(bad), 0), array_agg(h) FILTER (WHERE n > 1 AND h IS NOT NULL)"   # noqa: S608
+        f" FROM (SELECT CASE WHEN ({keys}) IS NOT NULL THEN {hashed} END AS h, count(*) AS n,"
+        f" count(*) FILTER (WHERE {bad}) AS bad {where} GROUP BY 1) g", params).fetchone()
     if not twice:
-        return 0
-    return conn.execute(f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n {where} AND ({keys}) IS NOT NULL"   # noqa: S608
-                        f" AND {hashed} = ANY (%(twice)s) GROUP BY {keys} HAVING count(*) > 1) d",
-                        {**params, "twice": twice}).fetchone()[0]
+        return rows, bad_rows, 0
+    repeated = conn.execute(f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n {where} AND ({keys}) IS NOT NULL"   # noqa: S608
+                            f" AND {hashed} = ANY (%(twice)s) GROUP BY {keys} HAVING count(*) > 1) d",
+                            {**params, "twice": twice}).fetchone()[0]
+    return rows, bad_rows, repeated
 
 
 def _sample(conn: psycopg.Connection, e: Expect, predicate: str | None, where: str, params: dict[str, object]

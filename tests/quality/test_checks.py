@@ -112,6 +112,10 @@ def test_the_suites_as_sql_find_what_gx_finds(scratch):
             sql = validate_sql(conn, table, "acme", day, day)
             assert (sql.rows, sql.evaluated) == (gx.rows, gx.evaluated), table
             assert key(sql.failures) == key(gx.failures) and sql.failures, table
+            clean = dt.date(2026, 11, 2)   # a day nothing was planted in: one scan, no failures
+            sql, gx = validate_sql(conn, table, "acme", clean, clean), validate(
+                read_frame(conn, table, "acme", clean, clean), table, clean, clean)
+            assert (sql.rows, sql.failures) == (gx.rows, gx.failures) == (gx.rows, []) and sql.rows > 0, table
 
 
 def test_freshness_cut_off(scratch):
