@@ -100,7 +100,8 @@ def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str, *
         entries = con.execute("SELECT count(*) FROM todo").fetchall()[0][0]
         if not entries:
             return PostingResult(events, 0, 0, events, 0, timings)
-        params = {"batch_id": batch_id, "tenant": tenant, "day": day}
+        params = {"batch_id": batch_id, "tenant": tenant, "day": day,
+                  "max_legs": max(len(rule.transfers) for rule in book.rules.values())}
         transfers = con.sql(queries["transfers"], params=params).to_arrow_table()
         keys = con.sql(queries["keys"], params={"tenant": tenant}).to_arrow_table()
         timings["transfers"] = time.perf_counter() - started

@@ -15,7 +15,7 @@
 --    (idempotency_key, tenant, key_date). A record redelivered in a later day's file carries the same own date, so
 --    it meets its first registration in the same partition. A day's keys are mostly of that day: their partition
 --    is fresh (COPY, unique index built after); keys of other dates go row by row into existing partitions. The
---    checker refuses a batch whose transfers are not all registered under their entry;
+--    checker refuses a batch whose entries are not exactly those registered under its entry ids;
 --  * integer minor units and a valid ISO 4217 currency (the checker, over the batch's distinct currencies);
 --  * every transfer names its source record (imports.files.file_id + position), and through its batch
 --    (ledger.posting_batches) the run id, rule version and code version;
@@ -192,57 +192,75 @@ BEGIN
 END $$;
 
 -- A batch's fresh partition, before it is attached (its bound constraint pins tenant, day and batch for every row):
--- the batch was registered in this transaction for that tenant and day (so the locked-day check ran), every
--- transfer's key is registered under its entry, every currency is ISO 4217; then the day's balance snapshots,
--- set-based from the batch's movements per account and currency (one scan, two grouping sets), with the
--- semantics of 0017's snapshot_daily_balances: the day's row gets the movement, every later day's closing
--- balance moves by it.
+-- the batch was registered for that tenant and day (so the locked-day check ran; a batch of another transaction
+-- already has its partition, which this one's bound would overlap); its entries are exactly those whose keys are
+-- registered under the batch's entry ids (counts and a 64-bit fingerprint of (key date, key, entry id) on both
+-- sides: two aggregates instead of a join of the day's keys); every currency is ISO 4217. Then the day's balance
+-- snapshots, set-based from the batch's movements per (debit, credit, currency), with the semantics of 0017's
+-- snapshot_daily_balances: the day's row gets the movement, every later day's closing balance moves by it. All of
+-- it in one scan of the batch.
 CREATE FUNCTION ledger.check_transfer_partition(p_table regclass) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog SET work_mem = '256MB' AS $$
 DECLARE
     v_row   record;
-    v_dates date[];
+    v_batch ledger.posting_batches;
+    v_keys  record;
     v_bad   record;
 BEGIN
     EXECUTE format('SELECT tenant, business_date, batch_id FROM %s LIMIT 1', p_table) INTO v_row;
     IF v_row IS NULL THEN
         RETURN false;   -- nothing loaded: nothing to attach
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM ledger.posting_batches b WHERE b.batch_id = v_row.batch_id
-                   AND b.tenant = v_row.tenant AND b.business_date = v_row.business_date
-                   AND b.xmin = pg_current_xact_id()::xid) THEN
-        RAISE EXCEPTION 'batch % is not a batch of % on % registered in this transaction', v_row.batch_id,
+    SELECT * INTO v_batch FROM ledger.posting_batches b
+    WHERE b.batch_id = v_row.batch_id AND b.tenant = v_row.tenant AND b.business_date = v_row.business_date;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch % is not a batch of % on % (ledger.posting_batches)', v_row.batch_id,
             v_row.tenant, v_row.business_date USING ERRCODE = 'foreign_key_violation';
     END IF;
-    EXECUTE format('SELECT array_agg(DISTINCT key_date) FROM %s', p_table) INTO v_dates;
-    -- the dates as constants: the join reads only their key partitions
-    EXECUTE format('SELECT t.entry_id, t.idempotency_key FROM %s t WHERE NOT EXISTS ('
-                   ' SELECT 1 FROM ledger.entry_keys k WHERE k.tenant = %L AND k.key_date = ANY (%L::date[])'
-                   ' AND k.key_date = t.key_date AND k.idempotency_key = t.idempotency_key'
-                   ' AND k.entry_id = t.entry_id) LIMIT 1', p_table, v_row.tenant, v_dates) INTO v_bad;
-    IF v_bad IS NOT NULL THEN
-        RAISE EXCEPTION 'entry % (key %) has no registered idempotency key: every entry registers its key once',
-            v_bad.entry_id, v_bad.idempotency_key USING ERRCODE = 'foreign_key_violation';
-    END IF;
 
-    PERFORM pg_advisory_xact_lock(hashtext('ledger.daily_balances'), hashtext(v_row.tenant));   -- as 0017
     EXECUTE format($q$
         CREATE TEMP TABLE batch_movement ON COMMIT DROP AS
-        SELECT coalesce(debit_account, credit_account) AS account_code, currency,
-               coalesce(sum(amount_minor) FILTER (WHERE debit_account IS NOT NULL), 0)::bigint AS debits,
-               coalesce(sum(amount_minor) FILTER (WHERE credit_account IS NOT NULL), 0)::bigint AS credits
-        FROM (SELECT debit_account, credit_account, currency, sum(amount_minor) AS amount_minor FROM %s
-              GROUP BY GROUPING SETS ((debit_account, currency), (credit_account, currency))) legs
-        GROUP BY 1, 2$q$, p_table);
+        SELECT debit_account, credit_account, currency, sum(amount_minor)::bigint AS amount_minor,
+               count(*) FILTER (WHERE leg_no = 1) AS entries, count(*) AS transfers,
+               sum(hashtextextended(idempotency_key, entry_id + (key_date - date '1970-01-01')))
+                   FILTER (WHERE leg_no = 1) AS fingerprint,
+               array_agg(DISTINCT key_date) AS key_dates
+        FROM %s GROUP BY 1, 2, 3$q$, p_table);
+    SELECT sum(entries) AS entries, sum(transfers) AS transfers, coalesce(sum(fingerprint), 0) AS fingerprint,
+           (SELECT array_agg(DISTINCT d) FROM batch_movement, unnest(key_dates) d) AS key_dates
+    INTO v_bad FROM batch_movement;
+    -- the registered keys of the batch's entry ids, in the key partitions of the batch's dates (constants: pruned)
+    EXECUTE format('SELECT count(*) AS entries, coalesce(sum(hashtextextended(idempotency_key,'
+                   ' entry_id + (key_date - date %L))), 0) AS fingerprint FROM ledger.entry_keys'
+                   ' WHERE tenant = %L AND key_date = ANY (%L::date[]) AND entry_id BETWEEN %s AND %s',
+                   '1970-01-01', v_row.tenant, v_bad.key_dates, v_row.batch_id * 4294967296,
+                   v_row.batch_id * 4294967296 + 4294967295) INTO v_keys;
+    IF v_bad.entries <> v_batch.entries OR v_bad.transfers <> v_batch.transfers OR v_keys.entries <> v_bad.entries
+       OR v_keys.fingerprint <> v_bad.fingerprint THEN
+        RAISE EXCEPTION 'batch % has no registered idempotency key for every entry (% entries and % transfers, % '
+                        'keys; the batch row says % and %)', v_row.batch_id, v_bad.entries, v_bad.transfers,
+            v_keys.entries, v_batch.entries, v_batch.transfers USING ERRCODE = 'foreign_key_violation';
+    END IF;
     SELECT m.currency INTO v_bad FROM batch_movement m
     WHERE NOT EXISTS (SELECT 1 FROM ops.iso_4217 c WHERE c.code = m.currency) LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'currency % is not an ISO 4217 code', v_bad.currency USING ERRCODE = 'check_violation';
     END IF;
-    UPDATE ledger.daily_balances b SET balance_minor = b.balance_minor + m.debits - m.credits
-    FROM batch_movement m
-    WHERE b.tenant = v_row.tenant AND b.account_code = m.account_code AND b.currency = m.currency
-      AND b.business_date > v_row.business_date;
+
+    PERFORM pg_advisory_xact_lock(hashtext('ledger.daily_balances'), hashtext(v_row.tenant));   -- as 0017
+    WITH movement AS MATERIALIZED (
+        SELECT account_code, currency, sum(debits)::bigint AS debits, sum(credits)::bigint AS credits
+        FROM (SELECT debit_account AS account_code, currency, amount_minor AS debits, 0 AS credits
+              FROM batch_movement
+              UNION ALL
+              SELECT credit_account, currency, 0, amount_minor FROM batch_movement) legs
+        GROUP BY 1, 2
+    ), later_days AS (
+        UPDATE ledger.daily_balances b SET balance_minor = b.balance_minor + m.debits - m.credits
+        FROM movement m
+        WHERE b.tenant = v_row.tenant AND b.account_code = m.account_code AND b.currency = m.currency
+          AND b.business_date > v_row.business_date
+    )
     INSERT INTO ledger.daily_balances AS b
         (tenant, account_code, currency, business_date, debits_minor, credits_minor, balance_minor)
     SELECT v_row.tenant, m.account_code, m.currency, v_row.business_date, m.debits, m.credits,
@@ -250,7 +268,7 @@ BEGIN
                      WHERE p.tenant = v_row.tenant AND p.account_code = m.account_code
                        AND p.currency = m.currency AND p.business_date < v_row.business_date
                      ORDER BY p.business_date DESC LIMIT 1), 0) + m.debits - m.credits
-    FROM batch_movement m
+    FROM movement m
     ON CONFLICT (tenant, account_code, currency, business_date) DO UPDATE
         SET debits_minor = b.debits_minor + excluded.debits_minor,
             credits_minor = b.credits_minor + excluded.credits_minor,

@@ -60,24 +60,29 @@ WITH internal_events AS (
     UNION ALL SELECT * FROM payouts
     UNION ALL SELECT * FROM bank_events
 )
-SELECT *
-FROM all_events
-WHERE amount_minor <> 0 AND hash(idempotency_key) % $slices = $slice
-QUALIFY row_number() OVER (PARTITION BY key_date, idempotency_key ORDER BY file_sha256, source_position) = 1;
+SELECT e.*
+FROM (
+    -- arg_min over a hash aggregate, not a window: no sort of the day's keys
+    SELECT arg_min(a, (a.file_sha256, a.source_position)) AS e
+    FROM all_events a
+    WHERE a.amount_minor <> 0 AND hash(a.idempotency_key) % $slices = $slice
+    GROUP BY a.key_date, a.idempotency_key
+);
 
 -- name: todo
--- The events whose key is not posted yet (`posted`: the keys of the events found in ledger.entry_keys), numbered in
--- key order: entry_id = batch_id * 2^32 + n.
+-- The events whose key is not posted yet (`posted`: the keys of the events found in ledger.entry_keys), numbered:
+-- entry_id = batch_id * 2^32 + n (in no particular order: readers order by key where they need to).
 CREATE TEMP TABLE todo AS
-SELECT e.*, CAST($batch_id AS BIGINT) * 4294967296 + row_number() OVER (ORDER BY e.idempotency_key, e.key_date) AS entry_id
+SELECT e.*, CAST($batch_id AS BIGINT) * 4294967296 + row_number() OVER () AS entry_id
 FROM events e
 ANTI JOIN posted p ON p.key_date = e.key_date AND p.idempotency_key = e.idempotency_key;
 
 -- name: transfers
--- Each entry's transfers by its rule, in entry and rule order; a negative amount swaps the accounts (flipped).
-SELECT CAST($batch_id AS BIGINT) * 4294967296 + row_number() OVER (ORDER BY t.entry_id, t.leg_no) AS transfer_id,
-       t.entry_id, CAST(t.leg_no AS SMALLINT) AS leg_no, CAST($tenant AS VARCHAR) AS tenant, CAST($day AS DATE) AS business_date,
-       CAST($batch_id AS BIGINT) AS batch_id,
+-- Each entry's transfers by its rule; a negative amount swaps the accounts (flipped). transfer_id is
+-- batch_id * 2^32 + (n - 1) * $max_legs + leg_no: unique without numbering the transfers again.
+SELECT t.entry_id + (t.entry_id % 4294967296 - 1) * ($max_legs - 1) + t.leg_no - 1 AS transfer_id,
+       t.entry_id, CAST(t.leg_no AS SMALLINT) AS leg_no, CAST($tenant AS VARCHAR) AS tenant,
+       CAST($day AS DATE) AS business_date, CAST($batch_id AS BIGINT) AS batch_id,
        CASE WHEN t.amount < 0 THEN t.credit ELSE t.debit END AS debit_account,
        CASE WHEN t.amount < 0 THEN t.debit ELSE t.credit END AS credit_account,
        abs(t.amount) AS amount_minor, t.currency, t.amount < 0 AS flipped, t.idempotency_key, t.key_date,
@@ -93,8 +98,7 @@ FROM (
     FROM todo e JOIN rules l ON l.rule_id = e.rule_id
 ) t
 LEFT JOIN files f ON f.sha256 = t.file_sha256
-WHERE t.amount <> 0
-ORDER BY t.entry_id, t.leg_no;
+WHERE t.amount <> 0;
 
 -- name: keys
-SELECT CAST($tenant AS VARCHAR) AS tenant, key_date, idempotency_key, entry_id FROM todo ORDER BY entry_id;
+SELECT CAST($tenant AS VARCHAR) AS tenant, key_date, idempotency_key, entry_id FROM todo;
