@@ -85,6 +85,7 @@ def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str, *
         started = time.perf_counter()
         files = _register_records(con, conn, tenant, day, archive_dir)
         con.register("rules", _rules_table(book))
+        batch_id = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
         con.execute(queries["events"], {"slice": slice, "slices": slices}).fetchall()
         events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         timings["events"] = time.perf_counter() - started
@@ -93,10 +94,9 @@ def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str, *
         con.register("posted", _posted_keys(conn, tenant, con))
         timings["probe"] = time.perf_counter() - started
 
-        batch_id = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
         started = time.perf_counter()
         con.register("files", files)
-        con.execute(queries["todo"], {"batch_id": batch_id}).fetchall()
+        con.execute(queries["todo"].format(batch_id=int(batch_id))).fetchall()
         entries = con.execute("SELECT count(*) FROM todo").fetchall()[0][0]
         if not entries:
             return PostingResult(events, 0, 0, events, 0, timings)
