@@ -281,6 +281,46 @@ INSERT INTO ops.bulk_parents (parent, tenant_column, checker, append_only) VALUE
     ('ledger.transfers', 'tenant', 'ledger.check_transfer_partition(regclass)'::regprocedure, true),
     ('ledger.entry_keys', 'tenant', 'ledger.check_key_partition(regclass)'::regprocedure, true);
 
+-- The keys of the entries posted before, under the key date the posting gives them now (the record's own date, found
+-- through the entry's source file and position; 1970-01-01 for payouts, adjustments and a record not found), so
+-- that a record delivered again after the upgrade is not posted twice. Their partitions are plain ones, attached
+-- here; later keys of those dates go into them row by row.
+CREATE TEMP TABLE legacy_keys ON COMMIT DROP AS
+SELECT e.tenant, coalesce(CASE WHEN e.rule_id LIKE 'internal\_%' THEN (t.created_at AT TIME ZONE 'UTC')::date
+                               WHEN e.rule_id IN ('processor_fee', 'processor_adjustment')
+                                   THEN (p.created_at AT TIME ZONE 'UTC')::date
+                               WHEN e.rule_id LIKE 'bank\_%' THEN b.booking_date END,
+                          date '1970-01-01') AS key_date,
+       e.idempotency_key, e.entry_id
+FROM ledger.journal_entries_legacy e
+LEFT JOIN imports.files f ON f.tenant = e.tenant AND f.sha256 = e.source_file_sha256
+LEFT JOIN imports.internal_transactions t ON e.rule_id LIKE 'internal\_%' AND t.tenant = f.tenant
+     AND t.business_date = f.business_date AND t.file_id = f.file_id AND t.source_position = e.source_position
+LEFT JOIN imports.processor_lines p ON e.rule_id IN ('processor_fee', 'processor_adjustment') AND p.tenant = f.tenant
+     AND p.business_date = f.business_date AND p.file_id = f.file_id AND p.source_position = e.source_position
+LEFT JOIN imports.bank_lines b ON e.rule_id LIKE 'bank\_%' AND b.tenant = f.tenant
+     AND b.business_date = f.business_date AND b.file_id = f.file_id AND b.source_position = e.source_position;
+
+DO $$
+DECLARE
+    v_part record;
+    v_name text;
+BEGIN
+    FOR v_part IN SELECT DISTINCT tenant, key_date FROM legacy_keys ORDER BY 1, 2 LOOP
+        v_name := left(format('entry_keys_%s_%s', regexp_replace(v_part.tenant, '[^0-9A-Za-z_]', '', 'g'),
+                              to_char(v_part.key_date, 'YYYYMMDD')), 56) || '_legacy';
+        EXECUTE format('CREATE TABLE ledger.%I PARTITION OF ledger.entry_keys FOR VALUES FROM (%L, %L) TO (%L, %L)',
+                       v_name, v_part.tenant, v_part.key_date, v_part.tenant, v_part.key_date + 1);
+        EXECUTE format('INSERT INTO ledger.%I SELECT tenant, key_date, idempotency_key, entry_id FROM legacy_keys'
+                       ' WHERE tenant = %L AND key_date = %L', v_name, v_part.tenant, v_part.key_date);
+        EXECUTE format('CREATE TRIGGER no_truncate BEFORE TRUNCATE ON ledger.%I FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION ops.refuse_change()', v_name);
+        INSERT INTO ops.bulk_leaves (leaf, parent, name)
+        VALUES (format('ledger.%I', v_name)::regclass, 'ledger.entry_keys', format('ledger.%I', v_name));
+    END LOOP;
+END $$;
+DROP TABLE legacy_keys;
+
 -- The entries and postings of both layouts. security_invoker: the tables' row-level security applies to the
 -- reader (a tenant sees its own rows only). No security_barrier: the views filter nothing themselves (the tables'
 -- policies do, and those are barriers already), and a barrier would keep callers' conditions from reaching the
