@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import psycopg
 import pyarrow as pa
 
-from financeops_pipeline.ledger.posting import ID_SPAN, UNDATED, lock_tenant, write_batch
+from financeops_pipeline.ledger.posting import ID_SPAN, UNDATED, key_slice, lock_tenant, write_batch
 from financeops_pipeline.ledger.rules import RuleBook, describe_account, load_rules
 from financeops_pipeline.money import normalize_currency
 
@@ -130,8 +130,8 @@ def _batch_rows(tenant: str, day: dt.date, batch_id: int, batch: list[Adjustment
                 "source_kind": adjustment.source_kind, "source_ref": adjustment.source_ref,
                 "description": description,
             })
-        keys.append({"tenant": tenant, "key_date": UNDATED, "idempotency_key": adjustment.idempotency_key,
-                     "entry_id": entry_id})
+        keys.append({"tenant": tenant, "key_date": UNDATED, "key_slice": key_slice(adjustment.idempotency_key),
+                     "idempotency_key": adjustment.idempotency_key, "entry_id": entry_id})
     return pa.Table.from_pylist(rows, schema=TRANSFER_SCHEMA), pa.Table.from_pylist(keys, schema=KEY_SCHEMA)
 
 
@@ -142,5 +142,5 @@ TRANSFER_SCHEMA = pa.schema([
     ("flipped", pa.bool_()), ("idempotency_key", pa.string()), ("key_date", pa.date32()), ("rule_id", pa.string()),
     ("source_kind", pa.string()), ("source_ref", pa.string()), ("description", pa.string()),
 ])
-KEY_SCHEMA = pa.schema([("tenant", pa.string()), ("key_date", pa.date32()), ("idempotency_key", pa.string()),
-                        ("entry_id", pa.int64())])
+KEY_SCHEMA = pa.schema([("tenant", pa.string()), ("key_date", pa.date32()), ("key_slice", pa.int16()),
+                        ("idempotency_key", pa.string()), ("entry_id", pa.int64())])

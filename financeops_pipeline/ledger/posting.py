@@ -63,6 +63,14 @@ class PostingResult:
     timings: dict[str, float] = field(default_factory=dict, compare=False)   # seconds per step (bench profile)
 
 
+KEY_SLICES = 4   # ledger.entry_keys.key_slice: the last character's code point of the key mod 4 (migration 0060)
+
+
+def key_slice(idempotency_key: str) -> int:
+    """The key's slice, as 0060's CHECK computes it."""
+    return ord(idempotency_key[-1]) % KEY_SLICES
+
+
 def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str, *, slice: int = 0,
              slices: int = 1, archive_dir: Path | None = None) -> PostingResult:
     """Post every event of a tenant-day (or of slice `slice` of its `slices` key slices) not yet posted, as one
@@ -72,38 +80,101 @@ def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str, *
     when `archive_dir` is None, is read back from Postgres). The batch is its own transaction (its fresh
     partitions live and die with it), so an open transaction is refused here, saying why.
     """
+    _check_call(conn, tenant, day, slice, slices)
+    with _duckdb() as con:
+        timings = _compute_events(con, conn, tenant, day, archive_dir, slice, slices)
+        return _post_slice(conn, con, tenant, day, run_id, slice, slices, timings)
+
+
+def post_day_in_slices(connect: Callable[[], AbstractContextManager[psycopg.Connection]], tenant: str,
+                       day: dt.date, run_id: str, slices: int, archive_dir: Path | None = None) -> PostingResult:
+    """Post a tenant-day as `slices` batches at once, each one transaction on its own tenant connection from
+    `connect` (one server process each: the COPYs, index builds and checks of the slices run on both cores). The
+    day's events are computed once. Each slice writes the key slices k with k % slices = slice, so two slices never
+    write the same key partition; after a failure some slices may be posted, and the next run posts the rest."""
+    if slices == 1:
+        with connect() as conn:
+            return post_day(conn, tenant, day, run_id, archive_dir=archive_dir)
+    with _duckdb() as con:
+        with connect() as conn:
+            _check_call(conn, tenant, day, 0, slices)
+            timings = _compute_events(con, conn, tenant, day, archive_dir, 0, 1)
+
+        def post_slice(slice_no: int) -> PostingResult:
+            with connect() as conn, con.cursor() as cursor:
+                return _post_slice(conn, cursor, tenant, day, run_id, slice_no, slices, {})
+
+        with ThreadPoolExecutor(slices, thread_name_prefix="posting-slice") as pool:
+            results = list(pool.map(post_slice, range(slices)))
+    total = PostingResult(0, 0, 0, 0, 0, dict(timings))
+    for r in results:
+        total.events += r.events
+        total.entries_posted += r.entries_posted
+        total.postings_posted += r.postings_posted
+        total.entries_already_posted += r.entries_already_posted
+        total.transfers_posted += r.transfers_posted
+        for k, v in r.timings.items():   # the slices' steps overlap: the maximum is the wall time
+            total.timings[k] = max(total.timings.get(k, 0.0), v)
+    return total
+
+
+def _check_call(conn: psycopg.Connection, tenant: str, day: dt.date, slice: int, slices: int) -> None:
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise RuntimeError(f"post_day({tenant}, {day}) needs a connection with no open transaction: a posting batch "
                            "is one transaction of its own (commit or roll back first)")
     if not 0 <= slice < slices:
         raise ValueError(f"slice {slice} is not one of 0..{slices - 1}")
-    book = load_rules()
-    timings: dict[str, float] = {}
-    queries = load_named_sql("ledger/sql/transfers.duckdb.sql")
-    with conn.transaction(), _duckdb() as con:
-        lock_tenant(conn, tenant)
-        started = time.perf_counter()
+
+
+def _compute_events(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, tenant: str, day: dt.date,
+                    archive_dir: Path | None, slice: int, slices: int) -> dict[str, float]:
+    """The day's events (of the key slices k % slices = slice) as DuckDB's table `events`, with the tables the
+    posting joins (`rules`, `files`). Read in a transaction of its own, before the lock: a run that waits for
+    another finds the keys that one posted."""
+    started = time.perf_counter()
+    with conn.transaction():
         files = _register_records(con, conn, tenant, day, archive_dir)
-        con.register("rules", _rules_table(book))
-        batch_id = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
-        con.execute(queries["events"], {"slice": slice, "slices": slices}).fetchall()
-        events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-        timings["events"] = time.perf_counter() - started
+    con.register("files_arrow", files)
+    con.execute("CREATE TABLE files AS SELECT * FROM files_arrow").fetchall()
+    con.register("rules_arrow", _rules_table(load_rules()))
+    con.execute("CREATE TABLE rules AS SELECT * FROM rules_arrow").fetchall()
+    con.execute(_queries()["events"], {"slice": slice, "slices": slices}).fetchall()
+    return {"events": time.perf_counter() - started}
 
+
+def _queries() -> dict[str, str]:
+    return load_named_sql("ledger/sql/transfers.duckdb.sql")
+
+
+def _post_slice(conn: psycopg.Connection, con: duckdb.DuckDBPyConnection, tenant: str, day: dt.date, run_id: str,
+                slice: int, slices: int, timings: dict[str, float]) -> PostingResult:
+    """Post the events of slice `slice` not posted yet as one batch, in one transaction on `conn`."""
+    book = load_rules()
+    queries = _queries()
+    names = {"{slice}": str(slice), "{slices}": str(slices), "{posted}": f"posted_{slice}"}
+
+    def compose(name: str, **more: str) -> str:
+        text = queries[name]
+        for key, value in {**names, **more}.items():
+            text = text.replace(key, value)
+        return text
+
+    with conn.transaction():
+        lock_tenant(conn, tenant, [k for k in range(KEY_SLICES) if k % slices == slice])
         started = time.perf_counter()
-        con.register("posted", _posted_keys(conn, tenant, con))
+        con.register(f"posted_{slice}", _posted_keys(conn, tenant, con, slice, slices))
         timings["probe"] = time.perf_counter() - started
-
+        events = con.execute(f"SELECT count(*) FROM events WHERE key_slice % {slices} = {slice}").fetchall()[0][0]
+        batch_id = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
         started = time.perf_counter()
-        con.register("files", files)
-        con.execute(queries["todo"].format(batch_id=int(batch_id))).fetchall()
-        entries = con.execute("SELECT count(*) FROM todo").fetchall()[0][0]
+        con.execute(compose("todo", **{"{batch_id}": str(int(batch_id))})).fetchall()
+        entries = con.execute(f"SELECT count(*) FROM todo_{slice}").fetchall()[0][0]
         if not entries:
             return PostingResult(events, 0, 0, events, 0, timings)
         params = {"batch_id": batch_id, "tenant": tenant, "day": day,
                   "max_legs": max(len(rule.transfers) for rule in book.rules.values())}
-        transfers = con.sql(queries["transfers"], params=params).to_arrow_table()
-        keys = con.sql(queries["keys"], params={"tenant": tenant}).to_arrow_table()
+        transfers = con.sql(compose("transfers"), params=params).to_arrow_table()
+        keys = con.sql(compose("keys"), params={"tenant": tenant}).to_arrow_table()
         timings["transfers"] = time.perf_counter() - started
         write_batch(conn, tenant, day, batch_id, "day", transfers, keys, run_id, book.version, timings)
     return PostingResult(events=events, entries_posted=entries, postings_posted=2 * transfers.num_rows,
@@ -111,18 +182,21 @@ def post_day(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str, *
                          timings=timings)
 
 
-def lock_tenant(conn: psycopg.Connection, tenant: str) -> None:
-    """Every writer of a tenant's ledger queues here (to the end of its transaction): key partitions are created
-    by the first writer of a key date, and two creating the same one would refuse each other."""
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ledger.post:{tenant}",))
+def lock_tenant(conn: psycopg.Connection, tenant: str, key_slices: Sequence[int] = range(KEY_SLICES)) -> None:
+    """Every writer of a tenant's keys queues here, per key slice (in slice order: no deadlock), to the end of its
+    transaction: a key partition is created by the first writer of its date and slice, and two creating the same
+    one would refuse each other."""
+    for k in key_slices:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ledger.post:{tenant}:{k}",))
 
 
 def write_batch(conn: psycopg.Connection, tenant: str, day: dt.date, batch_id: int, kind: str,
                 transfers: pa.Table, keys: pa.Table, run_id: str, rule_version: str,
                 timings: dict[str, float] | None = None) -> None:
-    """Write one batch in the caller's transaction (which holds lock_tenant): its row in ledger.posting_batches
-    (refused on a locked day), its accounts, its keys, then its transfers as the batch's fresh partition. The
-    transfers are in entry order with ids batch_id * 2^32 + n; `keys` has one row per entry."""
+    """Write one batch in the caller's transaction (which holds lock_tenant for the keys' slices): its row in
+    ledger.posting_batches (refused on a locked day), its accounts, its keys, then its transfers as the batch's
+    fresh partition. The transfers have ids batch_id * 2^32 + n; `keys` has one row per entry. Fresh key
+    partitions are attached last (ATTACH locks the parent to commit; the transfers' checker reads them unattached)."""
     timings = timings if timings is not None else {}
     started = time.perf_counter()
     conn.execute("INSERT INTO ledger.posting_batches (batch_id, tenant, business_date, kind, entries, transfers,"
@@ -136,29 +210,44 @@ def write_batch(conn: psycopg.Connection, tenant: str, day: dt.date, batch_id: i
         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
         [(tenant, a.code, a.name, a.type, a.normal) for a in map(describe_account, accounts)],
     )
-    register_keys(conn, tenant, keys)
+    key_parts = register_keys(conn, tenant, keys)
     timings["keys"] = time.perf_counter() - started
     part = fresh_partition(conn, "ledger.transfers", [tenant, day, batch_id], [tenant, day, batch_id + 1])
     part.copy(transfers)
     part.prepare()
     part.attach()
+    started = time.perf_counter()
+    for key_part in key_parts:
+        key_part.attach()
     timings.update({f"transfers_{k}": v for k, v in part.timings.items()})
+    timings["keys_attach"] = time.perf_counter() - started
 
 
-def register_keys(conn: psycopg.Connection, tenant: str, keys: pa.Table) -> None:
-    """Register entries' keys (tenant, key_date, idempotency_key, entry_id) in ledger.entry_keys: a key date that
-    has no partition yet gets a fresh one (COPY, unique index built after); the others are inserted into theirs,
-    where the unique index refuses a key posted before (by a writer that did not take the tenant's lock)."""
-    dates = keys.column("key_date").unique().to_pylist()
-    existing = _existing_key_dates(conn, tenant, dates)
-    for key_date in sorted(set(dates) - existing):
-        part = fresh_partition(conn, "ledger.entry_keys", [tenant, key_date],
-                               [tenant, key_date + dt.timedelta(days=1)])
-        part.copy(_where_date(keys, [key_date]))
+def register_keys(conn: psycopg.Connection, tenant: str, keys: pa.Table) -> list[FreshPartition]:
+    """Register entries' keys (tenant, key_date, key_slice, idempotency_key, entry_id) in ledger.entry_keys: a key
+    date and slice that has no partition yet gets a fresh one (COPY, unique index built after), returned to be
+    attached by the caller; the others are inserted into theirs, where the unique index refuses a key posted before
+    (by a writer that did not take the tenant's lock)."""
+    import pyarrow.compute as pc
+
+    groups = keys.group_by(["key_date", "key_slice"]).aggregate([]).to_pylist()
+    existing = _existing_key_partitions(conn, tenant, [(g["key_date"], g["key_slice"]) for g in groups])
+    parts = []
+    for g in groups:
+        if (g["key_date"], g["key_slice"]) in existing:
+            continue
+        part = fresh_partition(conn, "ledger.entry_keys", [tenant, g["key_date"], g["key_slice"]],
+                               [tenant, g["key_date"], g["key_slice"] + 1])
+        part.copy(keys.filter(pc.and_(pc.equal(keys.column("key_date"), pa.scalar(g["key_date"], pa.date32())),
+                                      pc.equal(keys.column("key_slice"), pa.scalar(g["key_slice"], pa.int16())))))
         part.prepare()
-        part.attach()
+        parts.append(part)
     if existing:
-        copy_arrow(conn, "ledger.entry_keys", _where_date(keys, sorted(existing)))
+        mask = pc.is_in(pc.binary_join_element_wise(pc.cast(keys.column("key_date"), pa.string()),
+                                                   pc.cast(keys.column("key_slice"), pa.string()), "/"),
+                        pa.array([f"{d}/{k}" for d, k in existing]))
+        copy_arrow(conn, "ledger.entry_keys", keys.filter(mask))
+    return parts
 
 
 def fresh_partition(conn: psycopg.Connection, parent: str, bound_from: Sequence[object],
@@ -172,37 +261,40 @@ def fresh_partition(conn: psycopg.Connection, parent: str, bound_from: Sequence[
     return FreshPartition(conn, table)
 
 
-def _existing_key_dates(conn: psycopg.Connection, tenant: str, dates: list[dt.date]) -> set[dt.date]:
-    """The key dates that already have keys of the tenant (their partition exists: empty ones are never attached)."""
-    rows = conn.execute("SELECT d FROM unnest(%s::date[]) d WHERE EXISTS ("
-                        " SELECT 1 FROM ledger.entry_keys k WHERE k.tenant = %s AND k.key_date = d)",
-                        (dates, tenant)).fetchall()
-    return {r[0] for r in rows}
+def _existing_key_partitions(conn: psycopg.Connection, tenant: str,
+                             pairs: Sequence[tuple[dt.date, int]]) -> set[tuple[dt.date, int]]:
+    """The (key date, key slice) pairs that already have keys of the tenant (their partition exists: empty ones are
+    never attached)."""
+    if not pairs:
+        return set()
+    rows = conn.execute("SELECT d, k FROM unnest(%s::date[], %s::smallint[]) AS p (d, k) WHERE EXISTS ("
+                        " SELECT 1 FROM ledger.entry_keys e WHERE e.tenant = %s AND e.key_date = p.d"
+                        " AND e.key_slice = p.k)", ([d for d, _ in pairs], [k for _, k in pairs], tenant)).fetchall()
+    return {(d, k) for d, k in rows}
 
 
-def _where_date(keys: pa.Table, dates: list[dt.date]) -> pa.Table:
-    import pyarrow.compute as pc
-
-    return keys.filter(pc.is_in(keys.column("key_date"), pa.array(dates, pa.date32())))
-
-
-def _posted_keys(conn: psycopg.Connection, tenant: str, con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The day's event keys that ledger.entry_keys already holds. Only keys of dates that have keys at all are
-    looked up (on a day's first run, those of its late records): COPYed into a temp table, joined to the index."""
-    dates = [r[0] for r in con.execute("SELECT DISTINCT key_date FROM events").fetchall()]
-    existing = sorted(_existing_key_dates(conn, tenant, dates))
+def _posted_keys(conn: psycopg.Connection, tenant: str, con: duckdb.DuckDBPyConnection, slice: int,
+                 slices: int) -> pa.Table:
+    """The slice's event keys that ledger.entry_keys already holds. Only keys of dates and slices that have keys at
+    all are looked up (on a day's first run, those of its late records): COPYed into a temp table, joined to the
+    index."""
+    pairs = [(d, k) for d, k in con.execute(
+        f"SELECT DISTINCT key_date, key_slice FROM events WHERE key_slice % {slices} = {slice}").fetchall()]
+    existing = sorted(_existing_key_partitions(conn, tenant, pairs))
     empty = pa.table({"key_date": pa.array([], pa.date32()), "idempotency_key": pa.array([], pa.string())})
     if not existing:
         return empty
-    probe = con.sql("SELECT key_date, idempotency_key FROM events WHERE list_contains($dates, key_date)",
-                    params={"dates": existing}).to_arrow_table()
-    conn.execute('CREATE TEMP TABLE posting_probe (key_date date, idempotency_key text COLLATE "C")'
-                 " ON COMMIT DROP")
+    probe = con.sql("SELECT key_date, key_slice, idempotency_key FROM events"
+                    " WHERE list_contains($pairs, struct_pack(d := key_date, k := key_slice))",
+                    params={"pairs": [{"d": d, "k": k} for d, k in existing]}).to_arrow_table()
+    conn.execute('CREATE TEMP TABLE posting_probe (key_date date, key_slice smallint, idempotency_key text'
+                 ' COLLATE "C") ON COMMIT DROP')
     _copy(conn, "posting_probe", probe)
     conn.execute("ANALYZE posting_probe")
     rows = conn.execute("SELECT p.key_date, p.idempotency_key FROM posting_probe p JOIN ledger.entry_keys k"
                         " ON k.tenant = %s AND k.key_date = ANY (%s::date[]) AND k.key_date = p.key_date"
-                        " AND k.idempotency_key = p.idempotency_key", (tenant, existing)).fetchall()
+                        " AND k.key_slice = p.key_slice AND k.idempotency_key = p.idempotency_key",
+                        (tenant, sorted({d for d, _ in existing}))).fetchall()
     conn.execute("DROP TABLE posting_probe")
     if not rows:
         return empty
@@ -282,33 +374,8 @@ def _duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def posting_slices() -> int:
-    """FINANCEOPS_POSTING_SLICES (default 1): batches a tenant-day is posted in. The batches of one tenant queue on
-    its lock, so slices no longer run at once; more than one only splits the day into several partitions."""
-    slices = int(os.environ.get("FINANCEOPS_POSTING_SLICES", "1"))
+    """FINANCEOPS_POSTING_SLICES (default 2, one per core here): batches a tenant-day is posted in at once."""
+    slices = int(os.environ.get("FINANCEOPS_POSTING_SLICES", "2"))
     if slices < 1:
         raise ValueError(f"FINANCEOPS_POSTING_SLICES={slices}: it must be 1 or more")
     return slices
-
-
-def post_day_in_slices(connect: Callable[[], AbstractContextManager[psycopg.Connection]], tenant: str,
-                       day: dt.date, run_id: str, slices: int, archive_dir: Path | None = None) -> PostingResult:
-    """Post a tenant-day as `slices` batches, each on its own tenant connection from `connect` (each one
-    transaction: after a failure some slices may be posted, and the next run posts the rest)."""
-    def post_slice(slice_no: int) -> PostingResult:
-        with connect() as conn:
-            return post_day(conn, tenant, day, run_id, slice=slice_no, slices=slices, archive_dir=archive_dir)
-
-    if slices == 1:
-        return post_slice(0)
-    with ThreadPoolExecutor(slices, thread_name_prefix="posting-slice") as pool:
-        results = list(pool.map(post_slice, range(slices)))
-    total = PostingResult(0, 0, 0, 0, 0)
-    for r in results:
-        total.events += r.events
-        total.entries_posted += r.entries_posted
-        total.postings_posted += r.postings_posted
-        total.entries_already_posted += r.entries_already_posted
-        total.transfers_posted += r.transfers_posted
-        for k, v in r.timings.items():
-            total.timings[k] = total.timings.get(k, 0.0) + v
-    return total

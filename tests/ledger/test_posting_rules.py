@@ -248,16 +248,16 @@ def test_a_key_another_transaction_posts_meanwhile_rolls_the_batch_back(owner, d
     """The keys were found unposted, then another writer (one that did not take the tenant's posting lock)
     registered one before our batch: the unique index of ledger.entry_keys refuses the batch whole (nothing of it
     is posted, the key is not posted twice)."""
-    internal(owner, "T0", "payment", 5_000)
+    internal(owner, "T01", "payment", 5_000)
     owner.commit()
-    run_posting(db_url, "run-0")          # the day's key partition exists from now on: later keys go row by row
+    run_posting(db_url, "run-0")   # the day's key partition of T1's slice (its last character) exists from now on
     internal(owner, "T1", "payment", 10_000)
     internal(owner, "T2", "payment", 20_000)
     owner.commit()
     other = psycopg.connect(db_url)
     other.execute(   # uncommitted: our batch finds T1 unposted, then waits on the index for this row
-        "INSERT INTO ledger.entry_keys (tenant, key_date, idempotency_key, entry_id) VALUES ('acme', %s,"
-        " 'internal:T1', -1)", (DAY,))
+        "INSERT INTO ledger.entry_keys (tenant, key_date, key_slice, idempotency_key, entry_id) VALUES ('acme', %s,"
+        " 1, 'internal:T1', -1)", (DAY,))
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -274,4 +274,4 @@ def test_a_key_another_transaction_posts_meanwhile_rolls_the_batch_back(owner, d
     other.close()
     thread.join(timeout=60)
     assert len(errors) == 1 and isinstance(errors[0], psycopg.errors.UniqueViolation)
-    assert set(posted(db_url)) == {"internal:T0"}
+    assert set(posted(db_url)) == {"internal:T01"}

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from financeops_pipeline.db.connect import tenant_connection
-from financeops_pipeline.ledger.posting import UNDATED, post_day, register_keys
+from financeops_pipeline.ledger.posting import UNDATED, key_slice, post_day, register_keys
 from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA, internal, posted
 
 NEXT_DAY = DAY + dt.timedelta(days=1)
@@ -41,7 +41,7 @@ def test_a_day_is_one_fresh_partition_per_batch_and_a_key_partition_per_record_d
                            " WHERE i.inhparent IN ('ledger.transfers'::regclass, 'ledger.entry_keys'::regclass)"
                            " ORDER BY 1").fetchall()
     assert [name for (name,) in leaves if name.startswith("transfers_acme_20261102_")] and \
-        ("entry_keys_acme_20261102",) in leaves
+        {("entry_keys_acme_20261102_1",), ("entry_keys_acme_20261102_2",)} <= set(leaves)
     rows = owner.execute("SELECT debit_account, credit_account, amount_minor, currency, flipped, idempotency_key,"
                          " key_date FROM ledger.transfers ORDER BY idempotency_key").fetchall()
     assert rows == [("processor_receivable:stripe", "revenue", 10_000, "USD", False, "internal:T1", DAY),
@@ -114,9 +114,12 @@ def _planted_batch(conn: psycopg.Connection, *, tenant: str = "acme", currency: 
         conn.execute("INSERT INTO ledger.posting_batches (batch_id, tenant, business_date, kind, entries, transfers,"
                      " rule_version, run_id, code_version) VALUES (%s, 'acme', %s, 'day', 1, 1, 't', 't', 't')",
                      (batch, DAY))
+    key_parts = []
     if register_key:
-        register_keys(conn, "acme", pa.table({"tenant": ["acme"], "key_date": pa.array([UNDATED], pa.date32()),
-                                              "idempotency_key": [f"k{batch}"], "entry_id": [entry]}))
+        key_parts = register_keys(conn, "acme", pa.table({
+            "tenant": ["acme"], "key_date": pa.array([UNDATED], pa.date32()),
+            "key_slice": pa.array([key_slice(f"k{batch}")], pa.int16()), "idempotency_key": [f"k{batch}"],
+            "entry_id": [entry]}))
     table = conn.execute("SELECT ops.create_load_table('ledger.transfers', %s::text[], %s::text[])::text",
                          ([tenant, str(DAY), str(batch)], [tenant, str(DAY), str(batch + 1)])).fetchone()[0]
     conn.execute(f"INSERT INTO {table} (transfer_id, entry_id, leg_no, tenant, business_date, batch_id,"
@@ -124,6 +127,8 @@ def _planted_batch(conn: psycopg.Connection, *, tenant: str = "acme", currency: 
                  " rule_id, source_kind) VALUES (%s, %s, 1, %s, %s, %s, 'cash:A', 'revenue', 100, %s, false, %s,"
                  " '1970-01-01', 'manual', 'manual')", (entry, entry, tenant, DAY, batch, currency, f"k{batch}"))
     conn.execute("SELECT ops.attach_load_table(%s::regclass)", (table,))
+    for part in key_parts:
+        part.attach()
 
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
@@ -158,7 +163,7 @@ def test_tenants_read_only_their_transfers_and_write_none_directly(owner, db_url
             conn.execute("INSERT INTO ledger.transfers SELECT * FROM ledger.transfers")
         conn.rollback()
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
-            conn.execute("INSERT INTO ledger.entry_keys VALUES ('acme', %s, 'sneaky', 1)", (DAY,))
+            conn.execute("INSERT INTO ledger.entry_keys VALUES ('acme', %s, 1, 'sneaky1', 1)", (DAY,))
     with tenant_connection(db_url, "acme") as conn:
         assert conn.execute("SELECT count(*) FROM ledger.postings").fetchone() == (2,)
 

@@ -9,10 +9,10 @@
 --  * balanced: CHECK (amount_minor > 0), CHECK (debit_account <> credit_account), one currency per row;
 --  * append-only: UPDATE / DELETE refused by row triggers of the parents (cloned onto every partition), TRUNCATE
 --    by each partition's own trigger (0018), DROP / DETACH / ALTER by 0018's DDL guard; corrections are reversals;
---  * one idempotency key per tenant across days: ledger.entry_keys, partitioned by (tenant, key_date) where
+--  * one idempotency key per tenant across days: ledger.entry_keys, partitioned by (tenant, key_date, key_slice) where
 --    key_date is the record's own date (internal and processor records: created_at; bank lines: booking date;
 --    payouts and adjustments, which have no date of their own that every delivery repeats: 1970-01-01), unique
---    (idempotency_key, tenant, key_date). A record redelivered in a later day's file carries the same own date, so
+--    (idempotency_key, tenant, key_date, key_slice). A record redelivered in a later day's file carries the same own date, so
 --    it meets its first registration in the same partition. A day's keys are mostly of that day: their partition
 --    is fresh (COPY, unique index built after); keys of other dates go row by row into existing partitions. The
 --    checker refuses a batch whose entries are not exactly those registered under its entry ids;
@@ -154,14 +154,19 @@ CREATE TABLE ledger.transfers (
 -- per partition: the entry's legs once (ids ascend in COPY order: a cheap build); what trace and drill look up
 CREATE UNIQUE INDEX transfers_entry_leg ON ledger.transfers (entry_id, leg_no, tenant, business_date, batch_id);
 
+-- key_slice, a function of the key (its last character's code point mod 4), splits a key date's keys over four
+-- partitions, so that two batches of a day (posting slices, one connection each) write theirs at once, each into
+-- fresh partitions of its own: a key is always in the same slice, so one key stays once per tenant.
 CREATE TABLE ledger.entry_keys (
     tenant          text NOT NULL,
     key_date        date NOT NULL,
+    key_slice       smallint NOT NULL,
     idempotency_key text COLLATE "C" NOT NULL,
-    entry_id        bigint NOT NULL
-) PARTITION BY RANGE (tenant, key_date);
+    entry_id        bigint NOT NULL,
+    CHECK (key_slice = ascii(right(idempotency_key, 1)) % 4)
+) PARTITION BY RANGE (tenant, key_date, key_slice);
 -- keyed on what varies first (a tenant-day's tenant and date are constant): the build sorts bytes ("C")
-CREATE UNIQUE INDEX entry_keys_unique ON ledger.entry_keys (idempotency_key, tenant, key_date);
+CREATE UNIQUE INDEX entry_keys_unique ON ledger.entry_keys (idempotency_key, tenant, key_date, key_slice);
 
 ALTER TABLE ledger.transfers ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON ledger.transfers TO financeops_tenant
@@ -206,6 +211,8 @@ DECLARE
     v_batch ledger.posting_batches;
     v_keys  record;
     v_bad   record;
+    v_keysql text;
+    v_fresh regclass;
 BEGIN
     EXECUTE format('SELECT tenant, business_date, batch_id FROM %s LIMIT 1', p_table) INTO v_row;
     IF v_row IS NULL THEN
@@ -229,12 +236,21 @@ BEGIN
     SELECT sum(entries) AS entries, sum(transfers) AS transfers, coalesce(sum(fingerprint), 0) AS fingerprint,
            (SELECT array_agg(DISTINCT d) FROM batch_movement, unnest(key_dates) d) AS key_dates
     INTO v_bad FROM batch_movement;
-    -- the registered keys of the batch's entry ids, in the key partitions of the batch's dates (constants: pruned)
+    -- the registered keys of the batch's entry ids: in the key partitions of the batch's dates (constants: pruned),
+    -- and in this transaction's fresh key tables, attached after this batch (ATTACH locks the parent to commit:
+    -- a concurrent batch of the tenant attaching its own keys would wait for all of this one)
+    v_keysql := format('SELECT idempotency_key, entry_id, key_date FROM ledger.entry_keys WHERE tenant = %L'
+                       ' AND key_date = ANY (%L::date[]) AND entry_id BETWEEN %s AND %s', v_row.tenant,
+                       v_bad.key_dates, v_row.batch_id * 4294967296, v_row.batch_id * 4294967296 + 4294967295);
+    FOR v_fresh IN SELECT load_table FROM ops.load_tables
+                   WHERE parent = 'ledger.entry_keys'::regclass AND created_by = pg_current_xact_id() LOOP
+        v_keysql := v_keysql || format(' UNION ALL SELECT idempotency_key, entry_id, key_date FROM %s'
+                                       ' WHERE entry_id BETWEEN %s AND %s', v_fresh, v_row.batch_id * 4294967296,
+                                       v_row.batch_id * 4294967296 + 4294967295);
+    END LOOP;
     EXECUTE format('SELECT count(*) AS entries, coalesce(sum(hashtextextended(idempotency_key,'
-                   ' entry_id + (key_date - date %L))), 0) AS fingerprint FROM ledger.entry_keys'
-                   ' WHERE tenant = %L AND key_date = ANY (%L::date[]) AND entry_id BETWEEN %s AND %s',
-                   '1970-01-01', v_row.tenant, v_bad.key_dates, v_row.batch_id * 4294967296,
-                   v_row.batch_id * 4294967296 + 4294967295) INTO v_keys;
+                   ' entry_id + (key_date - date %L))), 0) AS fingerprint FROM (%s) k', '1970-01-01', v_keysql)
+    INTO v_keys;
     IF v_bad.entries <> v_batch.entries OR v_bad.transfers <> v_batch.transfers OR v_keys.entries <> v_bad.entries
        OR v_keys.fingerprint <> v_bad.fingerprint THEN
         RAISE EXCEPTION 'batch % has no registered idempotency key for every entry (% entries and % transfers, % '
@@ -291,7 +307,7 @@ SELECT e.tenant, coalesce(CASE WHEN e.rule_id LIKE 'internal\_%' THEN (t.created
                                    THEN (p.created_at AT TIME ZONE 'UTC')::date
                                WHEN e.rule_id LIKE 'bank\_%' THEN b.booking_date END,
                           date '1970-01-01') AS key_date,
-       e.idempotency_key, e.entry_id
+       (ascii(right(e.idempotency_key, 1)) % 4)::smallint AS key_slice, e.idempotency_key, e.entry_id
 FROM ledger.journal_entries_legacy e
 LEFT JOIN imports.files f ON f.tenant = e.tenant AND f.sha256 = e.source_file_sha256
 LEFT JOIN imports.internal_transactions t ON e.rule_id LIKE 'internal\_%' AND t.tenant = f.tenant
@@ -306,13 +322,16 @@ DECLARE
     v_part record;
     v_name text;
 BEGIN
-    FOR v_part IN SELECT DISTINCT tenant, key_date FROM legacy_keys ORDER BY 1, 2 LOOP
-        v_name := left(format('entry_keys_%s_%s', regexp_replace(v_part.tenant, '[^0-9A-Za-z_]', '', 'g'),
-                              to_char(v_part.key_date, 'YYYYMMDD')), 56) || '_legacy';
-        EXECUTE format('CREATE TABLE ledger.%I PARTITION OF ledger.entry_keys FOR VALUES FROM (%L, %L) TO (%L, %L)',
-                       v_name, v_part.tenant, v_part.key_date, v_part.tenant, v_part.key_date + 1);
-        EXECUTE format('INSERT INTO ledger.%I SELECT tenant, key_date, idempotency_key, entry_id FROM legacy_keys'
-                       ' WHERE tenant = %L AND key_date = %L', v_name, v_part.tenant, v_part.key_date);
+    FOR v_part IN SELECT DISTINCT tenant, key_date, key_slice FROM legacy_keys ORDER BY 1, 2, 3 LOOP
+        v_name := left(format('entry_keys_%s_%s_%s', regexp_replace(v_part.tenant, '[^0-9A-Za-z_]', '', 'g'),
+                              to_char(v_part.key_date, 'YYYYMMDD'), v_part.key_slice), 56) || '_legacy';
+        EXECUTE format('CREATE TABLE ledger.%I PARTITION OF ledger.entry_keys FOR VALUES FROM (%L, %L, %s)'
+                       ' TO (%L, %L, %s)', v_name, v_part.tenant, v_part.key_date, v_part.key_slice,
+                       v_part.tenant, v_part.key_date, v_part.key_slice + 1);
+        EXECUTE format('INSERT INTO ledger.%I (tenant, key_date, key_slice, idempotency_key, entry_id)'
+                       ' SELECT tenant, key_date, key_slice, idempotency_key, entry_id FROM legacy_keys'
+                       ' WHERE tenant = %L AND key_date = %L AND key_slice = %s', v_name, v_part.tenant,
+                       v_part.key_date, v_part.key_slice);
         EXECUTE format('CREATE TRIGGER no_truncate BEFORE TRUNCATE ON ledger.%I FOR EACH STATEMENT '
                        'EXECUTE FUNCTION ops.refuse_change()', v_name);
         INSERT INTO ops.bulk_leaves (leaf, parent, name)

@@ -3,14 +3,14 @@
 -- imports.files.file_id, `rules` is the rule book's transfers as (rule_id, leg_no, debit, credit, amount_column).
 -- The same events as the entries layout posted (posting_events.sql before migration 0060), each with key_date, the
 -- record's own date (ledger.entry_keys is partitioned by it; 1970-01-01 for payouts, which have none that every
--- delivery repeats). Parameters: $slice, $slices, $tenant, $day, $batch_id, $max_legs; {batch_id} is formatted in
--- (a view takes no parameters).
+-- delivery repeats). Parameters: $slice, $slices, $tenant, $day, $batch_id, $max_legs; {batch_id}, {slice}, {slices}
+-- and {posted} are formatted in (a view takes no parameters).
 
 -- name: events
 -- One row per money movement of the slice; a key delivered twice is staged once, the first by file and position.
 -- The table's rowid numbers them: entry_id = batch_id * 2^32 + rowid + 1 (in no particular order: readers order by
 -- key where they need to; the keys found posted leave gaps). row_number() OVER () cost 2.9 s more here.
-CREATE TEMP TABLE events AS
+CREATE TABLE events AS
 WITH internal_events AS (
     SELECT 'internal_' || type AS rule_id, 'internal:' || transaction_id AS idempotency_key,
            DATE '1970-01-01' + CAST(epoch_us(created_at) // 86400000000 AS INTEGER) AS key_date,
@@ -63,28 +63,31 @@ WITH internal_events AS (
     UNION ALL SELECT * FROM payouts
     UNION ALL SELECT * FROM bank_events
 ), slice_events AS MATERIALIZED (
-    SELECT * FROM (SELECT *, hash(idempotency_key) AS key_hash FROM all_events WHERE amount_minor <> 0)
-    WHERE key_hash % $slices = $slice
+    SELECT * FROM (SELECT *, hash(idempotency_key) AS key_hash,
+                          CAST(unicode(right(idempotency_key, 1)) % 4 AS SMALLINT) AS key_slice   -- as in 0060
+                   FROM all_events WHERE amount_minor <> 0)
+    WHERE key_slice % $slices = $slice
 ), repeated AS (
     -- keys delivered more than once (by a hash aggregate of 8-byte hashes: the window below then sorts only these)
     SELECT key_date, key_hash FROM slice_events GROUP BY ALL HAVING count(*) > 1
 )
 SELECT * EXCLUDE (key_hash) FROM slice_events e
-WHERE NOT EXISTS (
-    SELECT 1 FROM repeated r WHERE r.key_date = e.key_date AND r.key_hash = e.key_hash)
+WHERE NOT EXISTS (SELECT 1 FROM repeated r WHERE r.key_date = e.key_date AND r.key_hash = e.key_hash)
 UNION ALL
 SELECT * EXCLUDE (key_hash) FROM (
     SELECT * FROM slice_events e
-    WHERE EXISTS (
-        SELECT 1 FROM repeated r WHERE r.key_date = e.key_date AND r.key_hash = e.key_hash)
+    WHERE EXISTS (SELECT 1 FROM repeated r WHERE r.key_date = e.key_date AND r.key_hash = e.key_hash)
     QUALIFY row_number() OVER (PARTITION BY key_date, idempotency_key ORDER BY file_sha256, source_position) = 1
 );
 
 -- name: todo
--- The events whose key is not posted yet (`posted`: the keys of the events found in ledger.entry_keys).
-CREATE TEMP VIEW todo AS
+-- The events of posting slice {slice} of {slices} whose key is not posted yet ({posted}: the keys of those events
+-- found in ledger.entry_keys).
+CREATE VIEW todo_{slice} AS
 SELECT e.*, CAST({batch_id} AS BIGINT) * 4294967296 + e.rowid + 1 AS entry_id
-FROM events e ANTI JOIN posted p ON p.key_date = e.key_date AND p.idempotency_key = e.idempotency_key;
+FROM events e
+WHERE e.key_slice % {slices} = {slice}
+  AND NOT EXISTS (SELECT 1 FROM {posted} p WHERE p.key_date = e.key_date AND p.idempotency_key = e.idempotency_key);
 
 -- name: transfers
 -- Each entry's transfers by its rule; a negative amount swaps the accounts (flipped). transfer_id is
@@ -104,10 +107,10 @@ FROM (
            replace(replace(l.credit, '{processor}', coalesce(e.processor, 'unknown')),
                    '{bank_account}', coalesce(e.bank_account, 'unknown')) AS credit,
            CASE l.amount_column WHEN 'amount_minor' THEN e.amount_minor END AS amount
-    FROM todo e JOIN rules l ON l.rule_id = e.rule_id
+    FROM todo_{slice} e JOIN rules l ON l.rule_id = e.rule_id
 ) t
 LEFT JOIN files f ON f.sha256 = t.file_sha256
 WHERE t.amount <> 0;
 
 -- name: keys
-SELECT CAST($tenant AS VARCHAR) AS tenant, key_date, idempotency_key, entry_id FROM todo;
+SELECT CAST($tenant AS VARCHAR) AS tenant, key_date, key_slice, idempotency_key, entry_id FROM todo_{slice};
