@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -99,6 +99,8 @@ def post_day_in_slices(connect: Callable[[], AbstractContextManager[psycopg.Conn
         with connect() as conn:
             _check_call(conn, tenant, day, 0, slices)
             timings = _compute_events(con, conn, tenant, day, archive_dir, 0, 1)
+            with conn.transaction():
+                open_accounts(conn, tenant, [r[0] for r in con.execute(_queries()["accounts"]).fetchall()])
 
         def post_slice(slice_no: int) -> PostingResult:
             with connect() as conn, con.cursor() as cursor:
@@ -203,13 +205,8 @@ def write_batch(conn: psycopg.Connection, tenant: str, day: dt.date, batch_id: i
                  " rule_version, run_id, code_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                  (batch_id, tenant, day, kind, keys.num_rows, transfers.num_rows, rule_version, run_id,
                   code_version()))
-    accounts = sorted(set(transfers.column("debit_account").unique().to_pylist())
-                      | set(transfers.column("credit_account").unique().to_pylist()))
-    conn.cursor().executemany(
-        "INSERT INTO ledger.accounts (tenant, account_code, name, account_type, normal_balance)"
-        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        [(tenant, a.code, a.name, a.type, a.normal) for a in map(describe_account, accounts)],
-    )
+    open_accounts(conn, tenant, set(transfers.column("debit_account").unique().to_pylist())
+                  | set(transfers.column("credit_account").unique().to_pylist()))
     key_parts = register_keys(conn, tenant, keys)
     timings["keys"] = time.perf_counter() - started
     part = fresh_partition(conn, "ledger.transfers", [tenant, day, batch_id], [tenant, day, batch_id + 1])
@@ -221,6 +218,15 @@ def write_batch(conn: psycopg.Connection, tenant: str, day: dt.date, batch_id: i
         key_part.attach()
     timings.update({f"transfers_{k}": v for k, v in part.timings.items()})
     timings["keys_attach"] = time.perf_counter() - started
+
+
+def open_accounts(conn: psycopg.Connection, tenant: str, codes: Iterable[str]) -> None:
+    """The accounts in ledger.accounts (described by the chart, which refuses an unknown one), in code order."""
+    conn.cursor().executemany(
+        "INSERT INTO ledger.accounts (tenant, account_code, name, account_type, normal_balance)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        [(tenant, a.code, a.name, a.type, a.normal) for a in map(describe_account, sorted(codes))],
+    )
 
 
 def register_keys(conn: psycopg.Connection, tenant: str, keys: pa.Table) -> list[FreshPartition]:

@@ -114,3 +114,12 @@ WHERE t.amount <> 0;
 
 -- name: keys
 SELECT CAST($tenant AS VARCHAR) AS tenant, key_date, key_slice, idempotency_key, entry_id FROM todo_{slice};
+
+-- name: accounts
+-- Every account the day's events post to (opened before the slices start: two slices opening the same new account
+-- in their transactions would make the second wait for the first's commit).
+SELECT DISTINCT replace(replace(l.account, '{processor}', coalesce(e.processor, 'unknown')),
+                        '{bank_account}', coalesce(e.bank_account, 'unknown')) AS account_code
+FROM (SELECT DISTINCT rule_id, processor, bank_account FROM events) e
+JOIN (SELECT rule_id, debit AS account FROM rules UNION SELECT rule_id, credit FROM rules) l USING (rule_id)
+ORDER BY 1;
