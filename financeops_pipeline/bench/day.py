@@ -73,9 +73,11 @@ def _import_and_post(database_url: str, landing: Path, archive: Path,
     log(f"  import: {imports.seconds:.1f} s")
     slices = posting_slices()
     with measured("posting") as posting:
-        posted = post_day_in_slices(connect, TENANT, DAY, RUN_ID, slices)
+        posted = post_day_in_slices(connect, TENANT, DAY, RUN_ID, slices, archive_dir=archive)
     posting.rows = posted.postings_posted
-    posting.note = f"{posted.entries_posted:,} entries (events), {slices} slices at once"
+    steps = ", ".join(f"{k} {v:.2f}" for k, v in posted.timings.items())
+    posting.note = (f"{posted.transfers_posted:,} transfers ({posted.transfers_posted / posting.seconds:,.0f}/s), "
+                    f"{posted.entries_posted:,} entries, {slices} batch(es); s: {steps}")
     log(f"  posting: {posting.seconds:.1f} s")
     return per_file, [imports, posting]
 

@@ -208,11 +208,12 @@ def test_a_failed_blocking_check_stops_the_downstream_reports(scratch):
 
     query(scratch, "DELETE FROM reports.trial_balance WHERE business_date = %s RETURNING 1", (D4,))
     with psycopg.connect(scratch) as conn:
-        conn.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_balanced")
-    query(scratch, "INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id,"
-                   " rule_version, source_kind, run_id, code_version) VALUES (999999, 'acme', 'test:one-legged', %s,"
+        conn.execute("ALTER TABLE ledger.postings_legacy DISABLE TRIGGER postings_balanced")
+    query(scratch, "INSERT INTO ledger.journal_entries_legacy (entry_id, tenant, idempotency_key, business_date,"
+                   " rule_id, rule_version, source_kind, run_id, code_version)"
+                   " VALUES (999999, 'acme', 'test:one-legged', %s,"
                    " 'manual', 't', 'manual', 'test', 't') RETURNING 1", (D4,))
-    query(scratch, "INSERT INTO ledger.postings VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
+    query(scratch, "INSERT INTO ledger.postings_legacy VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
                    " RETURNING 1", (D4,))
     bad = materialize(scratch, D4, assets=assets, checks=checks)
     assert not bad.success and not evaluations(bad)["ledger/journal_entries/ledger_balanced"].passed
@@ -266,15 +267,17 @@ def test_an_id_reused_for_other_money_fails_a_known_duplicate_passes(db_url, tmp
 
 
 def test_existing_ledger_and_recon_gates_fail_on_a_bad_day(scratch):
-    # As the owner, bypass the balance and snapshot triggers and post a one-legged 1.00 to cash; lose one
+    # As the owner, bypass the balance and snapshot triggers of the entries + postings tables (kept, as *_legacy,
+    # by migration 0060; a transfer cannot be one-legged) and post a one-legged 1.00 to cash; lose one
     # reconciled item.
     with psycopg.connect(scratch) as conn:
-        conn.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_balanced,"
+        conn.execute("ALTER TABLE ledger.postings_legacy DISABLE TRIGGER postings_balanced,"
                      " DISABLE TRIGGER postings_snapshot")
-    query(scratch, "INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id,"
-                   " rule_version, source_kind, run_id, code_version) VALUES (999999, 'acme', 'test:one-legged', %s,"
+    query(scratch, "INSERT INTO ledger.journal_entries_legacy (entry_id, tenant, idempotency_key, business_date,"
+                   " rule_id, rule_version, source_kind, run_id, code_version)"
+                   " VALUES (999999, 'acme', 'test:one-legged', %s,"
                    " 'manual', 't', 'manual', 'test', 't') RETURNING 1", (D4,))
-    query(scratch, "INSERT INTO ledger.postings VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
+    query(scratch, "INSERT INTO ledger.postings_legacy VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
                    " RETURNING 1", (D4,))
     # lose acme-T0021 (250.00, matched) from the day's reconciliation totals
     query(scratch, "UPDATE recon.day_totals SET items = items - 1, amount_minor = amount_minor - 25000"
