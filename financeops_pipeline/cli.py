@@ -223,6 +223,11 @@ from financeops_pipeline.cli_bench import bench  # noqa: E402
 main.add_command(bench)
 
 
+from financeops_pipeline.cli_rules import rules  # noqa: E402
+
+main.add_command(rules)
+
+
 from financeops_pipeline.cli_workbench import breaks, users, workbench  # noqa: E402
 
 main.add_command(breaks)

@@ -42,7 +42,7 @@ def _import_and_post(database_url: str, landing: Path, archive: Path,
     the day's stages (all imports as one, then posting).
     """
     from financeops_pipeline.db.connect import tenant_connection
-    from financeops_pipeline.imports.loader import import_file
+    from financeops_pipeline.imports.loader import import_files
     from financeops_pipeline.landing import day_files
     from financeops_pipeline.ledger.posting import post_day_in_slices, posting_slices
 
@@ -50,12 +50,16 @@ def _import_and_post(database_url: str, landing: Path, archive: Path,
 
     def import_source(source: str) -> list[Stage]:
         stages = []
+        paths = day_files(landing, TENANT, DAY, source)
         with connect() as conn:
-            for path in day_files(landing, TENANT, DAY, source):
+            outcomes = import_files(conn, TENANT, paths, DAY, RUN_ID, archive)
+            while True:   # each file's line: from the end of the one before (the next file is read meanwhile)
                 with measured(f"import {source}") as stage:
-                    outcome = import_file(conn, TENANT, path, DAY, RUN_ID, archive)
+                    outcome = next(outcomes, None)
+                if outcome is None:
+                    break
                 stage.name, stage.rows = f"  import {outcome.format}", outcome.records_loaded
-                stage.note = f"{path.stat().st_size / 1e6:,.0f} MB, {outcome.status}"
+                stage.note = f"{Path(outcome.path).stat().st_size / 1e6:,.0f} MB, {outcome.status}; {_steps(outcome)}"
                 stages.append(stage)
                 log(f" {stage.name}: {stage.seconds:.1f} s")
         return stages
@@ -69,9 +73,11 @@ def _import_and_post(database_url: str, landing: Path, archive: Path,
     log(f"  import: {imports.seconds:.1f} s")
     slices = posting_slices()
     with measured("posting") as posting:
-        posted = post_day_in_slices(connect, TENANT, DAY, RUN_ID, slices)
+        posted = post_day_in_slices(connect, TENANT, DAY, RUN_ID, slices, archive_dir=archive)
     posting.rows = posted.postings_posted
-    posting.note = f"{posted.entries_posted:,} entries (events), {slices} slices at once"
+    steps = ", ".join(f"{k} {v:.2f}" for k, v in posted.timings.items())
+    posting.note = (f"{posted.transfers_posted:,} transfers ({posted.transfers_posted / posting.seconds:,.0f}/s), "
+                    f"{posted.entries_posted:,} entries, {slices} batch(es); s: {steps}")
     log(f"  posting: {posting.seconds:.1f} s")
     return per_file, [imports, posting]
 
@@ -233,6 +239,16 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
     day.printed = [generated, floor, *per_file, imports, posting, *recon_parts, recon, reports, whole, *compared,
                    naive]
     return day
+
+
+# A file's import steps as the bench prints them (seconds of each: read = read + hash + archive, parse = the
+# parser, copy = binary COPY into the file's fresh partition, index = its indexes + ANALYZE, attach = the
+# checker + ATTACH, parquet = the record file, written on another thread during the COPY, commit).
+_STEPS = ("read", "parse", "copy", "index", "attach", "parquet", "commit")
+
+
+def _steps(outcome) -> str:
+    return " ".join(f"{step} {outcome.timings[step]:.2f}" for step in _STEPS if step in outcome.timings)
 
 
 def _slice(inputs, buckets: int):

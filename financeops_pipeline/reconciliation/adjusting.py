@@ -45,5 +45,6 @@ def _entries(value: object) -> Iterable[Mapping[str, object]]:
 
 
 def post_day_adjustments(conn: psycopg.Connection, tenant: str, day: dt.date, run_id: str) -> AdjustmentResult:
-    """Post the day's adjusting entries (those already posted are skipped)."""
-    return post_adjustments(conn, tenant, stored_adjustments(conn, tenant, day), run_id)
+    """Post the day's adjusting entries (those already posted are skipped), read and posted in one transaction."""
+    with conn.transaction():
+        return post_adjustments(conn, tenant, stored_adjustments(conn, tenant, day), run_id)

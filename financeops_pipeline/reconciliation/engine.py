@@ -152,6 +152,7 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         con.register(name, table)
     if any(table.num_rows for table in resolutions.values()):   # none: nothing to apply (most days)
         con.execute(load_sql("reconciliation/sql/apply_resolutions.sql"))
+    con.execute(load_sql("reconciliation/sql/suggestions.sql"))
     con.execute(load_sql("reconciliation/sql/adjustments.sql"))
     con.execute(load_sql("reconciliation/sql/breaks.sql"))
     # The day's states: item_status (every state but the plain 1:1 matches) and the plain matches as pairs.

@@ -43,6 +43,7 @@ chunk; nothing depends on the clock or the number of cores).
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ import pyarrow.csv as pacsv
 from financeops_pipeline.landing import validate_tenant
 from financeops_pipeline.money import CURRENCY_EXPONENTS
 from financeops_pipeline.reconciliation.config import DEFAULT_WINDOWS, ReconConfig
+from financeops_pipeline.reconciliation.rules import load_rules
 
 CHUNK = 1_000_000          # rows generated and written at a time (fixed: determinism must not depend on it)
 PROGRESS_MIN_ROWS = 200_000
@@ -64,6 +66,9 @@ BREAK_TYPES = (
     "payout_sum_mismatch", "payout_not_in_bank", "bank_unmatched",
 )
 GROUND_TRUTH_COLUMNS = ("tenant", "break_type", "source", "source_ref", "day_injected", "expected_first_seen")
+# Items of the issue-15 cases that must end in a given state and rule (expected_outcomes.csv): matched by the
+# fallback, tolerance and FX rules, or suggested (never a break, never a guess).
+OUTCOME_COLUMNS = ("tenant", "source", "source_ref", "status", "rule", "day")
 
 DEFAULT_TENANTS = ("acme", "globex", "initech", "umbrella", "hooli", "wonka", "tyrell", "stark", "wayne")
 CURRENCIES = ("USD", "EUR", "JPY")
@@ -87,7 +92,7 @@ INTERNAL_COLUMNS = ("transaction_id", "created_at", "type", "amount", "currency"
                     "processor_reference", "customer_id", "description")
 STRIPE_COLUMNS = ("balance_transaction_id", "created_utc", "available_on_utc", "currency", "gross", "fee", "net",
                   "reporting_category", "source_id", "automatic_payout_id", "automatic_payout_effective_at",
-                  "description")
+                  "description", "exchange_rate", "customer_facing_amount", "customer_facing_currency")
 ADYEN_COLUMNS = ("Company Account", "Merchant Account", "Psp Reference", "Merchant Reference", "Payment Method",
                  "Creation Date", "TimeZone", "Type", "Modification Reference", "Gross Currency",
                  "Gross Debit (GC)", "Gross Credit (GC)", "Exchange Rate", "Net Currency", "Net Debit (NC)",
@@ -126,7 +131,19 @@ _FORCED_PAYOUTS = {
     (2, STRIPE): "many_second",
     (2, ADYEN): "late_inside",      # credited on D+2, inside the window: matches
     (3, ADYEN): "sum_mismatch",     # payout row differs from its lines: payout_sum_mismatch
+    # Issue 15: credits that do not carry the payout's reference, and credits short by the bank's fee.
+    # (on days whose payouts no duplicate line touches)
+    (4, STRIPE): "noref",           # one credit of its amount without reference: matched by counterparty_amount
+    (4, ADYEN): "fee_outside",      # credited less a fee beyond it: amount_mismatch on the bank credit
+    (5, STRIPE): "fee_inside",      # credited less a fee within the tolerance rule: matched, fee to bank fees
+    (5, ADYEN): "noref_twice",      # two credits of its amount without reference: all three suggested
 }
+_CREDIT_CASES = ("noref", "noref_twice", "fee_inside", "fee_outside")
+# Issue 15: day index -> extra Stripe cases (rows after the day's transactions): an FX payment (the customer paid
+# in another currency, with Stripe's exchange_rate), a charge recorded twice internally under two transaction
+# ids, a balance line delivered twice under two ids.
+_FORCED_EXTRA = {1: ("fx",), 2: ("dup_internal_ids", "dup_processor_ids")}
+FX_RATE = ("1.0847", 10847, 10000)   # as written, numerator, denominator: settlement = charge * rate
 _FORCED_UNKNOWN_CREDIT_DAYS = {1}
 _SPLITS = {2: "split_a", 3: "split_b"}   # day index of the refund -> payment tag
 
@@ -202,6 +219,12 @@ class GroundTruth:
     first_day: dt.date
     last_day: dt.date
     files: list[Path] = field(default_factory=list)
+    outcomes: list[dict[str, str]] = field(default_factory=list)   # OUTCOME_COLUMNS
+
+    def expected_outcomes(self) -> list[dict[str, str]]:
+        """The outcomes a run of every day must show on its last day (their items all arrived by then)."""
+        last = self.last_day.isoformat()
+        return [o for o in self.outcomes if o["day"] <= last]
 
     def rows(self) -> list[dict[str, str]]:
         return self.table.to_pylist()
@@ -374,6 +397,8 @@ def stripe_table(ids: _Ids, t: TenantSpec, day: dt.date, rows: np.ndarray, secs:
         "automatic_payout_effective_at": _const(day_text + " 00:00:00", n),
         "description": _join(_pick(kind, ("Order", "Refund for order", "Chargeback withdrawal for order")),
                              ids.tid(rows), sep=" "),
+        "exchange_rate": _const(None, n), "customer_facing_amount": _const(None, n),
+        "customer_facing_currency": _const(None, n),
     })
 
 
@@ -423,7 +448,8 @@ def _stripe_payout_row(t: TenantSpec, day: dt.date, amount: int) -> pa.Table:
         "available_on_utc": f"{day.isoformat()} 00:00:00", "currency": t.currency.lower(), "gross": text,
         "fee": format_minor(0, t.exponent), "net": text, "reporting_category": "payout", "source_id": payout,
         "automatic_payout_id": payout, "automatic_payout_effective_at": f"{day.isoformat()} 00:00:00",
-        "description": "STRIPE PAYOUT",
+        "description": "STRIPE PAYOUT", "exchange_rate": None, "customer_facing_amount": None,
+        "customer_facing_currency": None,
     }
     return pa.table({c: pa.array([values[c]], pa.string()) for c in STRIPE_COLUMNS})
 
@@ -451,6 +477,8 @@ class BankLine:
     payouts: list[_Payout] = field(default_factory=list)
     continuation: str | None = None
     ref: str = ""                # acct_svcr_ref, set when the statement is written
+    fee: int = 0                 # what the bank kept of the payouts (the credit is their sum less this)
+    reference: bool = True       # carries the payout's reference (else only the processor's name)
 
 
 @dataclass
@@ -649,6 +677,11 @@ class _TenantRun:
         self.tick = tick
         self.windows = {p: dict(DEFAULT_WINDOWS[p]) for p in PROCESSORS}
         self.bank_unmatched_days = ReconConfig().bank_unmatched_days
+        # the default rules' bank-fee tolerance in this currency (payout_bank_fee): the fee cases sit either side
+        self.bank_fee_tolerance = next(
+            (r["abs_minor"] for r in load_rules().tables()["tolerance_rules"].to_pylist()
+             if r["rule_id"] == "payout_bank_fee" and r["currency"] == t.currency), 25 * _P10[t.exponent])
+        self.outcomes: list[dict[str, str]] = []
         self.payouts: list[_Payout] = []
         self.credits: dict[int, list[BankLine]] = {}
         self.bank_lines: dict[int, list[BankLine]] = {}
@@ -682,6 +715,8 @@ class _TenantRun:
         tag = _SPLITS.get(d)
         if tag and tag in self.split_targets:
             self._split_refunds(d, day, ids, tag, batch, internal_w, adyen_w, sums)
+        for k, case in enumerate(_FORCED_EXTRA.get(d, ())):
+            self._extra_case(case, day, ids, self.n + 100 + 10 * k, internal_w, stripe_w, sums)
 
         # Yesterday's re-exported internal rows and re-delivered Stripe lines arrive today.
         for table in self.carry.internal:
@@ -737,11 +772,26 @@ class _TenantRun:
         amount = sum(x.reported for x in group)
         if amount <= 0:          # nothing to transfer: the processor keeps the negative balance
             return
-        self.credits.setdefault(when, []).append(self._payout_credit(group, amount))
+        fee = {"fee_inside": self.bank_fee_tolerance * 3 // 5,
+               "fee_outside": self.bank_fee_tolerance + _P10[self.t.exponent]}.get(p.plan, 0)
+        if fee >= amount:
+            fee = 0
+        credit = self._payout_credit(group, amount - fee, reference=not p.plan.startswith("noref"))
+        credit.fee = fee
+        self.credits.setdefault(when, []).append(credit)
+        if p.plan == "noref_twice":
+            self.credits[when].append(self._payout_credit(group, amount, reference=False))
 
-    def _payout_credit(self, group: list[_Payout], amount: int) -> BankLine:
+    def _payout_credit(self, group: list[_Payout], amount: int, reference: bool = True) -> BankLine:
         t = self.t
         first = group[0]
+        if not reference:   # only the processor's name and the bank's own trace number
+            trace = f"{zlib.crc32(f'{first.payout_id}:{amount}:{len(self.credits)}'.encode()) % 10**8:08d}"
+            if first.processor == STRIPE:
+                return BankLine("payout", amount, f"STRIPE TRANSFER ACH {trace}", "STRIPE", cust_ref=f"ACH{trace}",
+                                payouts=group, reference=False)
+            return BankLine("payout", amount, f"ADYEN N.V. SETTLEMENT {trace}", "ADYEN N.V.", cust_ref=f"T{trace}",
+                            payouts=group, reference=False)
         if first.processor == STRIPE:
             ids = " ".join(x.payout_id for x in group)
             return BankLine("payout", amount, f"STRIPE PAYOUT {ids}", "STRIPE", e2e=first.payout_id,
@@ -815,6 +865,12 @@ class _TenantRun:
         dup_internal = dup & (dupvar == DUP_INTERNAL) & has_next
         dup_adyen = dup & adyen & ~dup_internal
         dup_stripe = dup & ~adyen & (dupvar == DUP_PROCESSOR) & has_next
+        # A payout of an issue-15 credit case keeps its lines as reported (a duplicate would make it a
+        # payout_sum_mismatch, and the credit's case would not show).
+        if _FORCED_PAYOUTS.get((d, ADYEN)) in _CREDIT_CASES:
+            dup_adyen &= False
+        if _FORCED_PAYOUTS.get((d, STRIPE)) in _CREDIT_CASES:
+            dup_stripe &= False
         mut = np.where(dup & ~(dup_internal | dup_adyen | dup_stripe), M_NONE, mut).astype(np.int8)
 
         in_internal = mut != M_MISSING_INT
@@ -922,6 +978,47 @@ class _TenantRun:
                                   np.full(len(a_rows), 82_000), a_kind, a_method, a_gross, fees))
         sums["adyen"] += int(adyen_net(a_kind, a_gross, sum(fees)).sum())
 
+    def _extra_case(self, case: str, day: dt.date, ids: _Ids, base: int, internal_w: _Writer, stripe_w: _Writer,
+                    sums: dict[str, int]) -> None:
+        """One of the issue-15 Stripe cases (_FORCED_EXTRA), as rows after the day's transactions."""
+        t, exp = self.t, self.t.exponent
+        unit = max(_P10[exp] // 100, 1)
+        amount = (4321 + 1000 * (base % 7)) * unit
+        r = np.arange(base, base + 2, dtype=np.int64)
+        kind = np.full(2, PAYMENT, np.int8)
+        pref = ids.stripe_source(r[:1], kind[:1])
+        currency = t.alt_currency if case == "fx" else t.currency
+        internal_rows = r if case == "dup_internal_ids" else r[:1]
+        k = len(internal_rows)
+        internal_w.write(internal_table(ids, day, internal_rows, np.full(k, 81_000), kind[:k],
+                                        np.full(k, amount, np.int64), pa.array([currency] * k),
+                                        np.full(k, STRIPE, np.int8), pa.array([pref[0].as_py()] * k),
+                                        np.zeros(k, np.int64), exp))
+        gross = (amount * FX_RATE[1] + FX_RATE[2] // 2) // FX_RATE[2] if case == "fx" else amount
+        line_rows = r if case == "dup_processor_ids" else r[:1]
+        n = len(line_rows)
+        g = np.full(n, gross, np.int64)
+        fee = stripe_fee(kind[:n], g, exp)
+        lines = stripe_table(ids, t, day, line_rows, np.full(n, 81_000), kind[:n], g, fee)
+        lines = lines.set_column(lines.schema.get_field_index("source_id"), "source_id",
+                                 pa.array([pref[0].as_py()] * n))
+        if case == "fx":
+            for name, value in (("exchange_rate", FX_RATE[0]), ("customer_facing_amount", format_minor(amount, exp)),
+                                ("customer_facing_currency", currency.lower())):
+                lines = lines.set_column(lines.schema.get_field_index(name), name, pa.array([value]))
+        stripe_w.write(lines)
+        sums["stripe"] += int(gross - fee[0])   # a line delivered twice counts once in the payout
+        tid = ids.tid(r).to_pylist()
+        txn = ids.stripe_txn(r).to_pylist()
+        if case == "dup_internal_ids":
+            self.truth.add(t.name, "duplicate", "internal", [tid[1]], day, day)
+        elif case == "dup_processor_ids":
+            self.truth.add(t.name, "duplicate", "processor", [f"stripe:{txn[1]}"], day, day)
+        else:
+            for source, ref in (("internal", tid[0]), ("processor", f"stripe:{txn[0]}")):
+                self.outcomes.append({"tenant": t.name, "source": source, "source_ref": ref, "status": "matched",
+                                      "rule": "fx_rate", "day": day.isoformat()})
+
     # ------------------------------------------------------------------ bank statements
     def bank(self) -> None:
         t = self.t
@@ -962,6 +1059,30 @@ class _TenantRun:
             self.bank_lines[d] = lines
 
     # ------------------------------------------------------------------ payout and bank ground truth
+    def _credit_outcome(self, b: BankLine, payouts: list[_Payout], day: dt.date) -> None:
+        """What the issue-15 credits must end as: a fee beyond the tolerance is the bank credit's amount_mismatch;
+        within it, a match by payout_bank_fee; without reference, counterparty_amount (or suggested, when two
+        credits fit one payout)."""
+        t = self.t
+        bank_ref = f"{t.account_id}:{b.ref}"
+        if b.fee > self.bank_fee_tolerance:
+            self.truth.add(t.name, "amount_mismatch", "bank", [bank_ref], day, day)
+            return
+        plan = payouts[0].plan
+        if b.fee:
+            status, rule = "matched", "payout_bank_fee"
+        elif not b.reference:
+            status, rule = ("suggested", "counterparty_amount") if plan == "noref_twice" \
+                else ("matched", "counterparty_amount")
+        else:
+            return
+        self.outcomes.append({"tenant": t.name, "source": "bank", "source_ref": bank_ref, "status": status,
+                              "rule": rule, "day": day.isoformat()})
+        for p in payouts:
+            if not any(o["source_ref"] == p.ref for o in self.outcomes):
+                self.outcomes.append({"tenant": t.name, "source": "payout", "source_ref": p.ref, "status": status,
+                                      "rule": rule, "day": day.isoformat()})
+
     def payout_truth(self) -> None:
         t = self.t
         credited: set[int] = set()
@@ -972,8 +1093,9 @@ class _TenantRun:
                     continue
                 in_window = [p for p in b.payouts if 0 <= d - p.day_index
                              <= self.windows[PROCESSORS[p.processor]]["bank_days"]] if b.amount > 0 else []
-                if in_window and sum(p.reported for p in in_window) == b.amount:
+                if in_window and sum(p.reported for p in in_window) == b.amount + b.fee:
                     credited.update(id(p) for p in in_window)
+                    self._credit_outcome(b, in_window, day)
                     continue
                 # No payout in its window (or amounts that do not add up): an unexplained bank line.
                 self.truth.add(t.name, "bank_unmatched", "bank", [f"{t.account_id}:{b.ref}"], day,
@@ -1015,6 +1137,7 @@ def generate(out_dir: str | Path, start_date: dt.date | str, days: int, transact
         from tqdm import tqdm
         bar = tqdm(total=total, unit="tx", unit_scale=True, desc="generate", dynamic_ncols=True)
     files: list[Path] = []
+    outcomes: list[dict[str, str]] = []
     try:
         for t in specs:
             run = _TenantRun(t, out, start_date, days, transactions, seed, break_rate, truth,
@@ -1024,11 +1147,14 @@ def generate(out_dir: str | Path, start_date: dt.date | str, days: int, transact
             run.bank()
             run.payout_truth()
             files += run.files
+            outcomes += run.outcomes
     finally:
         if bar is not None:
             bar.close()
     table = truth.table()
     path = out / "ground_truth.csv"
     pacsv.write_csv(table, str(path), write_options=_WRITE)
+    outcome_table = pa.Table.from_pylist(outcomes, schema=pa.schema([(c, pa.string()) for c in OUTCOME_COLUMNS]))
+    pacsv.write_csv(outcome_table, str(out / "expected_outcomes.csv"), write_options=_WRITE)
     return GroundTruth(path=path, table=table, first_day=start_date,
-                       last_day=start_date + dt.timedelta(days=days - 1), files=files)
+                       last_day=start_date + dt.timedelta(days=days - 1), files=files, outcomes=outcomes)

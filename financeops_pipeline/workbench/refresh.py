@@ -22,7 +22,7 @@ def refresh_days(conn: psycopg.Connection, archive_dir: Path, tenant: str, first
 
     days = [r[0] for r in conn.execute("SELECT business_date FROM recon.runs WHERE tenant = %s AND business_date >= %s"
                                        " ORDER BY 1", (tenant, first_day)).fetchall()]
-    config = load_recon_config()
+    config = load_recon_config(tenant)   # the tenant's own matching rules
     run_id = f"workbench-refresh-{uuid.uuid4()}"
     refreshed = []
     for day in days:

@@ -1,6 +1,8 @@
 """Proof 1 of the three-way reconciliation: on generated data with every break type injected, the breaks the
 pipeline reports are exactly the ground truth (precision = recall = 1), and every minor unit of every day is
-accounted for (conservation).
+accounted for (conservation). With the cases of issue 15: bank credits without the payout's reference (unique:
+matched; ambiguous: suggested), payouts short by a fee inside and outside the tolerance, an FX payment, a charge
+recorded twice internally and a processor line delivered twice under new ids.
 
 The pipeline runs day by day through the same domain functions the Dagster assets call, on tenant
 connections: import every landed file, post the day, reconcile the day.
@@ -19,12 +21,13 @@ from financeops_pipeline.imports.loader import import_file
 from financeops_pipeline.landing import SOURCES, day_files
 from financeops_pipeline.ledger.posting import post_day
 from financeops_pipeline.quality.checks import run_check
+from financeops_pipeline.reconciliation.adjusting import post_day_adjustments
 from financeops_pipeline.reconciliation.engine import reconcile_day
 from financeops_pipeline.synthetic.generate import BREAK_TYPES, generate
 from tests.conftest import query
 
 START = dt.date(2026, 11, 2)
-DAYS = 6
+DAYS = 7   # the issue-15 payout cases of days 4 and 5 are credited a day later
 TENANTS = ["acme", "globex", "initech"]   # USD, EUR, JPY
 ARGS = {"start_date": START, "days": DAYS, "transactions": 300, "tenants": TENANTS, "seed": 20261102,
         "break_rate": 0.01}
@@ -80,6 +83,7 @@ def test_reported_breaks_equal_the_ground_truth_and_every_unit_is_conserved(land
                         assert outcome.status == "loaded", outcome.summary()
                 post_day(conn, tenant, day, run_id)
                 reconcile_day(conn, archive, tenant, day, run_id)
+                post_day_adjustments(conn, tenant, day, run_id)   # the ledger/recon_adjustments asset
                 violations += [(tenant, day, v) for v in run_check(conn, "recon_conservation", tenant, day)]
     assert violations == []
 
@@ -102,3 +106,30 @@ def test_reported_breaks_equal_the_ground_truth_and_every_unit_is_conserved(land
         db_url, "SELECT tenant, break_type, source, source_ref FROM recon.breaks"
                 " WHERE business_date = %s AND lifecycle <> 'resolved'", (last,))}
     assert open_last == {e[:4] for e in expected}
+
+    # The issue-15 cases end as they must: matched by their rule, or suggested (neither a match nor a break).
+    outcomes = truth.expected_outcomes()
+    assert {(o["tenant"], o["rule"]) for o in outcomes} == {
+        (t, r) for t in TENANTS for r in ("counterparty_amount", "payout_bank_fee", "fx_rate")}
+    from financeops_pipeline.reconciliation.engine import stored_item_status
+
+    states = {}   # each outcome on the day its last item arrived (plain matches are in that day's Parquet only)
+    for tenant, day in sorted({(o["tenant"], o["day"]) for o in outcomes}):
+        with tenant_connection(db_url, tenant) as conn:
+            for s in stored_item_status(conn, archive, tenant, dt.date.fromisoformat(day)).to_pylist():
+                states[(tenant, s["source"], s["source_ref"])] = (s["status"], s["rule"])
+    wrong = [(o, states.get((o["tenant"], o["source"], o["source_ref"]))) for o in outcomes
+             if states.get((o["tenant"], o["source"], o["source_ref"])) != (o["status"], o["rule"])]
+    assert wrong == []
+    # the suggested ones stay suggested, to the last day
+    last_states = {(t, s, r): st for t, s, r, st in query(
+        db_url, "SELECT tenant, source, source_ref, status FROM recon.item_status WHERE business_date = %s", (last,))}
+    assert all(last_states[(o["tenant"], o["source"], o["source_ref"])] == "suggested"
+               for o in outcomes if o["status"] == "suggested")
+    assert sum(o["status"] == "suggested" for o in outcomes) == 3 * len(TENANTS)   # a payout and its two credits
+    # Their adjusting entries (a fee, the two FX legs) are posted once each, balanced, with the rule in the audit.
+    entries = query(db_url, "SELECT e.tenant, e.description, sum(p.amount_minor), count(*) FROM ledger.journal_entries"
+                            " e JOIN ledger.postings p USING (entry_id) WHERE e.rule_id = 'recon_adjustment'"
+                            " GROUP BY e.entry_id, e.tenant, e.description")
+    assert sorted(t for t, _, _, _ in entries) == sorted(TENANTS * 3)
+    assert all(total == 0 and n == 2 and "matching_rule_version" in d for _, d, total, n in entries)

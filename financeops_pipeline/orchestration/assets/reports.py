@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from financeops_pipeline.orchestration.assets.ledger import journal_entries
 from financeops_pipeline.orchestration.assets.reconciliation import recon_adjustments, three_way_match
 from financeops_pipeline.orchestration.partitions import tenant_day_partitions
 from financeops_pipeline.orchestration.resources import (
@@ -24,12 +25,14 @@ _PREVIEW = {
 }
 
 
-def _report_asset(name: str, upstream: dg.AssetsDefinition) -> dg.AssetsDefinition:
+def _report_asset(name: str, *upstream: dg.AssetsDefinition) -> dg.AssetsDefinition:
     report = REPORT_CATALOG[name]
 
     @dg.asset(
         name=name, key_prefix=["reports"], group_name="reports", partitions_def=tenant_day_partitions,
-        deps=[upstream], backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY, kinds={"postgres"},
+        # the ledger reports read the day's posting and its adjusting entries; a blocking check of either stops them
+        deps=list(upstream), backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY,
+        kinds={"postgres"},
         metadata={"table": ", ".join(f"reports.{s.table}" for s in report.sections)},
         description=report.description,
     )
@@ -58,11 +61,11 @@ def _report_asset(name: str, upstream: dg.AssetsDefinition) -> dg.AssetsDefiniti
     return _asset
 
 
-trial_balance = _report_asset("trial_balance", recon_adjustments)
-balance_sheet = _report_asset("balance_sheet", recon_adjustments)
-income_statement = _report_asset("income_statement", recon_adjustments)
-processor_fees = _report_asset("processor_fees", recon_adjustments)
-cash_position = _report_asset("cash_position", recon_adjustments)
+trial_balance = _report_asset("trial_balance", journal_entries, recon_adjustments)
+balance_sheet = _report_asset("balance_sheet", journal_entries, recon_adjustments)
+income_statement = _report_asset("income_statement", journal_entries, recon_adjustments)
+processor_fees = _report_asset("processor_fees", journal_entries, recon_adjustments)
+cash_position = _report_asset("cash_position", journal_entries, recon_adjustments)
 recon_summary = _report_asset("recon_summary", three_way_match)
 break_aging = _report_asset("break_aging", three_way_match)
 

@@ -85,12 +85,23 @@ SELECT 'recon:' || rule_id || ':' || match_group AS idempotency_key, rule_id, ru
            AS description
 FROM tol_matches;
 
+-- The items of each tolerated match (the group's items, or the credit and the payout the fallback paired), each
+-- by an equality join: an OR of join conditions would compare every item with every match.
+CREATE OR REPLACE TEMP TABLE tol_items AS
+SELECT s.source, s.source_ref, m.* EXCLUDE (bank_ref, payout_ref)
+FROM tol_matches m JOIN item_status s ON s.match_group = m.match_group AND s.status = 'break'
+WHERE m.bank_ref IS NULL
+UNION ALL
+SELECT 'bank', bank_ref, * EXCLUDE (bank_ref, payout_ref) FROM tol_matches WHERE bank_ref IS NOT NULL
+UNION ALL
+SELECT 'payout', payout_ref, * EXCLUDE (bank_ref, payout_ref) FROM tol_matches WHERE bank_ref IS NOT NULL;
+
 UPDATE item_status s
 SET status = 'matched', break_type = NULL, break_id = NULL, break_ref = NULL, rule = m.rule_id,
     match_group = m.match_group, matched_on = m.matched_on,
     details = json_object('field', 'amount_minor', 'expected', m.expected, 'actual', m.actual,
                           'difference', m.actual - m.expected, 'rule', m.rule_id, 'rule_version', m.rule_version,
                           'adjust_account', m.adjust_account)
-FROM tol_matches m
-WHERE (m.bank_ref IS NULL AND s.match_group = m.match_group AND s.status = 'break')
-   OR (s.source = 'bank' AND s.source_ref = m.bank_ref) OR (s.source = 'payout' AND s.source_ref = m.payout_ref);
+FROM tol_items m
+WHERE s.source = m.source AND s.source_ref = m.source_ref
+  AND s.status IN ('pending', 'break') AND s.break_type IS DISTINCT FROM 'duplicate';   -- not a repeat of the ref
