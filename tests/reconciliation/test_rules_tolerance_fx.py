@@ -89,7 +89,8 @@ def test_a_bank_credit_short_by_a_fee_matches_with_its_difference_and_an_adjusti
     assert bank["status"] == payout["status"] == "matched"
     assert (bank["rule"], bank["rule_version"]) == ("payout_bank_fee", "1")
     details = json.loads(bank["details"])
-    assert (details["expected"], details["actual"], details["difference"]) == (10000, 7500, -2500)
+    assert (details["expected"], details["actual"], details["difference"], details["score"]) == (
+        10000, 7500, -2500, 0.75)
     assert [a["idempotency_key"] for a in details["adjustments"]] == ["recon:payout_bank_fee:bank:acct1:B1"]
     (adj,) = result.adjustments.to_pylist()
     assert (adj["currency"], adj["amount_minor"], adj["adjust_account"], adj["counter_account"]) == (

@@ -101,7 +101,9 @@ SET status = 'matched', break_type = NULL, break_id = NULL, break_ref = NULL, ru
     match_group = m.match_group, matched_on = m.matched_on,
     details = json_object('field', 'amount_minor', 'expected', m.expected, 'actual', m.actual,
                           'difference', m.actual - m.expected, 'rule', m.rule_id, 'rule_version', m.rule_version,
-                          'adjust_account', m.adjust_account)
+                          'adjust_account', m.adjust_account,
+                          -- how close: 1 - |difference| / expected (1 would be exact, the reference rules' case)
+                          'score', round(1 - abs(m.actual - m.expected) / greatest(abs(m.expected), 1), 4))
 FROM tol_items m
 WHERE s.source = m.source AND s.source_ref = m.source_ref
   AND s.status IN ('pending', 'break') AND s.break_type IS DISTINCT FROM 'duplicate';   -- not a repeat of the ref
