@@ -23,7 +23,11 @@ from financeops_pipeline.bench.measure import Stage, measured
 DAY = dt.date(2026, 11, 2)
 TENANT = "acme"
 RUN_ID = "bench"
-PANDAS_MAX_ITEMS = 4_000_000   # the pandas baseline holds several copies of its inputs: above this it is skipped
+# The pandas baseline holds several copies of its inputs: above this many items both it and the DuckDB match run
+# side by side on a slice of the day's inputs (every record whose processor reference hashes into 1 of n
+# buckets, so the slice keeps its pairs), of about SLICE_ITEMS items.
+PANDAS_MAX_ITEMS = 4_000_000
+SLICE_ITEMS = 2_000_000
 
 
 IMPORT_WORKERS = 2   # the daily job's multiprocess executor runs its import assets one per core at once
@@ -38,7 +42,7 @@ def _import_and_post(database_url: str, landing: Path, archive: Path,
     the day's stages (all imports as one, then posting).
     """
     from financeops_pipeline.db.connect import tenant_connection
-    from financeops_pipeline.imports.loader import import_file
+    from financeops_pipeline.imports.loader import import_files
     from financeops_pipeline.landing import day_files
     from financeops_pipeline.ledger.posting import post_day_in_slices, posting_slices
 
@@ -46,12 +50,16 @@ def _import_and_post(database_url: str, landing: Path, archive: Path,
 
     def import_source(source: str) -> list[Stage]:
         stages = []
+        paths = day_files(landing, TENANT, DAY, source)
         with connect() as conn:
-            for path in day_files(landing, TENANT, DAY, source):
+            outcomes = import_files(conn, TENANT, paths, DAY, RUN_ID, archive)
+            while True:   # each file's line: from the end of the one before (the next file is read meanwhile)
                 with measured(f"import {source}") as stage:
-                    outcome = import_file(conn, TENANT, path, DAY, RUN_ID, archive)
+                    outcome = next(outcomes, None)
+                if outcome is None:
+                    break
                 stage.name, stage.rows = f"  import {outcome.format}", outcome.records_loaded
-                stage.note = f"{path.stat().st_size / 1e6:,.0f} MB, {outcome.status}"
+                stage.note = f"{Path(outcome.path).stat().st_size / 1e6:,.0f} MB, {outcome.status}; {_steps(outcome)}"
                 stages.append(stage)
                 log(f" {stage.name}: {stage.seconds:.1f} s")
         return stages
@@ -65,9 +73,11 @@ def _import_and_post(database_url: str, landing: Path, archive: Path,
     log(f"  import: {imports.seconds:.1f} s")
     slices = posting_slices()
     with measured("posting") as posting:
-        posted = post_day_in_slices(connect, TENANT, DAY, RUN_ID, slices)
+        posted = post_day_in_slices(connect, TENANT, DAY, RUN_ID, slices, archive_dir=archive)
     posting.rows = posted.postings_posted
-    posting.note = f"{posted.entries_posted:,} entries (events), {slices} slices at once"
+    steps = ", ".join(f"{k} {v:.2f}" for k, v in posted.timings.items())
+    posting.note = (f"{posted.transfers_posted:,} transfers ({posted.transfers_posted / posting.seconds:,.0f}/s), "
+                    f"{posted.entries_posted:,} entries, {slices} batch(es); s: {steps}")
     log(f"  posting: {posting.seconds:.1f} s")
     return per_file, [imports, posting]
 
@@ -132,6 +142,8 @@ class DayBench:
     floor: Stage
     stages: dict[str, Stage]          # imports, posting, reconciliation, reports: the day's sum
     printed: list[Stage]              # every line of the table, in order
+    # the DuckDB match and the pandas baseline side by side on the same inputs (the day's, or a slice of them)
+    baseline: dict[str, object] | None = None
 
     @property
     def whole_day_seconds(self) -> float:
@@ -150,6 +162,7 @@ class DayBench:
                               "x_floor": round(stage.seconds / self.floor.seconds, 2),
                               "rows": stage.rows, "peak_rss_mb": round(stage.peak_rss / 2**20)}
                        for name, stage in self.stages.items()},
+            "match_vs_pandas": self.baseline,
         }
 
 
@@ -186,7 +199,7 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
         recon_parts.append(match)
         with measured("  recon: results -> Parquet + Postgres") as stage:
             write_results(conn, archive, TENANT, DAY, result, RUN_ID)
-        stage.rows = result.item_status.num_rows + result.breaks.num_rows
+        stage.rows = result.item_count + result.breaks.num_rows
         stage.note = "every state to Parquet; open states, breaks, totals to Postgres"
         recon_parts.append(stage)
         del result
@@ -205,16 +218,58 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
     for stage in (*day.stages.values(), whole):
         stage.extra["x_floor"] = stage.seconds / floor.seconds
     if items > PANDAS_MAX_ITEMS:
-        naive = Stage("pandas baseline (same inputs)", rows=items,
-                      note=f"skipped above {PANDAS_MAX_ITEMS:,} items: pandas needs several times the inputs' memory")
+        buckets = -(-items // SLICE_ITEMS)
+        sliced = _slice(inputs, buckets)   # read into Arrow first (not timed)
+        with measured(f"  DuckDB match, same 1/{buckets} slice") as duck:
+            reconcile(sliced, DAY, config)
+        duck.rows = sliced.item_count()
+        compared = [duck]
+        label = f"pandas baseline (1/{buckets} slice by reference)"
     else:
-        in_memory = inputs.to_arrow()   # the same rows, read into Arrow first (not timed)
-        with measured("pandas baseline (same inputs)") as naive:
-            naive_counts = reconcile_pandas(in_memory)
-        naive.rows = items
-        naive.note = f"{naive.seconds / match.seconds:.1f}x the DuckDB match; {_counts(naive_counts)}"
-    day.printed = [generated, floor, *per_file, imports, posting, *recon_parts, recon, reports, whole, naive]
+        sliced, duck, compared, buckets = inputs.to_arrow(), match, [], 1   # the same rows, in Arrow (not timed)
+        label = "pandas baseline (same inputs)"
+    with measured(label) as naive:
+        naive_counts = reconcile_pandas(sliced)
+    naive.rows = duck.rows
+    ratio = naive.seconds / duck.seconds
+    naive.note = f"{ratio:.1f}x the DuckDB match ({duck.seconds:.2f} s); {_counts(naive_counts)}"
+    day.baseline = {"items": duck.rows, "slice": f"1/{buckets}", "duckdb_s": round(duck.seconds, 3),
+                    "pandas_s": round(naive.seconds, 3), "pandas_over_duckdb": round(ratio, 2)}
+    del sliced
+    day.printed = [generated, floor, *per_file, imports, posting, *recon_parts, recon, reports, whole, *compared,
+                   naive]
     return day
+
+
+# A file's import steps as the bench prints them (seconds of each: read = read + hash + archive, parse = the
+# parser, copy = binary COPY into the file's fresh partition, index = its indexes + ANALYZE, attach = the
+# checker + ATTACH, parquet = the record file, written on another thread during the COPY, commit).
+_STEPS = ("read", "parse", "copy", "index", "attach", "parquet", "commit")
+
+
+def _steps(outcome) -> str:
+    return " ".join(f"{step} {outcome.timings[step]:.2f}" for step in _STEPS if step in outcome.timings)
+
+
+def _slice(inputs, buckets: int):
+    """The inputs' records whose processor reference (internal records, processor lines) falls in one of
+    `buckets` hash buckets, in Arrow; every bank line."""
+    import duckdb
+
+    from financeops_pipeline.reconciliation.engine import ReconInputs, _register_source
+
+    con = duckdb.connect(config={"threads": 2})
+    try:
+        tables = {}
+        for source, rows, key in (("internal", inputs.internal, "processor_reference"),
+                                  ("processor", inputs.processor, "reference"), ("bank", inputs.bank, None)):
+            _register_source(con, f"{source}_rows", source, rows)
+            where = f" WHERE hash({key}) % {buckets} = 0" if key else ""
+            tables[source] = con.sql(f"SELECT * FROM {source}_rows{where}").to_arrow_table()   # noqa: S608
+    finally:
+        con.close()
+    return ReconInputs(**tables, prev_breaks=inputs.prev_breaks, bank_superseded=inputs.bank_superseded,
+                       resolutions=inputs.resolutions)
 
 
 def _counts(counts: dict[str, int]) -> str:

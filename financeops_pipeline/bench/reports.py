@@ -94,7 +94,8 @@ def fill(database_url: str, postings: int, log: Callable[[str], None] = print) -
         # autovacuum would have done this on a live database: statistics and the visibility map
         # (index-only scans) of what the reports read
         for table in ("ledger.daily_balances", "ledger.accounts", "imports.bank_statements", "recon.breaks",
-                      "recon.item_status", "imports.processor_lines", "ledger.journal_entries", "ledger.postings"):
+                      "recon.item_status", "imports.processor_lines", "ledger.journal_entries_legacy",
+                      "ledger.postings_legacy"):
             conn.execute(f"VACUUM (ANALYZE) {table}")
     log(f"  filled {2 * (next_id - 1):,} postings, {per_day:,} entries per tenant-day, in "
         f"{time.perf_counter() - started:.0f} s")

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -163,8 +164,10 @@ def _payout_dates(payout_id: pa.ChunkedArray, typ: pa.ChunkedArray, day: pa.Chun
     return pc.take(pa.array(list(first.values()), pa.date32()), index)
 
 
-def _parse_columnar(data: bytes) -> ParsedFile | None:
-    """The whole-column path for a clean file (None: let the row path find and name the problems)."""
+def _parse_columnar(data: bytes, filename: str) -> ParsedFile | None:
+    """The whole-column path (None: let the row path read the file). Lines that fail a check go through the row
+    converter alone, which names their line and field; the others stay whole columns (their line ids and payout
+    dates are computed over the good lines, as the row path computes them over the lines it accepts)."""
     header = csvutil.sniff_header(data)
     if not header or len(set(header)) != len(header):
         return None
@@ -176,50 +179,45 @@ def _parse_columnar(data: bytes) -> ParsedFile | None:
         return None
     n = t.num_rows
     trim = columnar.trimmed
+    present = columnar.present
 
     def col(name: str) -> pa.ChunkedArray:
         return columnar.column_or_blank(t, cols.get(name))
 
     typ, account, batch, psp = (trim(col(c)) for c in ("Type", "Merchant Account", "Batch Number", "Psp Reference"))
     mod = trim(col("Modification Reference"))
-    if not all(pc.all(pc.not_equal(c, "")).as_py() for c in (typ, account, batch)) \
-            or pc.any(pc.equal(psp, NO_VALUE)).as_py():
+    if pc.any(pc.equal(psp, NO_VALUE)).as_py():
         return None
-    net_cur = columnar.currencies(col("Net Currency"))
-    if net_cur is None:
-        return None
-    code, exp = net_cur
+    code, exp, net_known = columnar.currency_mask(col("Net Currency"))
     gross_debit, gross_credit = trim(col(GROSS_DEBIT)), trim(col(GROSS_CREDIT))
     # A gross amount is there when a gross cell is filled; a Gross Currency beside two blank cells says nothing.
-    has_gross = pc.or_(pc.not_equal(gross_debit, ""), pc.not_equal(gross_credit, ""))
+    has_gross = pc.or_(present(gross_debit), present(gross_credit))
     gross_cur = trim(col("Gross Currency"))
-    if pc.any(pc.and_(has_gross, pc.equal(gross_cur, ""))).as_py():
-        return None   # the row path reports 'gross amount without Gross Currency'
     # Lines without a gross amount take the net currency so that every column has an exponent.
-    gross_codes = columnar.currencies(pc.if_else(pc.equal(gross_cur, ""), code, gross_cur))
-    if gross_codes is None:
-        return None
-    gcode, gexp = gross_codes
-    amounts = [columnar.to_minor(col(c), exp, empty_is_zero=True) for c in (NET_CREDIT, NET_DEBIT, *FEE_COLUMNS)]
-    gross_amounts = [columnar.to_minor(c, gexp, empty_is_zero=True) for c in (gross_credit, gross_debit)]
+    gcode, gexp, gross_known = columnar.currency_mask(pc.if_else(pc.equal(gross_cur, ""), code, gross_cur))
+    amounts = [columnar.to_minor_mask(col(c), exp, empty_is_zero=True) for c in (NET_CREDIT, NET_DEBIT, *FEE_COLUMNS)]
+    gross_amounts = [columnar.to_minor_mask(c, gexp, empty_is_zero=True) for c in (gross_credit, gross_debit)]
     rate = trim(col(RATE))
     rates = columnar.exchange_rates(rate)
     if any(a is None for a in amounts + gross_amounts) or rates is None:
         return None
+    ok = pc.and_(pc.and_(present(typ), present(account)), pc.and_(present(batch), net_known))
+    ok = pc.and_(ok, pc.and_(gross_known, pc.invert(pc.and_(has_gross, pc.equal(gross_cur, "")))))
+    for _, exact in amounts + gross_amounts:  # type: ignore[misc]
+        ok = pc.and_(ok, exact)
     rate_one = pc.or_(pc.match_substring_regex(rate, f"^({_RATE_ONE})?$"),
                       pc.equal(rates, pa.scalar(Decimal(1), EXCHANGE_RATE_TYPE)))
     same = pc.and_(pc.equal(gcode, code), pc.fill_null(rate_one, True))
     kept = pc.and_(has_gross, same)   # gross as reported; FX lines and lines without gross: net + fee
     fx = pc.and_(has_gross, pc.invert(same))
     try:
-        net = pc.subtract_checked(amounts[0], amounts[1])
-        fee = amounts[2]
-        for more in amounts[3:]:
+        net = pc.subtract_checked(amounts[0][0], amounts[1][0])  # type: ignore[index]
+        fee = amounts[2][0]  # type: ignore[index]
+        for more, _ in amounts[3:]:  # type: ignore[misc]
             fee = pc.add_checked(fee, more)
-        gross_gc = pc.subtract_checked(gross_amounts[0], gross_amounts[1])
-        if pc.any(pc.and_(has_gross, _wrong_sign(gross_gc, typ))).as_py() or pc.any(
-                pc.and_(kept, pc.not_equal(pc.subtract_checked(gross_gc, fee), net))).as_py():
-            return None
+        gross_gc = pc.subtract_checked(gross_amounts[0][0], gross_amounts[1][0])  # type: ignore[index]
+        ok = pc.and_(ok, pc.invert(pc.and_(has_gross, _wrong_sign(gross_gc, typ))))
+        ok = pc.and_(ok, pc.invert(pc.and_(kept, pc.not_equal(pc.subtract_checked(gross_gc, fee), net))))
         gross = pc.if_else(kept, gross_gc, pc.add_checked(net, fee))
     except pa.ArrowInvalid:
         return None
@@ -234,24 +232,38 @@ def _parse_columnar(data: bytes) -> ParsedFile | None:
     types = pc.unique(typ)
     categories = pa.array([CATEGORY.get(c, "other") for c in types.to_pylist()], pa.string())
     table = pa.table({
-        "processor": pa.array([FORMAT] * n), "line_id": _line_ids(key, psp),
+        "processor": pa.repeat(FORMAT, n), "line_id": key,
         "category": pc.take(categories, pc.index_in(typ, value_set=types)), "processor_type": typ,
         "reference": columnar.empty_to_null(psp),
         "merchant_reference": columnar.empty_to_null(trim(col("Merchant Reference"))),
         "created_at": created_at, "available_on": pa.nulls(n, pa.date32()), "currency": code,
         "gross_minor": gross, "fee_minor": fee, "net_minor": net, "payout_id": payout_id,
-        "payout_date": _payout_dates(payout_id, typ, local_day), "extra": extra,
+        "payout_date": pa.nulls(n, pa.date32()), "extra": extra,
         "source_position": columnar.line_positions(n),
         "gross_currency": pc.if_else(fx, gcode, pa.scalar(None, pa.string())),
         "gross_gc_minor": pc.if_else(fx, gross_gc, pa.scalar(None, pa.int64())),
         "exchange_rate": rates,
     }, schema=PROCESSOR_LINE_SCHEMA)
-    return ParsedFile(format=FORMAT, source="processor", table=table)
+    errors: list = []
+    good, bad = columnar.good_and_bad(table, ok)
+    if len(bad):
+        lines = columnar.bad_lines(data, bad)
+        slow = None if lines is None else csvutil.run_lines(lines, len(header), _row_converter(header, cols)[0],
+                                                            filename)
+        if slow is None or slow[0]:
+            return None   # the row converter accepted a line the columns refused: the row path reads the file
+        errors = slow[1]
+        psp, typ, local_day = (pc.filter(c, ok) for c in (psp, typ, local_day))
+    line_ids = _line_ids(good["line_id"], psp)
+    payout_dates = _payout_dates(good["payout_id"], typ, local_day)
+    good = good.set_column(good.schema.get_field_index("line_id"), "line_id", line_ids)
+    good = good.set_column(good.schema.get_field_index("payout_date"), "payout_date", payout_dates)
+    return ParsedFile(format=FORMAT, source="processor", table=good, errors=errors)
 
 
 def parse(data: bytes, filename: str) -> ParsedFile:
     """Parse an Adyen Settlement details report (whole columns at once when the file is clean)."""
-    fast = _parse_columnar(data) if isinstance(data, bytes) else None
+    fast = _parse_columnar(data, filename) if isinstance(data, bytes) else None
     return fast if fast is not None else parse_rows(data, filename)
 
 
@@ -260,8 +272,19 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
     f = csvutil.CsvFile(csvutil.decode(data, filename), filename)
     cols = csvutil.find_columns(f.header, COLUMNS)
     csvutil.require_columns(f, cols, REQUIRED, "Adyen settlement details report")
-    header = f.header
-    ix = {name: f.index[actual] for name, actual in cols.items()}
+    convert, payout_dates = _row_converter(f.header, cols)
+    rows, errors = csvutil.run_rows(f, convert)
+    if payout_dates:
+        for row in rows:
+            row["payout_date"] = payout_dates.get(row["payout_id"])
+    return ParsedFile(format=FORMAT, source="processor", rows=rows, errors=errors)
+
+
+def _row_converter(header: list[str], cols: dict[str, str]
+                   ) -> tuple[Callable[[list[str], int], dict[str, Any]], dict[str, date]]:
+    """The converter of one line's fields, and the payout dates it collects (by payout id) as it goes."""
+    index = {name: i for i, name in enumerate(header)}
+    ix = {name: index[actual] for name, actual in cols.items()}
     blank = len(header)   # index of an always-empty cell appended to every record: absent columns read ''
     i_psp, i_type, i_account, i_batch = ix["Psp Reference"], ix["Type"], ix["Merchant Account"], ix["Batch Number"]
     i_created, i_tz, i_ncur, i_ndeb, i_ncred = (ix[c] for c in ("Creation Date", "TimeZone", "Net Currency",
@@ -343,8 +366,4 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
             "exchange_rate": rate,
         }
 
-    rows, errors = csvutil.run_rows(f, convert)
-    if payout_dates:
-        for row in rows:
-            row["payout_date"] = payout_dates.get(row["payout_id"])
-    return ParsedFile(format=FORMAT, source="processor", rows=rows, errors=errors)
+    return convert, payout_dates

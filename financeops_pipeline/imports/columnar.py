@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -59,10 +61,18 @@ def read_strings(data: bytes, header: list[str]) -> pa.Table | None:
 
 def line_positions(n: int) -> pa.Array:
     """'line 2', 'line 3', ... for n data rows under a one-line header."""
-    return pc.binary_join_element_wise("line ", pc.cast(pa.array(range(2, n + 2), pa.int64()), pa.string()), "")
+    return pc.binary_join_element_wise("line ", pc.cast(pa.array(np.arange(2, n + 2, dtype=np.int64)), pa.string()),
+                                       "")
+
+
+# What Python's str.strip() removes from ASCII text (the row paths strip with it): Arrow's ASCII trim of exactly
+# these is an order of magnitude cheaper than its Unicode trim, which ASCII-only columns do not need.
+_ASCII_SPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
 
 
 def trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pc.all(pc.string_is_ascii(values)).as_py() is not False:
+        return pc.ascii_trim(values, _ASCII_SPACE)
     return pc.utf8_trim_whitespace(values)
 
 
@@ -130,7 +140,7 @@ def column_or_blank(table: pa.Table, name: str | None) -> pa.ChunkedArray:
     """The column `name` of `table`, or empty strings when the report has no such column."""
     if name is not None:
         return table[name]
-    return pa.chunked_array([pa.array([""] * table.num_rows, pa.string())])
+    return pa.chunked_array([pa.repeat("", table.num_rows)])
 
 
 def utc_timestamps(values: pa.ChunkedArray, naive_is_utc: bool) -> pa.ChunkedArray | None:
@@ -218,15 +228,150 @@ def json_objects(table: pa.Table, columns: list[str],
     pieces: list[pa.Array | pa.ChunkedArray] = []
     for name in columns:
         values = table[name]
-        if pc.any(pc.match_substring_regex(values, r"[\x00-\x1f]")).as_py():
-            return None
-        escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+        escaped = values
+        if pc.any(pc.match_substring_regex(values, r'[\x00-\x1f"\\]')).as_py():   # rare: escape, or give up
+            if pc.any(pc.match_substring_regex(values, r"[\x00-\x1f]")).as_py():
+                return None
+            escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
         key = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '": "'
         piece = pc.binary_join_element_wise(key, escaped, '"', "")
         pieces.append(pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), piece))
+    if len(pieces) == 1 and not members:   # one column: '{' + its member + '}' where it is not empty
+        return pc.binary_join_element_wise("{", pieces[0], "}", "")
     pieces.extend(members)
     # A leading always-present "" keeps rows whose cells are all empty: Arrow 26 drops rows that are
     # entirely null under null_handling="skip". Its separator is then cut off again.
-    body = pc.binary_join_element_wise(pa.array([""] * n), *pieces, ", ", null_handling="skip")
+    body = pc.binary_join_element_wise(pa.repeat("", n), *pieces, ", ", null_handling="skip")
     wrapped = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 2), "}", "")
     return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), wrapped)
+
+
+# ------------------------------------------------------------------------------------- rows that fail
+# A clean column is read whole; a file with some bad records keeps the whole-column path for the others: each
+# check below gives a per-row mask instead of a yes/no for the file, the bad rows alone go through the parser's
+# row converter (which names the line and field), and the good rows stay Arrow. A check that cannot be made
+# per row (a cast that raises on a value its regular expression let through, an int64 overflow) still returns
+# None, and the parser then reads the whole file row by row, as before.
+
+def present(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    """Non-empty cells (the text is already trimmed)."""
+    return pc.not_equal(values, "")
+
+
+def all_true(mask: pa.ChunkedArray | pa.Array) -> bool:
+    return bool(pc.all(mask).as_py()) if len(mask) else True
+
+
+def repeats(ids: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a non-empty id already occurred on an earlier row (the row path refuses the later ones)."""
+    if len(ids) > 1:
+        values = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        if pc.all(pc.greater(values[1:], values[:-1])).as_py():   # ascending (exports often are): no repeats
+            return pa.chunked_array([pa.repeat(False, len(ids))])
+    first = pc.index_in(ids, value_set=ids)   # the position of each value's first occurrence
+    earlier = pc.not_equal(first, pa.array(np.arange(len(ids), dtype=np.int32)))
+    return pc.and_(earlier, present(ids))
+
+
+def currency_mask(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.ChunkedArray]:
+    """(upper-cased codes, exponents, known) of currency cells; an unknown code gets exponent 2 and known False."""
+    codes = pc.utf8_upper(trimmed(values))
+    index = pc.index_in(codes, value_set=_CODES)
+    known = pc.is_valid(index)
+    exponents = pc.take(_EXPONENTS, pc.fill_null(index, _CODES.to_pylist().index("USD")))
+    return codes, exponents, known
+
+
+def to_minor_mask(values: pa.ChunkedArray, exponents: pa.ChunkedArray, empty_is_zero: bool = False
+                  ) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+    """(minor units, exact) of decimal text per row: a value that is not plain decimal text or has more
+    decimals than its currency is 0 and not exact. None on an int64 overflow (the row path names it).
+
+    Per exponent, a regular expression admits exactly the texts with at most that many significant decimals
+    (trailing zeros beyond them, up to 6 decimals in all), and Arrow's exact decimal cast reads them; the
+    decimal's value times 10^exponent is the integer of minor units (never a float)."""
+    if empty_is_zero and not pc.sum(pc.binary_length(values)).as_py():   # an unused amount column: all 0
+        return (pa.chunked_array([pa.repeat(pa.scalar(0, pa.int64()), len(values))]),
+                pa.chunked_array([pa.repeat(True, len(values))]))
+    text = trimmed(values)
+    if empty_is_zero:
+        text = pc.if_else(pc.equal(text, ""), "0", text)
+    minor: pa.ChunkedArray | None = None
+    exact: pa.ChunkedArray | None = None
+    present_exponents = pc.unique(exponents).to_pylist()
+    for exponent in present_exponents:
+        mine = pc.equal(exponents, exponent) if len(present_exponents) > 1 else None
+        fits = pc.match_substring_regex(
+            text, rf"^[+-]?[0-9]{{1,15}}(\.[0-9]{{0,{exponent}}}0{{0,{max(6 - exponent, 0)}}})?$")
+        if mine is not None:
+            fits = pc.and_(mine, fits)
+        try:
+            decimals = pc.cast(pc.if_else(fits, text, "0"), pa.decimal128(15 + exponent, exponent))
+            scaled = pc.multiply(decimals, pa.scalar(Decimal(10**exponent), pa.decimal128(exponent + 1, 0)))
+            value = pc.cast(scaled, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        minor = value if minor is None else pc.if_else(mine, value, minor)
+        exact = fits if exact is None else pc.or_(exact, fits)
+    if minor is None or exact is None:   # no rows
+        return pa.chunked_array([], pa.int64()), pa.chunked_array([], pa.bool_())
+    return minor, exact
+
+
+_PLACEHOLDER_AWARE = "2000-01-01T00:00:00+00:00"
+_PLACEHOLDER_NAIVE = "2000-01-01 00:00:00"
+
+
+def timestamp_mask(values: pa.ChunkedArray, naive_is_utc: bool
+                   ) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+    """(timestamp[us, UTC], readable) of ISO 8601 text per row, naive text being UTC only when `naive_is_utc`;
+    None when a value of the right shape still does not cast (e.g. month 13: rare, the row path names it)."""
+    text = trimmed(values)
+    aware = pc.match_substring_regex(text, _AWARE)
+    try:
+        stamps = pc.cast(pc.if_else(aware, text, _PLACEHOLDER_AWARE), pa.timestamp("us", tz="UTC"))
+        if not naive_is_utc:
+            return stamps, aware
+        naive = pc.match_substring_regex(text, _NAIVE)
+        if pc.any(naive).as_py():
+            local = pc.assume_timezone(pc.cast(pc.if_else(naive, text, _PLACEHOLDER_NAIVE), pa.timestamp("us")),
+                                       "UTC")
+            stamps = pc.if_else(naive, local, stamps)
+        return stamps, pc.or_(aware, naive)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def bad_lines(data: bytes, rows: pa.Array | pa.ChunkedArray) -> list[tuple[int, str]] | None:
+    """(physical line, raw text) of the given 0-based data rows of a file `read_strings` read (row n = line n+2),
+    or None if a line is not UTF-8."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    out = []
+    for row in (rows.to_pylist() if len(rows) else []):
+        line = row + 2
+        begin = int(ends[line - 2]) + 1
+        end = int(ends[line - 1]) if line - 1 < len(ends) else len(data)
+        try:
+            out.append((line, data[begin:end].decode("utf-8")))
+        except UnicodeDecodeError:
+            return None
+    return out
+
+
+def good_and_bad(table: pa.Table, ok: pa.ChunkedArray | pa.Array) -> tuple[pa.Table, pa.Array]:
+    """The rows of `table` where `ok`, and the 0-based indices of the others."""
+    if all_true(ok):
+        return table, pa.array([], pa.int64())
+    return table.filter(ok), pc.indices_nonzero(pc.invert(ok))
+
+
+def merge_by_line(good: pa.Table, good_rows: pa.Array, late: pa.Table, late_lines: list[int]) -> pa.Table:
+    """Good rows (0-based data rows `good_rows`) and rows the row converter accepted (at `late_lines`), in
+    file order."""
+    if not late.num_rows:
+        return good
+    order = pc.sort_indices(pa.concat_arrays([pc.add(good_rows, 2).cast(pa.int64()),
+                                              pa.array(late_lines, pa.int64())]))
+    return pa.concat_tables([good, late.cast(good.schema)]).take(order)

@@ -170,6 +170,42 @@ def run_rows(
     return rows, errors
 
 
+def run_lines(
+    lines: Iterable[tuple[int, str]],
+    ncols: int,
+    convert: Callable[[list[str], int], dict[str, Any]],
+    filename: str,
+) -> tuple[list[tuple[int, dict[str, Any]]], list[RecordError]] | None:
+    """`run_rows` for chosen records of a file whose records are one physical line each (the rows a whole-column
+    fast path found bad): the same field-count rules, converter and errors. Returns the accepted rows with their
+    line numbers; None when a line is not one CSV record (the caller then reads the whole file row by row)."""
+    rows: list[tuple[int, dict[str, Any]]] = []
+    errors: list[RecordError] = []
+    for line, raw in lines:
+        try:
+            records = list(csv.reader([raw]))
+        except csv.Error:
+            return None
+        if len(records) > 1:
+            return None
+        fields = records[0] if records else []
+        if len(fields) != ncols:
+            if not fields or not any(fields):
+                continue
+            if len(fields) > ncols and not any(fields[ncols:]):
+                fields = fields[:ncols]
+            else:
+                errors.append(RecordError(file=filename, position=f"line {line}", field="-",
+                                          message=f"expected {ncols} fields as in the header, got {len(fields)}",
+                                          raw=raw))
+                continue
+        try:
+            rows.append((line, convert(fields, line)))
+        except Exception as exc:  # noqa: BLE001 - one bad record must not lose the others
+            errors.append(record_error(filename, f"line {line}", exc, raw))
+    return rows, errors
+
+
 def record_error(filename: str, position: str, exc: Exception, raw: str) -> RecordError:
     """The RecordError for an exception raised while converting one record."""
     if isinstance(exc, FieldError):

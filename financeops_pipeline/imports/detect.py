@@ -13,6 +13,7 @@ explicitly (`financeops import --mapping`) reads the file whatever it looks like
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Sequence
 from functools import partial
 from types import ModuleType
@@ -23,6 +24,7 @@ from financeops_pipeline.imports.bankcsv import BankMapping
 from financeops_pipeline.imports.records import ParsedFile
 
 _PACKAGE = "financeops_pipeline.imports"
+_BLANK = re.compile(rb"\s*\Z")   # what bytes.strip() empties (without copying a large file to find out)
 
 # format name -> (module, sniff function, parse function), in detection order. XML and the bank formats'
 # record markers are checked before the CSV formats; internal_csv goes last because its header test is
@@ -87,7 +89,7 @@ def _detect(data: bytes, filename: str, mappings: Sequence[BankMapping] = (),
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FileRejected(filename, f"unrecognised format: expected bytes, got {type(data).__name__}")
     data = bytes(data)
-    if not data.strip():
+    if _BLANK.match(data):
         raise FileRejected(filename, "unrecognised format: empty file")
     if mapping is not None:
         return bankcsv.FORMAT, partial(_parse_bankcsv, mapping=mapping)

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from financeops_pipeline.errors import FieldError, FileRejected
 from financeops_pipeline.imports import columnar, csvutil
-from financeops_pipeline.imports.records import INTERNAL_TRANSACTION_SCHEMA, ParsedFile
+from financeops_pipeline.imports.records import INTERNAL_TRANSACTION_SCHEMA, ParsedFile, to_table
 from financeops_pipeline.imports.records import PROCESSORS as ALL_PROCESSORS
 
 REQUIRED = (
@@ -39,12 +39,16 @@ SNIFF_COLUMNS = frozenset({"transaction_id", "processor_reference", "amount"})
 TYPES = frozenset({"payment", "refund", "chargeback"})
 PROCESSORS = frozenset(ALL_PROCESSORS)
 PARQUET_MAGIC = b"PAR1"
+_TYPES = pa.array(sorted(TYPES))
+_PROCESSORS = pa.array(sorted(PROCESSORS))
 
 
 def _converter(
     ix: dict[str, int], unit: str, created_is_datetime: bool = False,
+    is_repeat: Callable[[str, int], bool] | None = None,
 ) -> Callable[[list[Any], int], dict[str, Any]]:
-    """Row converter over positional fields (indices from `ix`); keeps the seen transaction ids."""
+    """Row converter over positional fields (indices from `ix`); keeps the seen transaction ids, or asks
+    `is_repeat(id, position)` whether an earlier record had the id (the fast path's bad rows: it saw them all)."""
     i_id, i_created, i_type, i_amount = ix["transaction_id"], ix["created_at"], ix["type"], ix["amount"]
     i_cur, i_proc, i_ref = ix["currency"], ix["processor"], ix["processor_reference"]
     i_cust, i_desc = ix["customer_id"], ix["description"]
@@ -57,7 +61,7 @@ def _converter(
         tid = r[i_id].strip()
         if not tid:
             raise FieldError("transaction_id", "empty transaction_id")
-        if tid in seen:
+        if (tid in seen) if is_repeat is None else is_repeat(tid, n):
             raise FieldError("transaction_id", f"duplicate transaction_id {tid!r}")
         seen.add(tid)
         if created_is_datetime:
@@ -102,8 +106,9 @@ def sniff_csv(data: bytes) -> bool:
     return bool(header) and set(header or ()) >= SNIFF_COLUMNS
 
 
-def _parse_csv_columnar(data: bytes) -> ParsedFile | None:
-    """The whole-column path for a clean file (None: let the row path find and name the problems)."""
+def _parse_csv_columnar(data: bytes, filename: str) -> ParsedFile | None:
+    """The whole-column path (None: let the row path read the file). Rows that fail a check go through the row
+    converter alone, which names their line and field; the others stay whole columns."""
     header = csvutil.sniff_header(data)
     if not header or not set(REQUIRED) <= set(header) or len(set(header)) != len(header):
         return None
@@ -111,31 +116,48 @@ def _parse_csv_columnar(data: bytes) -> ParsedFile | None:
     if t is None:
         return None
     ids = columnar.trimmed(t["transaction_id"])
-    created = columnar.utc_timestamps(t["created_at"], naive_is_utc=False)
+    repeated = columnar.repeats(ids)
+    created = columnar.timestamp_mask(t["created_at"], naive_is_utc=False)
     types = pc.utf8_lower(columnar.trimmed(t["type"]))
     processors = pc.utf8_lower(columnar.trimmed(t["processor"]))
     refs = columnar.trimmed(t["processor_reference"])
-    codes = columnar.currencies(t["currency"])
-    if (created is None or codes is None or not columnar.unique_non_empty(ids)
-            or not columnar.all_in(types, sorted(TYPES)) or not columnar.all_in(processors, sorted(PROCESSORS))
-            or not pc.all(pc.not_equal(refs, "")).as_py()):
+    codes, exponents, known = columnar.currency_mask(t["currency"])
+    amounts = columnar.to_minor_mask(t["amount"], exponents)
+    if created is None or amounts is None:
         return None
-    amounts = columnar.to_minor(t["amount"], codes[1])
-    if amounts is None or not pc.all(pc.greater(amounts, 0)).as_py():
-        return None
+    ok = pc.and_(pc.and_(pc.and_(columnar.present(ids), pc.invert(repeated)), created[1]),
+                 pc.and_(pc.and_(pc.is_in(types, value_set=_TYPES), pc.is_in(processors, value_set=_PROCESSORS)),
+                         pc.and_(pc.and_(columnar.present(refs), known),
+                                 pc.and_(amounts[1], pc.greater(amounts[0], 0)))))
     table = pa.table({
-        "transaction_id": ids, "created_at": created, "type": types, "amount_minor": amounts,
-        "currency": codes[0], "processor": processors, "processor_reference": refs,
+        "transaction_id": ids, "created_at": created[0], "type": types, "amount_minor": amounts[0],
+        "currency": codes, "processor": processors, "processor_reference": refs,
         "customer_id": columnar.empty_to_null(columnar.trimmed(t["customer_id"])),
         "description": columnar.empty_to_null(t["description"]),
         "source_position": columnar.line_positions(t.num_rows),
     }, schema=INTERNAL_TRANSACTION_SCHEMA)
-    return ParsedFile(format="internal_csv", source="internal", table=table)
+    good, bad = columnar.good_and_bad(table, ok)
+    if not len(bad):
+        return ParsedFile(format="internal_csv", source="internal", table=table)
+    lines = columnar.bad_lines(data, bad)
+    if lines is None:
+        return None
+    repeat_at = dict(zip(pc.add(bad, 2).to_pylist(), pc.take(repeated, bad).to_pylist(), strict=True))
+    convert = _converter({name: i for i, name in enumerate(header)}, "line",
+                         is_repeat=lambda _tid, line: repeat_at[line])
+    slow = csvutil.run_lines(lines, len(header), convert, filename)
+    if slow is None:
+        return None
+    late, errors = slow
+    table = columnar.merge_by_line(good, pc.indices_nonzero(ok), to_table([r for _, r in late],
+                                                                          INTERNAL_TRANSACTION_SCHEMA),
+                                   [line for line, _ in late])
+    return ParsedFile(format="internal_csv", source="internal", table=table, errors=errors)
 
 
 def parse_csv(data: bytes, filename: str) -> ParsedFile:
     """Parse the internal CSV export (whole columns at once when the file is clean)."""
-    fast = _parse_csv_columnar(data) if isinstance(data, bytes) else None
+    fast = _parse_csv_columnar(data, filename) if isinstance(data, bytes) else None
     return fast if fast is not None else parse_csv_rows(data, filename)
 
 

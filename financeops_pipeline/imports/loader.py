@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import psycopg
@@ -32,6 +35,7 @@ from financeops_pipeline.imports.record_store import write_records
 from financeops_pipeline.imports.records import BANK_STATEMENT_SCHEMA, ParsedFile, to_table
 from financeops_pipeline.sqlfiles import load_sql
 
+T = TypeVar("T")
 TABLES = {
     "bank": "imports.bank_lines",
     "processor": "imports.processor_lines",
@@ -51,6 +55,7 @@ class FileImport:
     records_loaded: int = 0
     errors: list[RecordError] = field(default_factory=list)
     amount_totals: dict[str, int] = field(default_factory=dict)   # currency -> minor units loaded
+    timings: dict[str, float] = field(default_factory=dict)        # seconds per step (read, parse, copy, ...)
 
     @property
     def records_quarantined(self) -> int:
@@ -81,6 +86,43 @@ def archive(data: bytes, sha: str, archive_dir: Path) -> Path:
     return target
 
 
+@dataclass
+class ReadFile:
+    """A landed file read, hashed, archived and parsed: everything of its import that needs no database."""
+
+    path: Path
+    sha256: str
+    size: int
+    archive_path: Path
+    parsed: ParsedFile
+    rejected: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def read_file(path: Path, archive_dir: Path, mappings: Sequence[BankMapping] = (),
+              mapping: BankMapping | None = None) -> ReadFile:
+    """Read, hash (beside the parse: hashlib releases the GIL), archive and parse one file. Never raises for bad
+    input: a file no parser reads is a rejected ParsedFile."""
+    started = time.perf_counter()
+    data = path.read_bytes()
+    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as pool:
+        digest = pool.submit(sha256_of, data)
+        parse_started = time.perf_counter()
+        try:
+            parsed = detect.parse_file(data, path.name, mappings, mapping)
+        except FileRejected as exc:
+            parsed = ParsedFile(format="unknown", source="unknown", errors=[exc.error])
+            rejected = True
+        else:
+            rejected = False
+        parse_s = time.perf_counter() - parse_started
+        sha = digest.result()
+    # content-addressed and written once, so writing it before the transaction is idempotent
+    archive_path = archive(data, sha, archive_dir)
+    return ReadFile(path, sha, len(data), archive_path, parsed, rejected,
+                    {"read": time.perf_counter() - started - parse_s, "parse": parse_s})
+
+
 def import_file(
     conn: psycopg.Connection,
     tenant: str,
@@ -93,19 +135,36 @@ def import_file(
 ) -> FileImport:
     """Import one file in one transaction on a tenant connection. Never raises for bad input. `mappings` are
     the bank-CSV mappings tried when no format claims the file; `mapping` forces one."""
-    data = path.read_bytes()
-    sha = sha256_of(data)
-    name = path.name
-    try:
-        parsed = detect.parse_file(data, name, mappings, mapping)
-    except FileRejected as exc:
-        parsed = ParsedFile(format="unknown", source="unknown", errors=[exc.error])
-        rejected = True
-    else:
-        rejected = False
-    result = FileImport(path=str(path), sha256=sha, status="loaded", format=parsed.format, source=parsed.source,
-                        errors=list(parsed.errors))
+    return load_file(conn, tenant, read_file(path, archive_dir, mappings, mapping), business_date, run_id,
+                     archive_dir)
 
+
+def import_files(conn: psycopg.Connection, tenant: str, paths: Sequence[Path], business_date: dt.date, run_id: str,
+                 archive_dir: Path, mappings: Sequence[BankMapping] = ()) -> Iterator[FileImport]:
+    """Import files one after the other, in order, each in its own transaction, reading and parsing the next
+    file while the one before it loads (Arrow's kernels and the COPY release the GIL: the parse runs on the
+    other core while the server ingests). At most two files are held in memory."""
+    if len(paths) <= 1:
+        for path in paths:
+            yield import_file(conn, tenant, path, business_date, run_id, archive_dir, mappings)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as pool:
+        ahead = pool.submit(read_file, paths[0], archive_dir, mappings)
+        for i in range(len(paths)):
+            current = ahead.result()
+            if i + 1 < len(paths):
+                ahead = pool.submit(read_file, paths[i + 1], archive_dir, mappings)
+            yield load_file(conn, tenant, current, business_date, run_id, archive_dir)
+            del current
+
+
+def load_file(conn: psycopg.Connection, tenant: str, read: ReadFile, business_date: dt.date, run_id: str,
+              archive_dir: Path) -> FileImport:
+    """Load a read file in one transaction on a tenant connection (the database half of `import_file`)."""
+    path, sha, name, parsed, rejected = read.path, read.sha256, read.path.name, read.parsed, read.rejected
+    result = FileImport(path=str(path), sha256=sha, status="loaded", format=parsed.format, source=parsed.source,
+                        errors=list(parsed.errors), timings=dict(read.timings))
+    started = time.perf_counter()
     with conn.transaction():
         if _already_imported(conn, tenant, sha):
             return FileImport(path=str(path), sha256=sha, status="already_imported",
@@ -125,20 +184,20 @@ def import_file(
             else:
                 table = parsed.to_arrow()
         result.status = "rejected" if rejected else ("partial" if result.errors else "loaded")
-        archive_path = archive(data, sha, archive_dir)
         file_id = conn.execute(
             "INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
             " archive_path, size_bytes, status, records_loaded, records_quarantined, first_error, run_id,"
             " code_version, mapping, encoding) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
             " RETURNING file_id",
             (tenant, sha, business_date, parsed.source,
-             parsed.format, name, str(archive_path), len(data), result.status,
+             parsed.format, name, str(read.archive_path), read.size, result.status,
              table.num_rows if table is not None else 0, len(result.errors),
              str(result.errors[0]) if result.errors else None, run_id, code_version(), parsed.mapping,
              parsed.encoding),
         ).fetchone()[0]
         if table is not None and table.num_rows:
-            totals = _copy_records(conn, tenant, business_date, sha, file_id, parsed.source, table, archive_dir)
+            totals = _copy_records(conn, tenant, business_date, sha, file_id, parsed.source, table, archive_dir,
+                                   result.timings)
             result.records_loaded = table.num_rows
             result.amount_totals = _by_currency(totals)
         if table is not None and parsed.statements:
@@ -148,6 +207,9 @@ def import_file(
             supersede_unbooked_lines(conn, tenant, business_date)
         if result.errors:
             _quarantine(conn, tenant, business_date, sha, name, result.errors)
+        commit_started = time.perf_counter()
+    result.timings["commit"] = time.perf_counter() - commit_started
+    result.timings["load"] = time.perf_counter() - started
     return result
 
 
@@ -178,30 +240,42 @@ def _stamp(tenant: str, business_date: dt.date, sha: str) -> dict[str, object]:
 
 
 def _copy_records(conn: psycopg.Connection, tenant: str, business_date: dt.date, sha: str, file_id: int,
-                  source: str, table: pa.Table, archive_dir: Path) -> pa.Table:
+                  source: str, table: pa.Table, archive_dir: Path, timings: dict[str, float]) -> pa.Table:
     """COPY the file's canonical records into a partition of their own, keep the same rows as Parquet
-    (record_store) and their totals in imports.file_totals; returns the totals."""
+    (record_store, written on another thread while the server ingests the COPY) and their totals in
+    imports.file_totals; returns the totals. `timings` gets the seconds of each step."""
     if source == "bank":
         table = classify_bank_lines(table)
     # record_no: the record's ordinal among the file's loaded records, in file order (what the ledger and the
     # reconciliation name a record by, beside its textual position).
     table = table.append_column("record_no", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int32)))
-    totals = file_totals(source, table)
-    # The file's partition: rows COPYed in record_no order (its BRIN index is built after, exact), the columns
-    # every row shares set by the partition's bound.
-    part = fresh_partition(conn, TABLES[source], [business_date, tenant, file_id],
-                           [business_date, tenant, file_id + 1])
-    part.copy(table.append_column("business_date", _repeat(business_date, pa.date32(), table.num_rows))
-              .append_column("tenant", _repeat(tenant, pa.string(), table.num_rows))
-              .append_column("file_id", _repeat(file_id, pa.int32(), table.num_rows)),
-              jsonb_columns=("extra",) if source == "processor" else ())
-    part.prepare()
-    part.attach()
-    write_records(archive_dir, source, sha, table.append_column("business_date", _repeat(
-        business_date, pa.date32(), table.num_rows)).append_column("file_sha256", _repeat(sha, pa.string(),
-                                                                                          table.num_rows)))
+    n = table.num_rows
+    with ThreadPoolExecutor(1, thread_name_prefix="record-store") as pool:
+        parquet = pool.submit(_timed, write_records, archive_dir, source, sha,
+                              table.append_column("business_date", _repeat(business_date, pa.date32(), n))
+                              .append_column("file_sha256", _repeat(sha, pa.string(), n)))
+        totals = file_totals(source, table)
+        # The file's partition: rows COPYed in record_no order (its BRIN index is built after, exact), the columns
+        # every row shares set by the partition's bound.
+        part = fresh_partition(conn, TABLES[source], [business_date, tenant, file_id],
+                               [business_date, tenant, file_id + 1])
+        part.copy(table.append_column("business_date", _repeat(business_date, pa.date32(), n))
+                  .append_column("tenant", _repeat(tenant, pa.string(), n))
+                  .append_column("file_id", _repeat(file_id, pa.int32(), n)),
+                  jsonb_columns=("extra",) if source == "processor" else ())
+        part.prepare()
+        part.attach()
+        waited = time.perf_counter()
+        timings["parquet"] = parquet.result()[1]
+        timings["parquet_wait"] = time.perf_counter() - waited
+    timings.update(part.timings)
     copy_arrow(conn, "imports.file_totals", totals, constants={**_stamp(tenant, business_date, sha), "source": source})
     return totals
+
+
+def _timed(function: Callable[..., T], *args: object) -> tuple[T, float]:
+    started = time.perf_counter()
+    return function(*args), time.perf_counter() - started
 
 
 def _repeat(value: object, type_: pa.DataType, n: int) -> pa.Array:

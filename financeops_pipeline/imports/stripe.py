@@ -20,6 +20,7 @@ the local-time column of some exports, is read as UTC only when the report has n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -27,7 +28,7 @@ import pyarrow.compute as pc
 
 from financeops_pipeline.errors import FieldError
 from financeops_pipeline.imports import columnar, csvutil
-from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA, ParsedFile
+from financeops_pipeline.imports.records import PROCESSOR_LINE_SCHEMA, ParsedFile, to_table
 
 FORMAT = "stripe"
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -98,8 +99,9 @@ def sniff(data: bytes) -> bool:
         cols["balance_transaction_id"] != "id" or "fee" in cols)
 
 
-def _parse_columnar(data: bytes) -> ParsedFile | None:
-    """The whole-column path for a clean file (None: let the row path find and name the problems)."""
+def _parse_columnar(data: bytes, filename: str) -> ParsedFile | None:
+    """The whole-column path (None: let the row path read the file). Lines that fail a check go through the row
+    converter alone, which names their line and field; the others stay whole columns."""
     header = csvutil.sniff_header(data)
     if not header or len(set(header)) != len(header):
         return None
@@ -114,25 +116,26 @@ def _parse_columnar(data: bytes) -> ParsedFile | None:
         return columnar.column_or_blank(t, cols.get(name))
 
     ids = columnar.trimmed(col("balance_transaction_id"))
+    repeated = columnar.repeats(ids)
     raw_cat = columnar.trimmed(col("reporting_category"))
-    codes = columnar.currencies(col("currency"))
-    created = columnar.utc_timestamps(col("created_utc"), naive_is_utc=True)
-    if codes is None or created is None or not columnar.unique_non_empty(ids) \
-            or not pc.all(pc.not_equal(raw_cat, "")).as_py():
+    codes, exponents, known = columnar.currency_mask(col("currency"))
+    created = columnar.timestamp_mask(col("created_utc"), naive_is_utc=True)
+    amounts = [columnar.to_minor_mask(col(c), exponents) for c in ("gross", "fee", "net")]
+    if created is None or any(a is None for a in amounts):
         return None
-    gross, fee, net = (columnar.to_minor(col(c), codes[1]) for c in ("gross", "fee", "net"))
-    if gross is None or fee is None or net is None or not pc.all(pc.equal(pc.subtract(gross, fee), net)).as_py():
-        return None
+    (gross, gross_ok), (fee, fee_ok), (net, net_ok) = amounts  # type: ignore[misc]
     wrong_sign = pc.or_(pc.and_(pc.less(gross, 0), pc.is_in(raw_cat, pa.array(sorted(_NON_NEGATIVE)))),
                         pc.and_(pc.greater(gross, 0), pc.is_in(raw_cat, pa.array(sorted(_NON_POSITIVE)))))
-    if pc.any(wrong_sign).as_py():
-        return None
+    ok = pc.and_(pc.and_(pc.and_(columnar.present(ids), pc.invert(repeated)),
+                         pc.and_(columnar.present(raw_cat), known)),
+                 pc.and_(pc.and_(created[1], pc.and_(gross_ok, pc.and_(fee_ok, net_ok))),
+                         pc.and_(pc.equal(pc.subtract(gross, fee), net), pc.invert(wrong_sign))))
     n = t.num_rows
     nulls = pa.nulls(n, pa.string())
     available = columnar.dates_as_written(col("available_on_utc"))
     payout_date = columnar.dates_as_written(col("automatic_payout_effective_at_utc"))
     rates = columnar.exchange_rates(col("exchange_rate"))
-    fx = _customer_facing_columnar(col("customer_facing_amount"), col("customer_facing_currency"), codes[0])
+    fx = _customer_facing_columnar(col("customer_facing_amount"), col("customer_facing_currency"), codes)
     extra = columnar.json_objects(t, [c for c in header if c not in set(cols.values())])
     if available is None or payout_date is None or extra is None or rates is None or fx is None:
         return None
@@ -143,14 +146,29 @@ def _parse_columnar(data: bytes) -> ParsedFile | None:
         return columnar.empty_to_null(columnar.trimmed(t[cols[name]])) if name in cols else nulls
 
     table = pa.table({
-        "processor": pa.array([FORMAT] * n), "line_id": ids, "category": category, "processor_type": raw_cat,
-        "reference": optional("source_id"), "merchant_reference": nulls, "created_at": created,
-        "available_on": available, "currency": codes[0], "gross_minor": gross, "fee_minor": fee, "net_minor": net,
+        "processor": pa.repeat(FORMAT, n), "line_id": ids, "category": category, "processor_type": raw_cat,
+        "reference": optional("source_id"), "merchant_reference": nulls, "created_at": created[0],
+        "available_on": available, "currency": codes, "gross_minor": gross, "fee_minor": fee, "net_minor": net,
         "payout_id": optional("automatic_payout_id"), "payout_date": payout_date,
         "extra": extra, "source_position": columnar.line_positions(n),
         "gross_currency": fx[0], "gross_gc_minor": fx[1], "exchange_rate": rates,
     }, schema=PROCESSOR_LINE_SCHEMA)
-    return ParsedFile(format=FORMAT, source="processor", table=table)
+    good, bad = columnar.good_and_bad(table, ok)
+    if not len(bad):
+        return ParsedFile(format=FORMAT, source="processor", table=table)
+    lines = columnar.bad_lines(data, bad)
+    if lines is None:
+        return None
+    repeat_at = dict(zip(pc.add(bad, 2).to_pylist(), pc.take(repeated, bad).to_pylist(), strict=True))
+    slow = csvutil.run_lines(lines, len(header), _row_converter(header, cols, lambda _id, line: repeat_at[line]),
+                             filename)
+    if slow is None:
+        return None
+    late, errors = slow
+    table = columnar.merge_by_line(good, pc.indices_nonzero(ok), to_table([r for _, r in late],
+                                                                          PROCESSOR_LINE_SCHEMA),
+                                   [line for line, _ in late])
+    return ParsedFile(format=FORMAT, source="processor", table=table, errors=errors)
 
 
 def _customer_facing_columnar(amount: pa.ChunkedArray, currency: pa.ChunkedArray, balance_currency: pa.ChunkedArray
@@ -165,7 +183,7 @@ def _customer_facing_columnar(amount: pa.ChunkedArray, currency: pa.ChunkedArray
 
 def parse(data: bytes, filename: str) -> ParsedFile:
     """Parse a Stripe report export; bad lines become RecordErrors, the others rows."""
-    fast = _parse_columnar(data) if isinstance(data, bytes) else None
+    fast = _parse_columnar(data, filename) if isinstance(data, bytes) else None
     return fast if fast is not None else parse_rows(data, filename)
 
 
@@ -174,8 +192,16 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
     f = csvutil.CsvFile(csvutil.decode(data, filename), filename)
     cols = _columns(f.header)
     csvutil.require_columns(f, cols, REQUIRED, "Stripe report export")
-    header = f.header
-    ix = {name: f.index[actual] for name, actual in cols.items()}
+    rows, errors = csvutil.run_rows(f, _row_converter(f.header, cols))
+    return ParsedFile(format=FORMAT, source="processor", rows=rows, errors=errors)
+
+
+def _row_converter(header: list[str], cols: dict[str, str], is_repeat: Callable[[str, int], bool] | None = None
+                   ) -> Callable[[list[str], int], dict[str, Any]]:
+    """The converter of one line's fields; keeps the seen line ids, or asks `is_repeat(id, line)` whether an
+    earlier line had the id (the fast path's bad lines: it saw them all)."""
+    index = {name: i for i, name in enumerate(header)}
+    ix = {name: index[actual] for name, actual in cols.items()}
     blank = len(header)   # an always-empty cell appended to every record: absent columns read ''
     i_id, i_created, i_cur = ix["balance_transaction_id"], ix["created_utc"], ix["currency"]
     i_gross, i_fee, i_net, i_cat = ix["gross"], ix["fee"], ix["net"], ix["reporting_category"]
@@ -197,7 +223,7 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
         line_id = r[i_id].strip()
         if not line_id:
             raise FieldError(header[i_id], f"empty {header[i_id]}")
-        if line_id in seen:
+        if (line_id in seen) if is_repeat is None else is_repeat(line_id, line):
             raise FieldError(header[i_id], f"duplicate {header[i_id]} {line_id!r}")
         seen.add(line_id)  # a later duplicate is refused even if this line turns out bad too
         raw_cat = r[i_cat].strip()
@@ -240,5 +266,4 @@ def parse_rows(data: bytes, filename: str) -> ParsedFile:
             "exchange_rate": csvutil.exchange_rate(r[i_rate], "exchange_rate"),
         }
 
-    rows, errors = csvutil.run_rows(f, convert)
-    return ParsedFile(format=FORMAT, source="processor", rows=rows, errors=errors)
+    return convert

@@ -15,8 +15,9 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import psycopg
+import pyarrow as pa
 
-from financeops_pipeline.audit import code_version
+from financeops_pipeline.ledger.posting import ID_SPAN, UNDATED, key_slice, lock_tenant, write_batch
 from financeops_pipeline.ledger.rules import RuleBook, describe_account, load_rules
 from financeops_pipeline.money import normalize_currency
 
@@ -75,40 +76,71 @@ def post_adjustments(conn: psycopg.Connection, tenant: str, adjustments: Iterabl
     """Post adjustments as balanced entries on a tenant connection; keys already posted are skipped.
 
     Runs in the caller's transaction when one is open (so that an approval and its entry commit together),
-    else in a transaction of its own. Zero amounts post nothing. (The entries-and-postings layout refuses
-    postings made inside a savepoint: call it in a top-level transaction.)
+    else in a transaction of its own. Zero amounts post nothing. The entries go through the transfer layout like
+    a day's posting: one batch (a fresh partition of ledger.transfers) per business date, keys in
+    ledger.entry_keys under the key date of keys without a date of their own (posting.UNDATED).
     """
     book = load_rules()
-    todo = [a for a in adjustments if a.amount_minor != 0]
-    posted = 0
+    todo: dict[str, Adjustment] = {}
+    for adjustment in adjustments:
+        if adjustment.amount_minor != 0:
+            todo.setdefault(adjustment.idempotency_key, adjustment)
     idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    posted = 0
     with conn.transaction() if idle else nullcontext():
-        for adjustment in todo:
-            legs = legs_of(adjustment, book)
-            currency = normalize_currency(adjustment.currency)
-            for account, _ in legs:
-                meta = describe_account(account)
-                conn.execute("INSERT INTO ledger.accounts (tenant, account_code, name, account_type, normal_balance)"
-                             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                             (tenant, meta.code, meta.name, meta.type, meta.normal))
-            description = adjustment.description
-            if adjustment.audit:
-                description += " " + json.dumps(dict(adjustment.audit), sort_keys=True, default=str)
-            row = conn.execute(
-                "WITH entry AS ("
-                " INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id,"
-                "  rule_version, description, source_kind, source_ref, run_id, code_version)"
-                " VALUES (nextval('ledger.entry_id_seq'), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING entry_id, tenant, business_date)"
-                " INSERT INTO ledger.postings (entry_id, line_no, tenant, business_date, account_code, currency,"
-                "  amount_minor)"
-                " SELECT entry.entry_id, leg.line_no, entry.tenant, entry.business_date, leg.account, %s, leg.amount"
-                " FROM entry, unnest(%s::text[], %s::bigint[]) WITH ORDINALITY AS leg(account, amount, line_no)"
-                " RETURNING entry_id",
-                (tenant, adjustment.idempotency_key, adjustment.business_date, adjustment.rule_id, book.version,
-                 description, adjustment.source_kind, adjustment.source_ref, run_id, code_version(),
-                 currency, [a for a, _ in legs], [m for _, m in legs]),
-            ).fetchone()
-            posted += row is not None
+        lock_tenant(conn, tenant)
+        done = {r[0] for r in conn.execute(
+            "SELECT idempotency_key FROM ledger.entry_keys WHERE tenant = %s AND key_date = %s"
+            " AND idempotency_key = ANY (%s)", (tenant, UNDATED, list(todo))).fetchall()} if todo else set()
+        by_day: dict[dt.date, list[Adjustment]] = {}
+        for adjustment in todo.values():
+            if adjustment.idempotency_key not in done:
+                by_day.setdefault(adjustment.business_date, []).append(adjustment)
+        for day, batch in sorted(by_day.items()):
+            batch_id = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
+            transfers, keys = _batch_rows(tenant, day, batch_id, batch, book)
+            write_batch(conn, tenant, day, batch_id, "adjustments", transfers, keys, run_id, book.version)
+            posted += len(batch)
     return AdjustmentResult(posted=posted, already_posted=len(todo) - posted)
 
+
+def _batch_rows(tenant: str, day: dt.date, batch_id: int, batch: list[Adjustment],
+                book: RuleBook) -> tuple[pa.Table, pa.Table]:
+    """The batch's ledger.transfers rows (its rule's transfers, accounts filled, a negative amount flipped) and
+    its ledger.entry_keys rows."""
+    rows: list[dict[str, object]] = []
+    keys: list[dict[str, object]] = []
+    for n, adjustment in enumerate(batch, start=1):
+        legs_of(adjustment, book)   # validates the rule, the amount and every account
+        entry_id = batch_id * ID_SPAN + n
+        currency = normalize_currency(adjustment.currency)
+        description = adjustment.description
+        if adjustment.audit:
+            description += " " + json.dumps(dict(adjustment.audit), sort_keys=True, default=str)
+        accounts = dict(adjustment.accounts)
+        for leg_no, transfer in enumerate(book.rules[adjustment.rule_id].transfers, start=1):
+            debit, credit = transfer.debit.format_map(accounts), transfer.credit.format_map(accounts)
+            flipped = adjustment.amount_minor < 0
+            rows.append({
+                "transfer_id": batch_id * ID_SPAN + len(rows) + 1, "entry_id": entry_id, "leg_no": leg_no,
+                "tenant": tenant, "business_date": day, "batch_id": batch_id,
+                "debit_account": credit if flipped else debit, "credit_account": debit if flipped else credit,
+                "amount_minor": abs(adjustment.amount_minor), "currency": currency, "flipped": flipped,
+                "idempotency_key": adjustment.idempotency_key, "key_date": UNDATED, "rule_id": adjustment.rule_id,
+                "source_kind": adjustment.source_kind, "source_ref": adjustment.source_ref,
+                "description": description,
+            })
+        keys.append({"tenant": tenant, "key_date": UNDATED, "key_slice": key_slice(adjustment.idempotency_key),
+                     "idempotency_key": adjustment.idempotency_key, "entry_id": entry_id})
+    return pa.Table.from_pylist(rows, schema=TRANSFER_SCHEMA), pa.Table.from_pylist(keys, schema=KEY_SCHEMA)
+
+
+TRANSFER_SCHEMA = pa.schema([
+    ("transfer_id", pa.int64()), ("entry_id", pa.int64()), ("leg_no", pa.int16()), ("tenant", pa.string()),
+    ("business_date", pa.date32()), ("batch_id", pa.int64()), ("debit_account", pa.string()),
+    ("credit_account", pa.string()), ("amount_minor", pa.int64()), ("currency", pa.string()),
+    ("flipped", pa.bool_()), ("idempotency_key", pa.string()), ("key_date", pa.date32()), ("rule_id", pa.string()),
+    ("source_kind", pa.string()), ("source_ref", pa.string()), ("description", pa.string()),
+])
+KEY_SCHEMA = pa.schema([("tenant", pa.string()), ("key_date", pa.date32()), ("key_slice", pa.int16()),
+                        ("idempotency_key", pa.string()), ("entry_id", pa.int64())])

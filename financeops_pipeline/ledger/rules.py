@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
+# The event columns a transfer's amount may come from (ledger/sql/posting_events.duckdb.sql).
+AMOUNT_COLUMNS = ("amount_minor",)
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,25 @@ class Leg:
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """One movement of a rule: `amount` (signed) from `credit` to `debit` (a ledger.transfers row)."""
+
+    debit: str         # account template
+    credit: str
+    amount: str        # event column holding the signed amount
+
+
+@dataclass(frozen=True)
 class Rule:
     rule_id: str
     description: str
-    legs: tuple[Leg, ...]
+    transfers: tuple[Transfer, ...]
+
+    @property
+    def legs(self) -> tuple[Leg, ...]:
+        """The rule's postings in line order: each transfer's debit leg, then its credit leg."""
+        return tuple(leg for t in self.transfers
+                     for leg in (Leg("debit", t.debit, t.amount), Leg("credit", t.credit, t.amount)))
 
 
 @dataclass(frozen=True)
@@ -49,20 +66,25 @@ class AccountTemplate:
 
 @cache
 def load_rules(path: Path = HERE / "posting_rules.yaml") -> RuleBook:
-    """Parse and validate the posting rules: every rule has a debit and a credit leg of the same amount."""
+    """Parse and validate the posting rules: every transfer has a debit account, a credit account (not the same)
+    and an amount column, so that every rule balances by construction."""
     doc = yaml.safe_load(path.read_text())
     rules: dict[str, Rule] = {}
     for rule_id, spec in doc["rules"].items():
-        legs = []
-        for raw in spec["legs"]:
-            side = "debit" if "debit" in raw else "credit"
-            legs.append(Leg(side=side, account=raw[side], amount=raw["amount"]))
-        by_amount: dict[str, int] = {}
-        for leg in legs:
-            by_amount[leg.amount] = by_amount.get(leg.amount, 0) + leg.sign
-        if any(by_amount.values()):
-            raise ValueError(f"posting rule {rule_id!r} does not balance: debits and credits differ")
-        rules[rule_id] = Rule(rule_id, spec.get("description", ""), tuple(legs))
+        transfers = []
+        for raw in spec.get("transfers") or ():
+            if not raw.get("debit") or not raw.get("credit"):
+                raise ValueError(f"posting rule {rule_id!r} does not balance: a transfer needs a debit and a "
+                                 f"credit account ({raw})")
+            if raw["debit"] == raw["credit"]:
+                raise ValueError(f"posting rule {rule_id!r}: a transfer's debit and credit are the same account")
+            if raw.get("amount") not in AMOUNT_COLUMNS:
+                raise ValueError(f"posting rule {rule_id!r}: amount must be one of {AMOUNT_COLUMNS}")
+            transfers.append(Transfer(raw["debit"], raw["credit"], raw["amount"]))
+        if not transfers:
+            raise ValueError(f"posting rule {rule_id!r} does not balance: it has no transfers (debit, credit, "
+                             "amount)")
+        rules[rule_id] = Rule(rule_id, spec.get("description", ""), tuple(transfers))
     return RuleBook(version=str(doc["version"]), rules=rules)
 
 

@@ -1,15 +1,18 @@
 """Great Expectations suites for the imported, normalized records: one suite per imports table.
 
-Each suite is a plain list of GX 1.x expectations built by a function below, so a data engineer extends a
-suite by adding a line. GX is imported lazily (the import costs ~4 s), only when a check runs; anonymous
-usage statistics are switched off. Validation runs on a pandas frame of the partition's rows, read as the
-tenant's role.
+Each suite is a plain list of expectations (`Expect`, in GX 1.x terms) built by a function below, so a data
+engineer extends a suite by adding a line. On a small day the suite runs in GX on a pandas frame of the
+partition's rows, read as the tenant's role; GX is imported lazily (the import costs ~4 s), only when such a
+check runs, and anonymous usage statistics are switched off. Above GX_MAX_ROWS rows the same expectations run as
+SQL in Postgres (`validate_sql`: one scan for every row-wise expectation, a hash aggregate per uniqueness one),
+so a 10M-record day is never pulled into Python; both forms give the same failures (tested).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -34,49 +37,75 @@ COLUMNS = {
 SOURCE_TABLE = {"internal": "internal_transactions", "processor": "processor_lines", "bank": "bank_lines"}
 
 
-def internal_transactions_suite(gxe, start: dt.date, end: dt.date) -> list:
+@dataclass(frozen=True)
+class Expect:
+    """One expectation of a suite, in GX 1.x terms (`kind` is the class in great_expectations.expectations),
+    so that the same line runs as a GX expectation on a pandas frame and as SQL in Postgres (`sql_suite`)."""
+
+    kind: str
+    column: str | None = None
+    columns: tuple[str, ...] = ()                  # ExpectCompoundColumnsToBeUnique
+    value_set: tuple[object, ...] | None = None    # ExpectColumnValuesToBeInSet
+    min_value: object = None                       # ExpectColumnValuesToBeBetween (inclusive)
+    max_value: object = None
+
+    def gx(self, gxe):
+        kwargs: dict[str, object] = {"column": self.column} if self.column else {"column_list": list(self.columns)}
+        if self.value_set is not None:
+            kwargs["value_set"] = list(self.value_set)
+        if self.kind == "ExpectColumnValuesToBeBetween":
+            kwargs.update(min_value=_gx_value(self.min_value), max_value=_gx_value(self.max_value))
+        return getattr(gxe, self.kind)(**kwargs)
+
+    @property
+    def type(self) -> str:
+        """The GX name of the expectation's type ('expect_column_values_to_be_in_set')."""
+        return "".join(f"_{c.lower()}" if c.isupper() else c for c in self.kind).lstrip("_")
+
+
+def internal_transactions_suite(start: dt.date, end: dt.date) -> list[Expect]:
     return [
-        gxe.ExpectColumnValuesToNotBeNull(column="transaction_id"),
-        gxe.ExpectColumnValuesToBeUnique(column="transaction_id"),
-        gxe.ExpectColumnValuesToNotBeNull(column="processor_reference"),
-        gxe.ExpectColumnValuesToBeInSet(column="type", value_set=["payment", "refund", "chargeback"]),
-        gxe.ExpectColumnValuesToBeInSet(column="processor", value_set=list(PROCESSORS)),
-        gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=ISO_4217),
-        gxe.ExpectColumnValuesToBeBetween(column="amount_minor", min_value=1, max_value=MAX_ABS_MINOR),
-        *_in_partition(gxe, start, end),
+        Expect("ExpectColumnValuesToNotBeNull", "transaction_id"),
+        Expect("ExpectColumnValuesToBeUnique", "transaction_id"),
+        Expect("ExpectColumnValuesToNotBeNull", "processor_reference"),
+        Expect("ExpectColumnValuesToBeInSet", "type", value_set=("payment", "refund", "chargeback")),
+        Expect("ExpectColumnValuesToBeInSet", "processor", value_set=PROCESSORS),
+        Expect("ExpectColumnValuesToBeInSet", "currency", value_set=tuple(ISO_4217)),
+        Expect("ExpectColumnValuesToBeBetween", "amount_minor", min_value=1, max_value=MAX_ABS_MINOR),
+        *_in_partition(start, end),
     ]
 
 
-def processor_lines_suite(gxe, start: dt.date, end: dt.date) -> list:
+def processor_lines_suite(start: dt.date, end: dt.date) -> list[Expect]:
     return [
-        gxe.ExpectColumnValuesToNotBeNull(column="line_id"),
+        Expect("ExpectColumnValuesToNotBeNull", "line_id"),
         # The record key. Not line_id: a line the processor delivers twice is loaded twice on purpose, posted
         # once (idempotency key) and reported by the reconciliation as a `duplicate` break.
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["file_id", "record_no"]),
-        gxe.ExpectColumnValuesToBeInSet(column="processor", value_set=list(PROCESSORS)),
-        gxe.ExpectColumnValuesToBeInSet(column="category", value_set=[
-            "charge", "refund", "dispute", "fee", "payout", "adjustment", "other"]),
-        gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=ISO_4217),
-        gxe.ExpectColumnValuesToBeBetween(column="gross_minor", min_value=-MAX_ABS_MINOR, max_value=MAX_ABS_MINOR),
-        gxe.ExpectColumnValuesToBeBetween(column="net_minor", min_value=-MAX_ABS_MINOR, max_value=MAX_ABS_MINOR),
+        Expect("ExpectCompoundColumnsToBeUnique", columns=("file_id", "record_no")),
+        Expect("ExpectColumnValuesToBeInSet", "processor", value_set=PROCESSORS),
+        Expect("ExpectColumnValuesToBeInSet", "category", value_set=(
+            "charge", "refund", "dispute", "fee", "payout", "adjustment", "other")),
+        Expect("ExpectColumnValuesToBeInSet", "currency", value_set=tuple(ISO_4217)),
+        Expect("ExpectColumnValuesToBeBetween", "gross_minor", min_value=-MAX_ABS_MINOR, max_value=MAX_ABS_MINOR),
+        Expect("ExpectColumnValuesToBeBetween", "net_minor", min_value=-MAX_ABS_MINOR, max_value=MAX_ABS_MINOR),
         # A fee is at most the size of the line it is charged on (a dispute fee can exceed a small charge,
         # so the bound is absolute, not relative).
-        gxe.ExpectColumnValuesToBeBetween(column="fee_minor", min_value=-MAX_ABS_MINOR, max_value=MAX_ABS_MINOR),
-        *_in_partition(gxe, start, end),
+        Expect("ExpectColumnValuesToBeBetween", "fee_minor", min_value=-MAX_ABS_MINOR, max_value=MAX_ABS_MINOR),
+        *_in_partition(start, end),
     ]
 
 
-def bank_lines_suite(gxe, start: dt.date, end: dt.date) -> list:
+def bank_lines_suite(start: dt.date, end: dt.date) -> list[Expect]:
     return [
-        gxe.ExpectColumnValuesToNotBeNull(column="account_id"),
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["file_id", "record_no"]),
-        gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=ISO_4217),
-        gxe.ExpectColumnValuesToBeInSet(column="classification", value_set=["payout", "fee", "interest", "other"]),
-        gxe.ExpectColumnValuesToBeBetween(column="amount_minor", min_value=-MAX_ABS_MINOR, max_value=MAX_ABS_MINOR),
+        Expect("ExpectColumnValuesToNotBeNull", "account_id"),
+        Expect("ExpectCompoundColumnsToBeUnique", columns=("file_id", "record_no")),
+        Expect("ExpectColumnValuesToBeInSet", "currency", value_set=tuple(ISO_4217)),
+        Expect("ExpectColumnValuesToBeInSet", "classification", value_set=("payout", "fee", "interest", "other")),
+        Expect("ExpectColumnValuesToBeBetween", "amount_minor", min_value=-MAX_ABS_MINOR, max_value=MAX_ABS_MINOR),
         # A statement line books at most a week before the day it lands (weekends, bank holidays).
-        gxe.ExpectColumnValuesToBeBetween(column="booking_date", min_value=_ts(start - dt.timedelta(days=7)),
-                                          max_value=_ts(end)),
-        *_in_partition(gxe, start, end),
+        Expect("ExpectColumnValuesToBeBetween", "booking_date", min_value=start - dt.timedelta(days=7),
+               max_value=end),
+        *_in_partition(start, end),
     ]
 
 
@@ -84,16 +113,19 @@ SUITES = {"internal_transactions": internal_transactions_suite, "processor_lines
           "bank_lines": bank_lines_suite}
 
 
-def _ts(day: dt.date):
-    import pandas as pd
+def _gx_value(value: object) -> object:
+    """Dates as the pandas Timestamps of the frame's date columns (read_frame); other bounds as they are."""
+    if isinstance(value, dt.date):
+        import pandas as pd
 
-    return pd.Timestamp(day)
+        return pd.Timestamp(value)
+    return value
 
 
-def _in_partition(gxe, start: dt.date, end: dt.date) -> list:
+def _in_partition(start: dt.date, end: dt.date) -> list[Expect]:
     """business_date within the partition [start, end] (end inclusive: the last day of the run)."""
-    return [gxe.ExpectColumnValuesToNotBeNull(column="business_date"),
-            gxe.ExpectColumnValuesToBeBetween(column="business_date", min_value=_ts(start), max_value=_ts(end))]
+    return [Expect("ExpectColumnValuesToNotBeNull", "business_date"),
+            Expect("ExpectColumnValuesToBeBetween", "business_date", min_value=start, max_value=end)]
 
 
 @dataclass
@@ -141,6 +173,14 @@ def validate(frame, table: str, start: dt.date, end: dt.date) -> SuiteOutcome:
     outcome = SuiteOutcome(table=table, rows=len(frame))
     if frame.empty:
         return outcome
+    with _GX_LOCK:   # one ephemeral GX context for the process: checks evaluated on threads take turns in it
+        return _validate_gx(frame, table, start, end, outcome)
+
+
+_GX_LOCK = threading.Lock()
+
+
+def _validate_gx(frame, table: str, start: dt.date, end: dt.date, outcome: SuiteOutcome) -> SuiteOutcome:
     gx, context, source = _context()
     import great_expectations.expectations as gxe
 
@@ -148,7 +188,8 @@ def validate(frame, table: str, start: dt.date, end: dt.date) -> SuiteOutcome:
     try:
         batch = (source.add_dataframe_asset(name=asset_name).add_batch_definition_whole_dataframe("all")
                  .get_batch(batch_parameters={"dataframe": frame}))
-        suite = gx.ExpectationSuite(name=f"{table}_suite", expectations=SUITES[table](gxe, start, end))
+        suite = gx.ExpectationSuite(name=f"{table}_suite",
+                                    expectations=[e.gx(gxe) for e in SUITES[table](start, end)])
         result = batch.validate(suite)
     finally:
         source.delete_asset(asset_name)
@@ -172,3 +213,109 @@ def validate(frame, table: str, start: dt.date, end: dt.date) -> SuiteOutcome:
 def _short(value: object) -> str:
     text = value.date().isoformat() if hasattr(value, "date") and hasattr(value, "hour") else str(value)
     return text[:60]
+
+
+# ------------------------------------------------------------------------------------------ at scale: SQL
+# Above this many rows a suite runs as SQL in Postgres instead of GX on pandas: the frame would hold every row of
+# the day in Python (10M records: minutes to fetch, gigabytes to hold), where one scan of the day's partitions
+# counts every expectation's unexpected rows at once. GX keeps what it gives on small days (its own result
+# objects and messages); both give the same failures (tested).
+GX_MAX_ROWS = 200_000
+_SQL_COLUMN = {"currency": "currency::text"}   # char(3) compared as text, as read_frame reads it
+
+
+def check_suite(conn: psycopg.Connection, table: str, tenant: str, start: dt.date, end: dt.date) -> SuiteOutcome:
+    """The table's suite on a tenant's rows of days start..end: GX on a frame for a small day, else SQL."""
+    rows = conn.execute("SELECT coalesce(sum(records_loaded), 0) FROM imports.files WHERE tenant = %s"
+                        " AND source = %s AND business_date BETWEEN %s AND %s",
+                        (tenant, _SOURCE_OF[table], start, end)).fetchone()[0]
+    conn.rollback()
+    if rows <= GX_MAX_ROWS:
+        return validate(read_frame(conn, table, tenant, start, end), table, start, end)
+    return validate_sql(conn, table, tenant, start, end)
+
+
+_SOURCE_OF = {table: source for source, table in SOURCE_TABLE.items()}
+
+
+def validate_sql(conn: psycopg.Connection, table: str, tenant: str, start: dt.date, end: dt.date) -> SuiteOutcome:
+    """The table's suite as SQL: one hash aggregate per uniqueness expectation counts the rows whose key repeats,
+    one scan the unexpected rows of every row-wise expectation (folded into the aggregate when the suite has one
+    uniqueness expectation, as every suite here: one scan of the day on a clean day); samples only for what
+    failed."""
+    suite = SUITES[table](start, end)
+    where = f"FROM imports.{table} WHERE tenant = %(tenant)s AND business_date BETWEEN %(start)s AND %(end)s"
+    params: dict[str, object] = {"tenant": tenant, "start": start, "end": end}
+    predicates: dict[int, str] = {}
+    for i, e in enumerate(suite):
+        column = _SQL_COLUMN.get(e.column or "", e.column)
+        if e.kind == "ExpectColumnValuesToNotBeNull":
+            predicates[i] = f"{column} IS NULL"
+        elif e.kind == "ExpectColumnValuesToBeInSet":
+            params[f"set{i}"] = list(e.value_set or ())
+            predicates[i] = f"NOT ({column} = ANY (%(set{i})s))"   # null: not unexpected, as in GX
+        elif e.kind == "ExpectColumnValuesToBeBetween":
+            params[f"min{i}"], params[f"max{i}"] = e.min_value, e.max_value
+            predicates[i] = f"({column} < %(min{i})s OR {column} > %(max{i})s)"
+        elif e.kind not in ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"):
+            raise ValueError(f"{e.kind} has no SQL form here: add one to validate_sql")
+    counts = ", ".join(f"count(*) FILTER (WHERE {p})" for p in predicates.values())
+    unique = [i for i in range(len(suite)) if i not in predicates]
+    with conn.transaction():
+        conn.execute("SET LOCAL work_mem = '512MB'")   # the uniqueness hash aggregates stay in memory
+        found: dict[int, int] = {}
+        if len(unique) == 1:
+            # One scan on a clean day: the uniqueness hash aggregate also counts the rows any row-wise
+            # expectation refuses; only when some are, a second scan tells which.
+            total, bad, found[unique[0]] = _repeated_rows(conn, suite[unique[0]], where, params,
+                                                          " OR ".join(predicates.values()) or "false")
+            unexpected = [0] * len(predicates)
+            if bad:
+                _, *unexpected = conn.execute(f"SELECT count(*), {counts} {where}", params).fetchone()   # noqa: S608
+        else:
+            total, *unexpected = conn.execute(f"SELECT count(*), {counts} {where}", params).fetchone()   # noqa: S608
+            for i in unique:
+                found[i] = _repeated_rows(conn, suite[i], where, params, "false")[2]
+        found.update(zip(predicates, unexpected, strict=True))
+        outcome = SuiteOutcome(table=table, rows=total, evaluated=len(suite))
+        for i, e in enumerate(suite):
+            if found[i]:
+                outcome.failures.append({"expectation": e.type, "column": e.column or ",".join(e.columns),
+                                         "unexpected_count": int(found[i]),
+                                         "sample": ", ".join(_sample(conn, e, predicates.get(i), where, params)),
+                                         "error": None})
+    conn.rollback()
+    return outcome
+
+
+def _repeated_rows(conn: psycopg.Connection, e: Expect, where: str, params: dict[str, object], bad: str
+                   ) -> tuple[int, int, int]:
+    """(rows, rows where `bad`, rows whose key (not null) another row of the day has). The day's keys are first
+    grouped by a 64-bit hash (an integer hash aggregate: 10M wide text keys would be sorted or hashed as text);
+    only the rows of hashes seen twice, none on a clean day, are then compared by their keys themselves."""
+    keys = ", ".join(e.columns or (e.column,))   # type: ignore[arg-type]
+    hashed = f"hashtextextended(({keys})::text, 0)"
+    rows, bad_rows, twice = conn.execute(
+        f"SELECT coalesce(sum(n), 0), coalesce(sum(bad), 0), array_agg(h) FILTER (WHERE n > 1 AND h IS NOT NULL)"   # noqa: S608
+        f" FROM (SELECT CASE WHEN ({keys}) IS NOT NULL THEN {hashed} END AS h, count(*) AS n,"
+        f" count(*) FILTER (WHERE {bad}) AS bad {where} GROUP BY 1) g", params).fetchone()
+    if not twice:
+        return rows, bad_rows, 0
+    repeated = conn.execute(f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n {where} AND ({keys}) IS NOT NULL"   # noqa: S608
+                            f" AND {hashed} = ANY (%(twice)s) GROUP BY {keys} HAVING count(*) > 1) d",
+                            {**params, "twice": twice}).fetchone()[0]
+    return rows, bad_rows, repeated
+
+
+def _sample(conn: psycopg.Connection, e: Expect, predicate: str | None, where: str, params: dict[str, object]
+            ) -> list[str]:
+    """Up to five unexpected values (of a uniqueness expectation: rows whose key repeats)."""
+    if predicate is not None:
+        values = conn.execute(f"SELECT ({e.column})::text {where} AND {predicate} LIMIT 5", params)   # noqa: S608
+    else:
+        keys = ", ".join(e.columns or (e.column,))   # type: ignore[arg-type]
+        rows = conn.execute(f"SELECT {keys} {where} AND ({keys}) IN (SELECT {keys} {where}"   # noqa: S608
+                            f" GROUP BY {keys} HAVING count(*) > 1 LIMIT 5) LIMIT 5", params).fetchall()
+        # GX lists a compound key as the dict of its columns
+        return [_short(dict(zip(e.columns, row, strict=True)) if e.columns else row[0]) for row in rows]
+    return [_short(v) for (v,) in values.fetchall()]

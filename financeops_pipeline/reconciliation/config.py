@@ -19,9 +19,12 @@ DEFAULT_COUNTERPARTY_PATTERNS = _DEFAULTS.counterparty_patterns()
 
 
 def default_memory_limit() -> str:
-    """40% of physical memory: DuckDB's own limit (80% by default) leaves no room for the Arrow inputs and
-    results, which live outside it; past the limit DuckDB spills to disk instead of exhausting the machine."""
-    return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') * 2 // 5 // 2**20}MB"
+    """A quarter of physical memory, at most 4 GB: DuckDB's own limit (80% by default) leaves no room for the
+    Arrow inputs and results, which live outside it, and a 10M-transaction day's match needs less (its largest
+    operator is the hash join of the 1:1 pairs, ~1.5 GB); past the limit DuckDB spills to disk instead of
+    exhausting the machine."""
+    quarter = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 // 2**20
+    return f"{min(quarter, 4096)}MB"
 
 
 def _default_rules() -> RuleSet:

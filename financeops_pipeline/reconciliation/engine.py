@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -72,27 +73,48 @@ class ReconInputs:
 class ReconResult:
     # Every item of the window the day tracks, with one state: the day's items, earlier ones still pending or
     # in a break, and earlier ones matched today. A matched item carries its match group and match day, so
-    # the day's matches are these rows (recon.matches is a view of them).
-    item_status: pa.Table
+    # the day's matches are these rows (recon.matches is a view of them). Two parts: open_states, every state
+    # but the plain 1:1 matches by processor reference, and those as plain_pairs, one row per pair
+    # (store.PAIRS_SCHEMA; store.expand_pairs gives their two items): on a 10M day 99% of the states, which
+    # as item rows cost more to build and write than the whole match.
+    open_states: pa.Table
     breaks: pa.Table        # breaks of the day with lifecycle new / persisting / resolved
     # adjusting entries of the tolerance and FX matches made that day (reconciliation/adjusting.py posts them)
     adjustments: pa.Table | None = None
+    plain_pairs: pa.Table = field(default_factory=lambda: store.PAIRS_SCHEMA.empty_table())
+
+    @property
+    def item_status(self) -> pa.Table:
+        """Every state as item rows (both parts; for small days and tests: a 10M day's are ~20M rows)."""
+        return store.all_states(self.open_states, self.plain_pairs)
+
+    @property
+    def item_count(self) -> int:
+        return self.open_states.num_rows + 2 * self.plain_pairs.num_rows
 
     def counts(self) -> dict[str, int]:
         """Items per state, of the day's own items and the earlier ones still open, as the reports count
         them: an earlier item matched today is one of today's matches, not one of today's matched items (the
         same rule as the view recon.day_item_states, which the reports read)."""
-        states = self.item_status
+        states = self.open_states
         carried = pc.fill_null(pc.less(states["item_date"], states["matched_on"]), False)
         statuses = states.filter(pc.invert(carried)).group_by("status").aggregate([("status", "count")]).to_pylist()
-        return {r["status"]: r["status_count"] for r in statuses}
+        counts = {r["status"]: r["status_count"] for r in statuses}
+        if self.plain_pairs.num_rows:   # a pair matched on its later item's day: that item is the day's
+            pairs = self.plain_pairs
+            later = pc.max_element_wise(pairs["i_date"], pairs["p_date"])
+            own = sum(pc.sum(pc.equal(pairs[c], later)).as_py() for c in ("i_date", "p_date"))
+            counts["matched"] = counts.get("matched", 0) + own
+        return counts
 
 
 def reconcile(inputs: ReconInputs, day: dt.date, config: ReconConfig) -> ReconResult:
     """Match everything in DuckDB; no Python loop touches a row. Past its memory limit DuckDB spills to a
     temporary folder of its own, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="financeops-recon-spill-") as spill:
-        con = duckdb.connect(config={"threads": 2, "memory_limit": config.memory_limit, "temp_directory": spill})
+        con = duckdb.connect(config={"threads": 2, "memory_limit": config.memory_limit, "temp_directory": spill,
+                                     # no result here depends on row order, and keeping it costs memory
+                                     "preserve_insertion_order": False})
         try:
             return _match(con, inputs, day, config)
         finally:
@@ -110,6 +132,11 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         schema=pa.schema([("processor", pa.string()), ("pattern", pa.string())])))
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
+    con.execute(load_sql("reconciliation/sql/keys.sql"))
+    _register_open_keys(con)
+    con.execute(load_sql("reconciliation/sql/pairs.sql"))
+    # once: match.sql reads them twice (the pairs with a difference, the plain matches)
+    con.register("key_pairs", con.sql("SELECT * FROM key_pairs_joined").to_arrow_table())
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
@@ -118,12 +145,15 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.register("currency_units", _CURRENCY_UNITS)
     con.execute(load_sql("reconciliation/sql/tolerance.sql"))
     con.execute(load_sql("reconciliation/sql/fx.sql"))
-    for name, table in inputs.resolutions.tables().items():
+    resolutions = inputs.resolutions.tables()
+    for name, table in resolutions.items():
         con.register(name, table)
-    con.execute(load_sql("reconciliation/sql/apply_resolutions.sql"))
+    if any(table.num_rows for table in resolutions.values()):   # none: nothing to apply (most days)
+        con.execute(load_sql("reconciliation/sql/apply_resolutions.sql"))
     con.execute(load_sql("reconciliation/sql/suggestions.sql"))
     con.execute(load_sql("reconciliation/sql/adjustments.sql"))
     con.execute(load_sql("reconciliation/sql/breaks.sql"))
+    # The day's states: item_status (every state but the plain 1:1 matches) and the plain matches as pairs.
     item_status = con.sql(
         "SELECT source, source_ref, currency, amount_minor::BIGINT AS amount_minor, item_date, status, break_id,"
         " break_type, rule, CAST(details AS VARCHAR) AS details, match_group,"
@@ -136,6 +166,11 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " OR rule IN ('accepted', 'written_off')",
         params={"day": day},
     ).to_arrow_table()
+    # A pair's items are the day's when it matched that day (both are dated on or before it).
+    plain_pairs = con.sql(
+        "SELECT i_ref, p_ref, processor, pref, kind, currency, amount_minor::BIGINT AS amount_minor, i_date, p_date,"
+        " (SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference') AS rule_version"
+        " FROM plain_pairs WHERE matched_on = $day", params={"day": day}).to_arrow_table()
     breaks = con.sql(
         "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
         " first_seen,"
@@ -147,7 +182,66 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " WHERE a.matched_on = $day AND EXISTS (SELECT 1 FROM item_status s WHERE s.source = a.carrier_source"
         " AND s.source_ref = a.carrier_ref AND s.status = 'matched' AND s.rule = a.rule_id)"
         " ORDER BY a.idempotency_key", params={"day": day}).to_arrow_table()
-    return ReconResult(item_status=item_status, breaks=breaks, adjustments=adjustments)
+    return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments,
+                       plain_pairs=store.PAIRS_SCHEMA.empty_table() if plain_pairs.num_rows == 0
+                       else plain_pairs.cast(store.PAIRS_SCHEMA))
+
+
+def _register_open_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """repeated_int, repeated_proc and open_keys (keys.sql), from the 64-bit keys of every row, by numpy's sort:
+    10M keys sort in ~0.15 s where DuckDB's hash aggregate over as many distinct keys takes 1.3-2 s.
+
+    open_keys: every rule-1 key that is not exactly one keyed record on each side (one-sided, split or repeated
+    on a side, or holding a repeated id). A hash collision only ever adds keys here (more rows to the general
+    rules, which are exact)."""
+    keys = {name: con.sql(f"SELECT h, g, keyed FROM {name}").to_arrow_table() for name in ("int_keys", "proc_keys")}
+    h_int, g_int, keyed_int = _columns(keys["int_keys"])
+    h_proc, g_proc, keyed_proc = _columns(keys["proc_keys"])
+    del keys
+    repeated_int, repeated_proc = _repeated(h_int), _repeated(h_proc)
+    s_int, s_proc = np.sort(g_int[keyed_int]), np.sort(g_proc[keyed_proc])
+    u_int, u_proc = _distinct_sorted(s_int), _distinct_sorted(s_proc)
+    both = np.sort(np.concatenate([u_int, u_proc]))
+    one_sided = both[_unique_mask(both)]
+    open_keys = np.unique(np.concatenate([
+        _repeated_sorted(s_int), _repeated_sorted(s_proc), one_sided,
+        g_int[keyed_int & _member(h_int, repeated_int)], g_proc[keyed_proc & _member(h_proc, repeated_proc)]]))
+    for name, values, column in (("repeated_int", repeated_int, "h"), ("repeated_proc", repeated_proc, "h"),
+                                 ("open_keys", open_keys, "g")):
+        con.register(name, pa.table({column: pa.array(values, pa.uint64())}))
+
+
+def _columns(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    h, g = (table[c].to_numpy() for c in ("h", "g"))
+    return h, g, table["keyed"].to_numpy(zero_copy_only=False)
+
+
+def _repeated(values: np.ndarray) -> np.ndarray:
+    return _repeated_sorted(np.sort(values))
+
+
+def _repeated_sorted(s: np.ndarray) -> np.ndarray:
+    """The values that occur more than once in the sorted array, once each."""
+    return _distinct_sorted(s[1:][s[1:] == s[:-1]])
+
+
+def _distinct_sorted(s: np.ndarray) -> np.ndarray:
+    return s[np.concatenate([[True], s[1:] != s[:-1]])] if s.size else s
+
+
+def _unique_mask(s: np.ndarray) -> np.ndarray:
+    """True where the value of the sorted array occurs exactly once."""
+    if s.size == 0:
+        return np.zeros(0, dtype=bool)
+    differs = s[1:] != s[:-1]
+    return np.concatenate([[True], differs]) & np.concatenate([differs, [True]])
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    if sorted_set.size == 0:
+        return np.zeros(values.size, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
+    return sorted_set[at] == values
 
 
 def _register_sources(con: duckdb.DuckDBPyConnection, inputs: ReconInputs) -> None:
@@ -242,13 +336,14 @@ def write_results(conn: psycopg.Connection, archive_dir: Path, tenant: str, day:
     with conn.transaction():
         if day_locked(conn, tenant, day):   # holds the day's shared lock until the results are written
             return False
-        store.write_states(archive_dir, tenant, day, result.item_status)
+        store.write_states(archive_dir, tenant, day, result.open_states, result.plain_pairs)
         for table in ("recon.item_status", "recon.breaks", "recon.day_totals", "recon.runs"):
             conn.execute(f"DELETE FROM {table} WHERE tenant = %s AND business_date = %s", (tenant, day))
-        copy_into_day(conn, "recon.item_status", day, store.queried_states(result.item_status), ("details",),
+        copy_into_day(conn, "recon.item_status", day, store.queried_states(result.open_states), ("details",),
                       day_columns)
         copy_arrow(conn, "recon.breaks", result.breaks, ("details",), day_columns)
-        copy_arrow(conn, "recon.day_totals", store.day_totals(result.item_status, day), (), day_columns)
+        copy_arrow(conn, "recon.day_totals", store.day_totals(result.open_states, day, result.plain_pairs), (),
+                   day_columns)
         conn.execute("INSERT INTO recon.runs (tenant, business_date, run_id, code_version) VALUES (%s, %s, %s, %s)",
                      (tenant, day, run_id, code_version()))
     return True

@@ -40,6 +40,23 @@ def test_each_imported_file_is_a_partition_of_its_own(db_url, tmp_path):
     assert numbers == [(file_id, 1, loaded, loaded) for file_id, _, loaded in files]   # record_no 1..n per file
 
 
+def test_a_file_partition_has_its_row_count_and_the_statistics_its_readers_use(db_url, tmp_path):
+    # migration 0070: ANALYZE of the readers' columns only (the wide ids, positions, texts and jsonb are skipped)
+    with tenant_connection(db_url, "acme") as conn:
+        for path in sorted((SAMPLES / "acme" / "2026-11-02" / "internal").iterdir()):
+            import_file(conn, "acme", path, DAY, "run-1", tmp_path)
+    with psycopg.connect(db_url) as owner:
+        (part, tuples), = owner.execute(
+            "SELECT c.oid::regclass::text, c.reltuples FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'imports.internal_transactions'::regclass AND c.relname NOT LIKE '%unfiled'"
+        ).fetchall()
+        loaded = owner.execute("SELECT count(*) FROM imports.internal_transactions").fetchone()[0]
+        columns = {r[0] for r in owner.execute(
+            "SELECT attname FROM pg_stats WHERE schemaname || '.' || tablename = %s", (part,))}
+    assert tuples == loaded > 0
+    assert columns == {"tenant", "business_date", "file_id", "record_no", "type", "currency", "processor"}
+
+
 def test_a_partition_of_a_file_that_is_not_the_tenants_is_refused(db_url):
     with psycopg.connect(db_url) as owner:
         owner.execute("SELECT ops.register_tenant('acme'), ops.register_tenant('globex')")

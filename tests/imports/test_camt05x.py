@@ -14,9 +14,9 @@ from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.errors import FileRejected
 from financeops_pipeline.imports import camt053, detect
 from financeops_pipeline.imports.loader import import_file
+from financeops_pipeline.ledger.posting import post_day
 from financeops_pipeline.reconciliation.config import ReconConfig
 from financeops_pipeline.reconciliation.engine import bank_items, load_inputs, reconcile
-from financeops_pipeline.sqlfiles import load_sql
 from tests.conftest import SAMPLES
 from tests.imports.bank_shapes import check_bank_shapes
 
@@ -183,10 +183,15 @@ def _import(db_url: str, path: Path, day: dt.date, archive: Path):
     return outcome
 
 
-def _bank_events(db_url: str, day: dt.date) -> list[tuple]:
+def _bank_events(db_url: str, day: dt.date, archive: Path) -> list[tuple]:
+    """Post the day as it stands (a re-run posts only what is new), then every bank entry of the ledger with
+    its amount: the booked lines are posted, once each; notifications and intraday lines never."""
     with tenant_connection(db_url, "acme") as conn:
-        rows = conn.execute(load_sql("ledger/sql/posting_events.sql"), {"tenant": "acme", "day": day}).fetchall()
-    return sorted((r[1], r[3]) for r in rows if r[0].startswith("bank"))
+        post_day(conn, "acme", day, "test-camt05x", archive_dir=archive)
+        return conn.execute(
+            "SELECT j.idempotency_key, sum(p.amount_minor) FILTER (WHERE p.amount_minor > 0)"
+            " FROM ledger.journal_entries j JOIN ledger.postings p ON p.entry_id = j.entry_id"
+            " WHERE j.idempotency_key LIKE 'bank:%%' GROUP BY 1 ORDER BY 1").fetchall()
 
 
 def _superseded(db_url: str) -> list[tuple]:
@@ -214,7 +219,7 @@ def test_a_notification_matches_the_payout_first_then_the_statement_line_superse
     bank, states = _bank_states(db_url, DAY3, archive)
     assert [(b["booked"], b["report_kind"], b["amount_minor"]) for b in bank] == [(False, "notification", 23125)]
     assert [(s["source_ref"], s["status"]) for s in states] == [("123456789:ACME-BANK-20261103-001", "matched")]
-    assert _bank_events(db_url, DAY3) == []
+    assert _bank_events(db_url, DAY3, archive) == []
     # the day's camt.053 books the credit (same AcctSvcrRef) and an unknown 77.00: the notification is left out
     _import(db_url, STATEMENT, DAY3, archive)
     bank, states = _bank_states(db_url, DAY3, archive)
@@ -223,7 +228,7 @@ def test_a_notification_matches_the_payout_first_then_the_statement_line_superse
         ("123456789:ACME-BANK-20261103-001", "matched"), ("123456789:ACME-BANK-20261103-002", "pending")]
     assert _superseded(db_url) == [("Ntfctn[1]/Ntry[1]", DAY3, "same_reference")]
     # posting: the two booked lines, once each
-    assert _bank_events(db_url, DAY3) == [("bank:123456789:ACME-BANK-20261103-001", 23125),
+    assert _bank_events(db_url, DAY3, archive) == [("bank:123456789:ACME-BANK-20261103-001", 23125),
                                           ("bank:123456789:ACME-BANK-20261103-002", 7700)]
 
 
@@ -237,7 +242,7 @@ def test_an_intraday_report_never_counts_beside_the_statement_that_books_its_day
     _import(db_url, intraday, DAY3, archive)
     bank, _ = _bank_states(db_url, DAY3, archive)
     assert [(b["report_kind"], b["amount_minor"]) for b in bank] == [("intraday", 7700)]
-    assert _bank_events(db_url, DAY3) == []
+    assert _bank_events(db_url, DAY3, archive) == []
     _import(db_url, STATEMENT, DAY3, archive)
     bank, _ = _bank_states(db_url, DAY3, archive)
     assert sorted((b["report_kind"], b["amount_minor"]) for b in bank) == [("statement", 7700), ("statement", 23125)]

@@ -66,12 +66,54 @@ def test_fast_and_row_paths_agree_on_generated_stripe_files(lines):
     assert _normalized(fast.records()) == _normalized(rows.records())
 
 
-def test_a_bad_line_sends_the_file_down_the_row_path_which_names_it():
+def test_a_bad_line_goes_down_the_row_path_alone_which_names_it():
     data = (SAMPLES / "acme" / "2026-11-02" / "internal" / "transactions.csv").read_bytes()
     bad = data.replace(b"40.00", b"40.001", 1)
-    parsed = internal.parse(bad, "t.csv")
-    assert parsed.table is None
+    parsed, rows = internal.parse(bad, "t.csv"), internal.parse_csv_rows(bad, "t.csv")
+    assert parsed.table is not None   # the other lines stayed whole columns
     assert [(e.position, e.field) for e in parsed.errors] == [("line 2", "amount")]
+    assert parsed.errors == rows.errors and parsed.records() == rows.records()
+    assert parsed.records()[0]["source_position"] == "line 3"
+
+
+def _lines_with_faults(text: bytes, faults: list[tuple[int, bytes, bytes]]) -> bytes:
+    lines = text.split(b"\n")
+    for index, old, new in faults:
+        i = 1 + index % (len(lines) - 2)
+        lines[i] = lines[i].replace(old, new, 1)
+    return b"\n".join(lines)
+
+
+INTERNAL_FAULTS = [(b"payment", b"pay"), (b".", b"x"), (b"USD", b"USX"), (b"stripe", b"strip"),
+                   (b"+00:00", b""), (b"acme-T", b" "), (b"ch_", b""), (b"2026-11-02T", b"2026-11-02x")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.sampled_from(INTERNAL_FAULTS)), max_size=6),
+       st.lists(st.integers(0, 50), max_size=3))
+def test_mixed_internal_files_give_the_row_paths_records_and_errors(faults, repeated):
+    data = (SAMPLES / "acme" / "2026-11-02" / "internal" / "transactions.csv").read_bytes()
+    lines = data.rstrip(b"\n").split(b"\n")
+    lines += [lines[1 + i % (len(lines) - 1)] for i in repeated]   # duplicate ids, some of them bad too
+    bad = _lines_with_faults(b"\n".join(lines) + b"\n", [(i, *f) for i, f in faults])
+    parsed, rows = internal.parse(bad, "t.csv"), internal.parse_csv_rows(bad, "t.csv")
+    assert parsed.errors == rows.errors
+    assert parsed.records() == rows.records()
+    assert parsed.to_arrow().equals(rows.to_arrow())
+
+
+STRIPE_FAULTS = [(b"charge", b""), (b".", b"x"), (b"usd", b"usx"), (b"2026-11-02 ", b"2026-11-02x"),
+                 (b"txn_", b" ")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.sampled_from(STRIPE_FAULTS)), min_size=1, max_size=5))
+def test_mixed_stripe_files_give_the_row_paths_records_and_errors(faults):
+    path = sorted(SAMPLES.glob("*/*/processor/stripe_*.csv"))[0]
+    bad = _lines_with_faults(path.read_bytes(), [(i, *f) for i, f in faults])
+    parsed, rows = stripe.parse(bad, "s.csv"), stripe.parse_rows(bad, "s.csv")
+    assert parsed.errors == rows.errors
+    assert _normalized(parsed.records()) == _normalized(rows.records())
 
 
 # ------------------------------------------------------------------------------------------------- Adyen
@@ -187,19 +229,34 @@ def test_adyen_ambiguous_local_time_is_left_to_the_row_path():
         (ADYEN_SETTLED.replace(",Settled,", ",,"), "Type", "empty Type"),
     ],
 )
-def test_adyen_bad_line_falls_back_to_the_row_paths_exact_error(line, field, words):
+def test_adyen_bad_line_gets_the_row_paths_exact_error(line, field, words):
     data = _adyen_csv(ADYEN_SETTLED.replace("111", "110"), line, ADYEN_SETTLED.replace("111", "112"))
     parsed = adyen.parse(data, "bad.csv")
     rows = adyen.parse_rows(data, "bad.csv")
-    assert parsed.table is None   # the fast path stepped aside
-    assert parsed.errors == rows.errors and parsed.rows == rows.rows
+    assert parsed.errors == rows.errors and parsed.records() == rows.records()
+    assert parsed.to_arrow().equals(rows.to_arrow())
     if field is None:
-        assert parsed.errors == [] and len(parsed.rows) == 3
+        assert parsed.errors == [] and len(parsed.records()) == 3
         return
     (err,) = parsed.errors
     assert (err.file, err.position, err.field, err.raw) == ("bad.csv", "line 3", field, line)
     assert words in err.message
-    assert [r["source_position"] for r in parsed.rows] == ["line 2", "line 4"]
+    assert [r["source_position"] for r in parsed.records()] == ["line 2", "line 4"]
+
+
+def test_adyen_bad_lines_keep_the_fast_path_for_the_others():
+    lines = [ADYEN_SETTLED.replace("111", f"1{i:02d}") for i in range(20)]
+    lines[3] = lines[3].replace(",97.00,", ",97.001,")
+    lines[7] = lines[7].replace("EUR,,97", "EUX,,97")
+    lines[9] = lines[9].replace(",Settled,", ",,")
+    lines.append("Co,ACC,,,,2026-11-03 00:30:00,CET,MerchantPayout,payout-7,,,,,EUR,500.00,,,,,,,7")
+    lines.append("Co,ACC,,,,2026-11-03 00:30:00,CET,MerchantPayout,payout-7,,,,,EUR,5.0x,,,,,,,7")
+    data = _adyen_csv(*lines)
+    parsed, rows = adyen.parse(data, "m.csv"), adyen.parse_rows(data, "m.csv")
+    assert parsed.table is not None
+    assert [e.position for e in parsed.errors] == ["line 5", "line 9", "line 11", "line 23"]
+    assert parsed.errors == rows.errors
+    assert parsed.to_arrow().equals(rows.to_arrow())
 
 
 def test_adyen_missing_required_column_is_the_same_rejection():

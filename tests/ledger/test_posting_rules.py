@@ -239,22 +239,25 @@ def test_a_failure_mid_batch_leaves_nothing_posted_and_the_next_run_completes(ow
 
 def test_rules_that_do_not_balance_are_refused_at_load(tmp_path):
     bad = tmp_path / "rules.yaml"
-    bad.write_text("version: x\nrules:\n  r:\n    legs:\n      - {debit: cash, amount: amount_minor}\n")
+    bad.write_text("version: x\nrules:\n  r:\n    transfers:\n      - {debit: cash, amount: amount_minor}\n")
     with pytest.raises(ValueError, match="does not balance"):
         rules_module.load_rules(bad)
 
 
 def test_a_key_another_transaction_posts_meanwhile_rolls_the_batch_back(owner, db_url):
-    """Staging saw the key unposted, then another transaction took it before our insert: the unique index
-    refuses the batch whole (nothing of it is posted, the key is not posted twice)."""
+    """The keys were found unposted, then another writer (one that did not take the tenant's posting lock)
+    registered one before our batch: the unique index of ledger.entry_keys refuses the batch whole (nothing of it
+    is posted, the key is not posted twice)."""
+    internal(owner, "T01", "payment", 5_000)
+    owner.commit()
+    run_posting(db_url, "run-0")   # the day's key partition of T1's slice (its last character) exists from now on
     internal(owner, "T1", "payment", 10_000)
     internal(owner, "T2", "payment", 20_000)
     owner.commit()
     other = psycopg.connect(db_url)
-    other.execute(   # uncommitted: our batch stages T1 as unposted, then waits on the index for this row
-        "INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id,"
-        " rule_version, source_kind, run_id, code_version) VALUES (-1, 'acme', 'internal:T1', %s, 'manual', 't',"
-        " 'manual', 'other', 't')", (DAY,))
+    other.execute(   # uncommitted: our batch finds T1 unposted, then waits on the index for this row
+        "INSERT INTO ledger.entry_keys (tenant, key_date, key_slice, idempotency_key, entry_id) VALUES ('acme', %s,"
+        " 1, 'internal:T1', -1)", (DAY,))
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -267,11 +270,8 @@ def test_a_key_another_transaction_posts_meanwhile_rolls_the_batch_back(owner, d
     thread.start()
     thread.join(timeout=2)
     assert thread.is_alive()   # blocked on the other transaction's key
-    other.execute("INSERT INTO ledger.postings (entry_id, line_no, tenant, business_date, account_code, currency,"
-                  " amount_minor) VALUES (-1, 1, 'acme', %s, 'cash:A', 'USD', 100),"
-                  " (-1, 2, 'acme', %s, 'revenue', 'USD', -100)", (DAY, DAY))
     other.commit()
     other.close()
     thread.join(timeout=60)
     assert len(errors) == 1 and isinstance(errors[0], psycopg.errors.UniqueViolation)
-    assert posted(db_url) == {"internal:T1": [("cash:A", 100), ("revenue", -100)]}
+    assert set(posted(db_url)) == {"internal:T01"}

@@ -116,11 +116,12 @@ def test_a_run_killed_mid_way_and_started_again_loses_and_doubles_nothing(pg_tar
     with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {clean_db} TEMPLATE fo_template")
     clean_url = pg_target.url(clean_db)
+    started: list[subprocess.Popen] = []
     try:
+        # The clean reference run and the run to kill are independent (two databases): run them side by side.
         clean = _financeops_run(clean_url, tmp_path / "clean")
-        assert clean.wait(600) == 0, clean.stdout.read()
-
         killed = _financeops_run(db_url, tmp_path / "killed")
+        started += [clean, killed]
         deadline = time.monotonic() + 300
         # kill as soon as the ledger starts filling: imports done, posting under way, the rest not yet
         while not query(db_url, "SELECT count(*) FROM ledger.journal_entries")[0][0]:
@@ -128,6 +129,8 @@ def test_a_run_killed_mid_way_and_started_again_loses_and_doubles_nothing(pg_tar
             time.sleep(0.05)
         killed.send_signal(signal.SIGKILL)
         killed.wait(30)
+        clean_out, _ = clean.communicate(timeout=600)
+        assert clean.returncode == 0, clean_out
         assert _ledger_snapshot(db_url) != _ledger_snapshot(clean_url)   # it did stop mid-way
 
         again = _financeops_run(db_url, tmp_path / "killed")
@@ -136,5 +139,9 @@ def test_a_run_killed_mid_way_and_started_again_loses_and_doubles_nothing(pg_tar
         recovered, reference = _ledger_snapshot(db_url), _ledger_snapshot(clean_url)
         assert recovered == reference, [k for k in reference if recovered[k] != reference[k]]
     finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait(30)
         with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {clean_db} WITH (FORCE)")

@@ -79,6 +79,45 @@ def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch
     assert "| classification | 1 | mystery |" in bank and "| booking_date | 1 | 2026-01-15 |" in bank
 
 
+def test_the_suites_as_sql_find_what_gx_finds(scratch):
+    # The same planted rows as above, and a second record repeating a transaction id: the SQL form of each suite
+    # (what a big day runs, quality/expectations.py) names the same expectations, columns, counts and values.
+    import datetime as dt
+
+    from financeops_pipeline.db.connect import tenant_connection
+    from financeops_pipeline.quality.expectations import SUITES, read_frame, validate, validate_sql
+
+    day = dt.date.fromisoformat(D4)
+    query(scratch, "INSERT INTO imports.internal_transactions (tenant, business_date, file_id, record_no,"
+                   " source_position, transaction_id, created_at, type, amount_minor, currency, processor,"
+                   " processor_reference) VALUES ('acme', %s, 900001, 99, 'line 99', 'acme-T0016', now(), 'payment',"
+                   " 10000000000000, 'ZZZ', 'square', 'ref'), ('acme', %s, 900001, 100, 'line 100', 'acme-T0016',"
+                   " now(), 'refund', 5, 'USD', 'stripe', 'ref') RETURNING 1", (D4, D4))
+    query(scratch, "INSERT INTO imports.processor_lines (tenant, business_date, file_id, record_no, source_position,"
+                   " processor, line_id, category, created_at, currency, gross_minor, fee_minor, net_minor)"
+                   " VALUES ('acme', %s, 900002, 9, 'line 9', 'stripe', 'txn_x', 'bogus', now(), 'USD',"
+                   " 100, 0, 100), ('acme', %s, 900002, 9, 'line 9', 'stripe', 'txn_y', 'fee', now(), 'USD',"
+                   " 100, 0, 100) RETURNING 1", (D4, D4))
+    query(scratch, "INSERT INTO imports.bank_lines (tenant, business_date, file_id, record_no, source_position,"
+                   " account_id, currency, booking_date, amount_minor, classification) VALUES ('acme', %s, 900003, 9,"
+                   " 'Ntry[9]', '123456789', 'USD', '2026-01-15', 100, 'mystery') RETURNING 1", (D4,))
+
+    def key(failures):
+        return sorted((f["expectation"], f["column"], f["unexpected_count"], sorted(f["sample"].split(", ")))
+                      for f in failures)
+
+    with tenant_connection(scratch, "acme") as conn:
+        for table in SUITES:
+            gx = validate(read_frame(conn, table, "acme", day, day), table, day, day)
+            sql = validate_sql(conn, table, "acme", day, day)
+            assert (sql.rows, sql.evaluated) == (gx.rows, gx.evaluated), table
+            assert key(sql.failures) == key(gx.failures) and sql.failures, table
+            clean = dt.date(2026, 11, 2)   # a day nothing was planted in: one scan, no failures
+            sql, gx = validate_sql(conn, table, "acme", clean, clean), validate(
+                read_frame(conn, table, "acme", clean, clean), table, clean, clean)
+            assert (sql.rows, sql.failures) == (gx.rows, gx.failures) == (gx.rows, []) and sql.rows > 0, table
+
+
 def test_freshness_cut_off(scratch):
     checks = [(a, "files_fresh") for a in IMPORTS]
     # Good day: every file of 11-04 imported at 07:59 on 11-05, before the 08:00 cut-off (UTC partitions).
@@ -169,11 +208,12 @@ def test_a_failed_blocking_check_stops_the_downstream_reports(scratch):
 
     query(scratch, "DELETE FROM reports.trial_balance WHERE business_date = %s RETURNING 1", (D4,))
     with psycopg.connect(scratch) as conn:
-        conn.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_balanced")
-    query(scratch, "INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id,"
-                   " rule_version, source_kind, run_id, code_version) VALUES (999999, 'acme', 'test:one-legged', %s,"
+        conn.execute("ALTER TABLE ledger.postings_legacy DISABLE TRIGGER postings_balanced")
+    query(scratch, "INSERT INTO ledger.journal_entries_legacy (entry_id, tenant, idempotency_key, business_date,"
+                   " rule_id, rule_version, source_kind, run_id, code_version)"
+                   " VALUES (999999, 'acme', 'test:one-legged', %s,"
                    " 'manual', 't', 'manual', 'test', 't') RETURNING 1", (D4,))
-    query(scratch, "INSERT INTO ledger.postings VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
+    query(scratch, "INSERT INTO ledger.postings_legacy VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
                    " RETURNING 1", (D4,))
     bad = materialize(scratch, D4, assets=assets, checks=checks)
     assert not bad.success and not evaluations(bad)["ledger/journal_entries/ledger_balanced"].passed
@@ -227,15 +267,17 @@ def test_an_id_reused_for_other_money_fails_a_known_duplicate_passes(db_url, tmp
 
 
 def test_existing_ledger_and_recon_gates_fail_on_a_bad_day(scratch):
-    # As the owner, bypass the balance and snapshot triggers and post a one-legged 1.00 to cash; lose one
+    # As the owner, bypass the balance and snapshot triggers of the entries + postings tables (kept, as *_legacy,
+    # by migration 0060; a transfer cannot be one-legged) and post a one-legged 1.00 to cash; lose one
     # reconciled item.
     with psycopg.connect(scratch) as conn:
-        conn.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_balanced,"
+        conn.execute("ALTER TABLE ledger.postings_legacy DISABLE TRIGGER postings_balanced,"
                      " DISABLE TRIGGER postings_snapshot")
-    query(scratch, "INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id,"
-                   " rule_version, source_kind, run_id, code_version) VALUES (999999, 'acme', 'test:one-legged', %s,"
+    query(scratch, "INSERT INTO ledger.journal_entries_legacy (entry_id, tenant, idempotency_key, business_date,"
+                   " rule_id, rule_version, source_kind, run_id, code_version)"
+                   " VALUES (999999, 'acme', 'test:one-legged', %s,"
                    " 'manual', 't', 'manual', 'test', 't') RETURNING 1", (D4,))
-    query(scratch, "INSERT INTO ledger.postings VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
+    query(scratch, "INSERT INTO ledger.postings_legacy VALUES (999999, 1, 'acme', %s, 'cash:123456789', 'USD', 100)"
                    " RETURNING 1", (D4,))
     # lose acme-T0021 (250.00, matched) from the day's reconciliation totals
     query(scratch, "UPDATE recon.day_totals SET items = items - 1, amount_minor = amount_minor - 25000"

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from financeops_pipeline.imports.bankcsv import tenant_mappings
-from financeops_pipeline.imports.loader import FileImport, import_file
+from financeops_pipeline.imports.loader import FileImport, import_files
 from financeops_pipeline.landing import day_files
 from financeops_pipeline.money import format_minor
 from financeops_pipeline.orchestration.partitions import tenant_day_partitions
@@ -26,9 +26,9 @@ def _import_source(context: dg.AssetExecutionContext, financeops: FinanceopsReso
         mappings = tenant_mappings(financeops.data_path, tenant) if source == "bank" else []
         with financeops.tenant_conn(tenant) as conn:
             for day in partition_days(context):
-                for path in day_files(financeops.data_path, tenant, day, source):
-                    outcome = import_file(conn, tenant, path, day, context.run_id, financeops.archive_path,
-                                          mappings)
+                # in order, one transaction each; the next file is read and parsed while one loads
+                for outcome in import_files(conn, tenant, day_files(financeops.data_path, tenant, day, source), day,
+                                            context.run_id, financeops.archive_path, mappings):
                     context.log.info(f"[{tenant} {day}] {outcome.summary()}")
                     results.append((tenant, day.isoformat(), outcome))
     rows = [{"tenant": t, "day": d, "file": o.path.rsplit("/", 1)[-1], "format": o.format, "status": o.status,

@@ -23,9 +23,10 @@ from financeops_pipeline.reports.build import markdown_table
     key_prefix=["ledger"], group_name="ledger", partitions_def=tenant_day_partitions,
     deps=[bank_records, processor_records, internal_records],
     backfill_policy=dg.BackfillPolicy.single_run(), kinds={"postgres"},
-    metadata={"table": "ledger.journal_entries, ledger.postings"},
+    metadata={"table": "ledger.transfers, ledger.entry_keys (views: ledger.journal_entries, ledger.postings)"},
+
     retry_policy=RETRY_POLICY,
-    description="Journal entries and postings per the versioned posting rules; balance enforced by Postgres.",
+    description="Transfers per the versioned posting rules, a fresh partition per batch; balanced by construction.",
 )
 def journal_entries(context: dg.AssetExecutionContext, financeops: FinanceopsResource) -> dg.MaterializeResult:
     rows = []
@@ -33,7 +34,7 @@ def journal_entries(context: dg.AssetExecutionContext, financeops: FinanceopsRes
         for tenant in partition_tenants(context, financeops):
             for day in partition_days(context):   # in date order: snapshots carry forward
                 result = post_day_in_slices(partial(financeops.tenant_conn, tenant), tenant, day, context.run_id,
-                                            posting_slices())
+                                            posting_slices(), archive_dir=financeops.archive_path)
                 rows.append({"tenant": tenant, "day": day.isoformat(), "events": result.events,
                              "entries_posted": result.entries_posted, "postings": result.postings_posted,
                              "already_posted": result.entries_already_posted})

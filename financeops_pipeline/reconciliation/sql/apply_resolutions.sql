@@ -21,7 +21,10 @@ checked AS (
                     m.source || ' ' || m.source_ref || ' was ' || m.amount_minor || ' ' || m.currency || ', now '
                     || s.amount_minor || ' ' || s.currency
            END AS changed
-    FROM m LEFT JOIN item_status s ON s.source = m.source AND s.source_ref = m.source_ref
+    FROM m LEFT JOIN (SELECT source, source_ref, status, rule, currency, amount_minor FROM item_status
+                      UNION ALL   -- the plain 1:1 matches (match.sql)
+                      SELECT source, source_ref, status, rule, currency, amount_minor FROM plain_pair_states) s
+           ON s.source = m.source AND s.source_ref = m.source_ref
 )
 SELECT *, string_agg(changed, '; ') FILTER (WHERE changed IS NOT NULL) OVER (PARTITION BY resolution_id) AS why
 FROM checked;

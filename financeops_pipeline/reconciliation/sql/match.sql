@@ -6,96 +6,77 @@
 -- Output: item_status (one row per item, exactly one state: matched, explained, pending, suggested or break).
 --
 -- Where the time goes (issue 13): almost every internal record meets exactly one processor line under its
--- processor reference. Those 1:1 pairs are decided by one aggregate over both sides keyed by a 64-bit hash of
--- (processor, reference, kind) (ref_keys), with no window and no join back to the rows. Every other row (both
--- sides of every other reference, repeated deliveries, rows without a reference) goes through the general rules
--- below, which are exact and see only those few rows (int_rest, proc_rest). A hash collision can only send rows
--- to the general rules: a pair counts as 1:1 only when both rows' string keys are equal.
+-- processor reference. keys.sql and engine.py find, from 64-bit hashes of the keys and a sort, the few keys that
+-- are not one record on each side (open_keys) and the ids delivered more than once (repeated_int, repeated_proc).
+-- Every other keyed record is one side of a 1:1 pair, joined to the other by the key's hash with the strings
+-- compared (pairs.sql; engine.py reads the join once and registers it as key_pairs): no window, no aggregate and
+-- no join back over the day's rows. A hash collision (strings
+-- differ under one hash) only sends its rows to the general rules. The general rules (splits, duplicates by
+-- amount, merchant reference, pending and one-sided items) are exact and see only the rows of the open keys
+-- (int_rest, proc_rest). Plain matches never become rows of item_status: engine.py reads them as pairs
+-- (plain_pairs, one row per two items); item_status holds every other state, which the later steps update.
 
--- Internal items. A transaction id delivered again (a later file repeating it) keeps dup_rank 1 on its first
--- delivery (by day, file, position) and is `duplicate` after. Only ids seen more than once are ranked (found by
--- their hash: a collision only ranks an id that then keeps rank 1).
-CREATE OR REPLACE TEMP TABLE int_items AS
-WITH src AS (
-    SELECT transaction_id AS ref, processor, processor_reference AS pref,
-           CASE type WHEN 'payment' THEN 'charge' WHEN 'refund' THEN 'refund' ELSE 'dispute' END AS kind,
-           currency, amount_minor, business_date AS item_date, file_order, source_position
-    FROM internal_src),
-repeated AS (SELECT hash(transaction_id) AS h FROM internal_src GROUP BY 1 HAVING count(*) > 1)
-SELECT ref, processor, pref, kind, currency, amount_minor, item_date, 1::BIGINT AS dup_rank,
-       hash(processor, pref, kind) AS g
-FROM src WHERE NOT EXISTS (SELECT 1 FROM repeated r WHERE r.h = hash(src.ref))
-UNION ALL
-SELECT ref, processor, pref, kind, currency, amount_minor, item_date,
-       row_number() OVER (PARTITION BY ref ORDER BY item_date, file_order, source_position),
-       hash(processor, pref, kind)
-FROM src WHERE EXISTS (SELECT 1 FROM repeated r WHERE r.h = hash(src.ref));
-
--- Every processor line (payout rows and fees too, for the payouts), with its item ref and dup_rank as above.
-CREATE OR REPLACE TEMP TABLE proc_all AS
-WITH repeated AS (SELECT hash(processor, line_id) AS h FROM processor_src GROUP BY 1 HAVING count(*) > 1)
-SELECT processor || ':' || line_id AS ref, processor, line_id, category, reference, merchant_reference, currency,
-       gross_minor, net_minor, payout_id, payout_date, business_date, 1::BIGINT AS dup_rank,
-       hash(processor, reference, category) AS g
-FROM processor_src s WHERE NOT EXISTS (SELECT 1 FROM repeated r WHERE r.h = hash(s.processor, s.line_id))
-UNION ALL
-SELECT processor || ':' || line_id, processor, line_id, category, reference, merchant_reference, currency,
-       gross_minor, net_minor, payout_id, payout_date, business_date,
-       row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_order, source_position),
-       hash(processor, reference, category)
-FROM processor_src s WHERE EXISTS (SELECT 1 FROM repeated r WHERE r.h = hash(s.processor, s.line_id));
-
-CREATE OR REPLACE TEMP VIEW proc_items AS
-SELECT ref, processor, reference AS pref, category AS kind, currency, abs(gross_minor) AS amount_minor,
-       merchant_reference, business_date AS item_date, dup_rank, g
-FROM proc_all WHERE category IN ('charge', 'refund', 'dispute');
-
--- Rule 1 by processor reference, per key (processor, reference, kind) of the first deliveries: how many records
--- each side has, and the record itself where a side has one.
-CREATE OR REPLACE TEMP TABLE ref_keys AS
-WITH sides AS (
-    SELECT g, true AS internal, ref, processor, pref, kind, currency, amount_minor, item_date
-    FROM int_items WHERE dup_rank = 1 AND pref IS NOT NULL
-    UNION ALL
-    SELECT g, false, ref, processor, pref, kind, currency, amount_minor, item_date
-    FROM proc_items WHERE dup_rank = 1 AND pref IS NOT NULL)
-SELECT g, count(*) FILTER (WHERE internal) AS n_i, count(*) FILTER (WHERE NOT internal) AS n_p,
-       any_value(ref) FILTER (WHERE internal) AS i_ref, any_value(ref) FILTER (WHERE NOT internal) AS p_ref,
-       any_value(processor) FILTER (WHERE internal) AS i_processor,
-       any_value(processor) FILTER (WHERE NOT internal) AS p_processor,
-       any_value(pref) FILTER (WHERE internal) AS i_pref, any_value(pref) FILTER (WHERE NOT internal) AS p_pref,
-       any_value(kind) FILTER (WHERE internal) AS i_kind, any_value(kind) FILTER (WHERE NOT internal) AS p_kind,
-       any_value(currency) FILTER (WHERE internal) AS i_currency,
-       any_value(currency) FILTER (WHERE NOT internal) AS p_currency,
-       any_value(amount_minor) FILTER (WHERE internal) AS i_amount,
-       any_value(amount_minor) FILTER (WHERE NOT internal) AS p_amount,
-       any_value(item_date) FILTER (WHERE internal) AS i_date, any_value(item_date) FILTER (WHERE NOT internal) AS p_date
-FROM sides GROUP BY g;
-
--- The 1:1 pairs: one record on each side under the same key (compared as strings, so never a hash collision).
-CREATE OR REPLACE TEMP VIEW simple_pairs AS
-SELECT g, i_ref, p_ref, i_processor AS processor, i_pref AS pref, i_kind AS kind, i_currency, p_currency,
-       i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on,
+-- The pairs that are not plain matches: a currency or amount mismatch, or a hash collision (not the same key).
+CREATE OR REPLACE TEMP TABLE pair_exceptions AS
+SELECT g, i_ref, p_ref, processor, pref, kind, i_currency, p_currency,
+       i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on, same_key,
        CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
             WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
-FROM ref_keys
-WHERE n_i = 1 AND n_p = 1 AND i_processor = p_processor AND i_pref = p_pref AND i_kind = p_kind;
+FROM key_pairs WHERE NOT same_key OR i_currency <> p_currency OR i_amount <> p_amount;
 
--- The rows of the general rules: every row that is not one side of a 1:1 pair. Whole keys go together, so
--- what the rules below compute per key (splits, duplicates by amount) sees every row of the key.
+-- 1:1 pairs with a difference (their states are in item_status, as rule 1 states them).
+CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE same_key;
+
+-- The plain 1:1 matches, one row per pair (two items each): never rows of item_status. engine.py reads them once
+-- at the end, and they are stored in this compact form (reconciliation/store.py: expand_pairs gives the items).
+CREATE OR REPLACE TEMP VIEW plain_pairs AS
+SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount AS amount_minor, i_date, p_date,
+       greatest(i_date, p_date) AS matched_on
+FROM key_pairs WHERE same_key AND i_currency = p_currency AND i_amount = p_amount;
+
+-- Both sides of each plain match as item states (for lookups by item: apply_resolutions.sql).
+CREATE OR REPLACE TEMP VIEW plain_pair_states AS
+SELECT CASE WHEN s.internal THEN 'internal' ELSE 'processor' END AS source,
+       CASE WHEN s.internal THEN i_ref ELSE p_ref END AS source_ref, currency, amount_minor,
+       CASE WHEN s.internal THEN i_date ELSE p_date END AS item_date, 'matched' AS status,
+       'processor_reference' AS rule, 'ref:' || processor || ':' || pref || ':' || kind AS match_group, matched_on
+FROM plain_pairs CROSS JOIN (VALUES (true), (false)) s(internal);
+
+-- The keys of the general rules: the open keys and any hash collision of a pair.
 CREATE OR REPLACE TEMP TABLE rest_keys AS
-SELECT g FROM ref_keys
-WHERE NOT (n_i = 1 AND n_p = 1 AND i_processor = p_processor AND i_pref = p_pref AND i_kind = p_kind);
+SELECT g FROM open_keys UNION SELECT g FROM pair_exceptions WHERE NOT same_key;
 
+-- The rows of the general rules: every record that is not one side of a 1:1 pair (whole keys and every
+-- delivery of a repeated id go together, so what the rules compute per key or per id sees all its rows).
+-- A transaction id delivered again keeps dup_rank 1 on its first delivery (by day, file, position) and is
+-- `duplicate` after.
 CREATE OR REPLACE TEMP TABLE int_rest AS
-SELECT * FROM int_items WHERE dup_rank > 1 OR pref IS NULL
-UNION ALL
-SELECT * FROM int_items i WHERE dup_rank = 1 AND pref IS NOT NULL AND EXISTS (SELECT 1 FROM rest_keys k WHERE k.g = i.g);
+SELECT ref, processor, pref, kind, currency, amount_minor, item_date,
+       row_number() OVER (PARTITION BY ref ORDER BY item_date, file_order, source_position) AS dup_rank
+FROM (SELECT transaction_id AS ref, processor, processor_reference AS pref, internal_kind(type) AS kind, currency,
+             amount_minor, business_date AS item_date, file_order, source_position, hash(transaction_id) AS h,
+             int_key(processor, processor_reference, type) AS g
+      FROM internal_src) s
+LEFT JOIN repeated_int r ON r.h = s.h
+LEFT JOIN rest_keys k ON k.g = s.g
+WHERE s.pref IS NULL OR r.h IS NOT NULL OR k.g IS NOT NULL;
 
+-- Processor lines likewise (dup_rank over every line of the id, as a line id may repeat under another category).
 CREATE OR REPLACE TEMP TABLE proc_rest AS
-SELECT * FROM proc_items WHERE dup_rank > 1 OR pref IS NULL
-UNION ALL
-SELECT * FROM proc_items p WHERE dup_rank = 1 AND pref IS NOT NULL AND EXISTS (SELECT 1 FROM rest_keys k WHERE k.g = p.g);
+WITH r AS (
+    SELECT s.*, row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_order, source_position)
+               AS dup_rank
+    FROM (SELECT processor, line_id, category, reference, merchant_reference, currency, gross_minor, business_date,
+                 file_order, source_position, hash(processor, line_id) AS h,
+                 proc_key(processor, reference, category) AS g,
+                 category IN ('charge', 'refund', 'dispute') AS item
+          FROM processor_src) s
+    LEFT JOIN repeated_proc x ON x.h = s.h
+    LEFT JOIN rest_keys k ON k.g = s.g
+    WHERE x.h IS NOT NULL OR (s.item AND (s.reference IS NULL OR k.g IS NOT NULL)))
+SELECT processor || ':' || line_id AS ref, processor, line_id, reference AS pref, category AS kind, currency,
+       abs(gross_minor) AS amount_minor, merchant_reference, business_date AS item_date, dup_rank
+FROM r WHERE item;
 
 -- Duplicates by amount: within one processor reference, records of one side that repeat the same amount (and
 -- currency; for processor lines also the same date) beyond the number of records the other side has at that
@@ -142,7 +123,7 @@ SELECT i.processor, i.pref, i.kind, i.currency AS i_currency, p.currency AS p_cu
 FROM i JOIN p USING (processor, pref, kind)
 QUALIFY row_number() OVER (PARTITION BY i.processor, i.pref, i.kind ORDER BY (i.currency = p.currency) DESC) = 1;
 
--- Every pair of rule 1 (for readers of the pairs; the states below take the two kinds apart).
+-- The pairs of rule 1 that are not plain 1:1 matches (those are in key_pairs).
 CREATE OR REPLACE TEMP VIEW ref_pairs AS
 SELECT * FROM ref_pairs_rest
 UNION ALL
@@ -167,16 +148,17 @@ QUALIFY count(*) OVER (PARTITION BY i.ref) = 1 AND count(*) OVER (PARTITION BY p
 -- the sum of its lines' net ("payout proof").
 CREATE OR REPLACE TEMP TABLE payouts AS
 -- A processor line delivered twice (amount_dups) counts once.
-SELECT processor, payout_id, currency,
-       coalesce(sum(net_minor) FILTER (WHERE category <> 'payout' AND d.ref IS NULL), 0) AS lines_net,
+SELECT a.processor, payout_id, currency,
+       coalesce(sum(net_minor) FILTER (WHERE category <> 'payout' AND d.line_id IS NULL), 0) AS lines_net,
        -sum(net_minor) FILTER (WHERE category = 'payout') AS reported,
        coalesce(max(business_date) FILTER (WHERE category = 'payout'), max(business_date)) AS item_date,
        coalesce(max(payout_date), max(business_date)) AS payout_date,
        max(reference) FILTER (WHERE category = 'payout') AS payout_reference   -- PayPal: the Bank Reference ID
-FROM proc_all a
-LEFT JOIN amount_dups d ON d.source = 'processor' AND d.ref = a.ref
+FROM processor_src a
+LEFT JOIN (SELECT DISTINCT r.processor, r.line_id FROM amount_dups d JOIN proc_rest r USING (ref) WHERE d.source = 'processor') d
+       ON d.processor = a.processor AND d.line_id = a.line_id
 WHERE payout_id IS NOT NULL
-GROUP BY processor, payout_id, currency;
+GROUP BY a.processor, payout_id, currency;
 
 CREATE OR REPLACE TEMP TABLE payout_items AS
 SELECT 'payout' AS source, processor || ':' || payout_id AS ref, processor, payout_id, currency,

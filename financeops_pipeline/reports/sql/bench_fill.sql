@@ -1,7 +1,7 @@
 -- Synthetic ledger and reconciliation rows for the report-query benchmark (financeops_pipeline/bench/reports.py).
--- Run as the database owner in an empty, migrated database. Entries and postings go through the normal ledger
--- tables (the balance trigger checks every entry and maintains ledger.daily_balances); one chunk = a range of
--- days of one tenant, in date order, entries and postings in one transaction (the trigger requires it).
+-- Run as the database owner in an empty, migrated database. Entries and postings go into the entries + postings
+-- tables of before migration 0060 (*_legacy, read through the ledger views; their balance trigger checks every
+-- entry and maintains ledger.daily_balances); one chunk = a range of days of one tenant, in date order, entries and postings in one transaction (the trigger requires it).
 -- Parameters: %(tenant)s, or %(tenants)s for entries and postings (every tenant in the same statement: the
 -- trigger's fixed cost per statement is paid once), %(start)s (first day of the chunk), %(per_day)s (entries
 -- per tenant-day), %(n)s (entries per tenant in the chunk), %(first_id)s (entry_id of the chunk's first entry).
@@ -23,7 +23,7 @@ FROM (VALUES ('cash:bank_usd', 'asset'), ('cash:bank_eur', 'asset'), ('cash:bank
 ON CONFLICT DO NOTHING;
 
 -- name: entries
-INSERT INTO ledger.journal_entries (entry_id, tenant, idempotency_key, business_date, rule_id, rule_version,
+INSERT INTO ledger.journal_entries_legacy (entry_id, tenant, idempotency_key, business_date, rule_id, rule_version,
                                     source_kind, source_ref, run_id, code_version)
 SELECT %(first_id)s::bigint + (t.i - 1) * %(n)s::bigint + g, t.tenant,
        'bench:' || (%(first_id)s::bigint + (t.i - 1) * %(n)s::bigint + g),
@@ -34,7 +34,7 @@ FROM unnest(%(tenants)s::text[]) WITH ORDINALITY AS t (tenant, i)
 CROSS JOIN generate_series(0::bigint, %(n)s::bigint - 1) AS g;
 
 -- name: postings
-INSERT INTO ledger.postings (entry_id, line_no, tenant, business_date, account_code, currency, amount_minor)
+INSERT INTO ledger.postings_legacy (entry_id, line_no, tenant, business_date, account_code, currency, amount_minor)
 SELECT %(first_id)s::bigint + (t.i - 1) * %(n)s::bigint + x.g, l.line_no, t.tenant,
        %(start)s::date + (x.g / %(per_day)s)::int,
        CASE l.line_no WHEN 1 THEN x.debit ELSE x.credit END, x.currency,
