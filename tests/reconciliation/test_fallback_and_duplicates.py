@@ -58,6 +58,7 @@ def test_a_bank_credit_without_reference_matches_its_only_candidate_payout():
     assert payout["status"] == bank["status"] == "matched"
     assert payout["rule"] == bank["rule"] == "counterparty_amount"
     assert payout["match_group"] == bank["match_group"]
+    assert json.loads(bank["details"]) == {"rule": "counterparty_amount", "score": 1.0}
 
 
 def test_the_fallback_needs_the_processor_pattern_and_the_exact_amount():
@@ -81,6 +82,7 @@ def test_two_payouts_of_the_same_amount_are_suggested_with_their_candidates_neve
         payout = states[("payout", ref)]
         assert payout["status"] == "suggested" and payout["rule"] == "counterparty_amount"
         assert json.loads(payout["details"])["candidates"] == [{"source": "bank", "source_ref": "acct1:B1"}]
+    assert json.loads(bank["details"])["score"] == 0.5   # one of two candidates
 
 
 def test_a_charge_recorded_twice_internally_is_a_duplicate_and_the_first_record_matches():

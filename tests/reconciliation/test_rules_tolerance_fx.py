@@ -89,7 +89,8 @@ def test_a_bank_credit_short_by_a_fee_matches_with_its_difference_and_an_adjusti
     assert bank["status"] == payout["status"] == "matched"
     assert (bank["rule"], bank["rule_version"]) == ("payout_bank_fee", "1")
     details = json.loads(bank["details"])
-    assert (details["expected"], details["actual"], details["difference"]) == (10000, 7500, -2500)
+    assert (details["expected"], details["actual"], details["difference"], details["score"]) == (
+        10000, 7500, -2500, 0.75)
     assert [a["idempotency_key"] for a in details["adjustments"]] == ["recon:payout_bank_fee:bank:acct1:B1"]
     (adj,) = result.adjustments.to_pylist()
     assert (adj["currency"], adj["amount_minor"], adj["adjust_account"], adj["counter_account"]) == (
@@ -218,3 +219,25 @@ def test_adjustment_of_a_stored_entry_names_the_rule_in_its_audit():
                          "rule_id": "r", "rule_version": "2"}, DAY)
     assert (adj.rule_id, adj.source_ref, adj.audit["matching_rule_version"]) == ("recon_adjustment", "g", "2")
     assert dt.date(2026, 11, 5) == adj.business_date
+
+
+def test_two_credits_within_tolerance_of_one_payout_are_suggested_never_guessed():
+    yesterday = DAY - dt.timedelta(days=1)
+    line = {**_line("ch1", "pi_1", 10000, "po_1"), "business_date": yesterday, "payout_date": yesterday}
+    credits = [{**_bank(ref, amount, "STRIPE TRANSFER"), "booking_date": yesterday, "business_date": yesterday}
+               for ref, amount in (("B1", 9000), ("B2", 9500))]
+    result, states = _reconcile([], [line], credits)
+    for ref in ("acct1:B1", "acct1:B2"):
+        bank = states[("bank", ref)]
+        assert (bank["status"], bank["break_type"], bank["rule"]) == ("suggested", "bank_unmatched", "payout_bank_fee")
+        assert json.loads(bank["details"]) == {"rule": "payout_bank_fee", "score": 1.0,
+                                               "candidates": [{"source": "payout", "source_ref": "stripe:po_1"}]}
+    assert states[("payout", "stripe:po_1")]["status"] == "pending"   # within its bank window
+    assert result.adjustments.num_rows == 0
+    # past the payout's window it is suggested too, naming both credits
+    late = DAY + dt.timedelta(days=3)
+    config = load_recon_config()
+    inputs = ReconInputs(internal=_rows("internal", []), processor=_rows("processor", [line]),
+                         bank=_rows("bank", credits), prev_breaks=PREV_BREAKS_SCHEMA.empty_table())
+    payout = next(s for s in reconcile(inputs, late, config).item_status.to_pylist() if s["source"] == "payout")
+    assert payout["status"] == "suggested" and json.loads(payout["details"])["score"] == 0.5

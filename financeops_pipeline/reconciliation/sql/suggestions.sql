@@ -17,3 +17,13 @@ SET status = 'break', details = json_merge_patch(s.details, json_object('candida
 FROM suggestion_candidates c
 WHERE c.source = s.source AND c.source_ref = s.source_ref AND c.still_open = 0 AND s.status = 'suggested'
   AND s.break_id IS NOT NULL;
+
+-- The fallback rule's score (issue 15: "matched, with the rule's name and a score"): amount, currency, window and
+-- counterparty all hold, so it is 1 for the only candidate and 1/n for each of n candidates of a suggestion.
+UPDATE item_status s
+SET details = json_merge_patch(coalesce(s.details, '{}'::JSON),
+              json_object('rule', s.rule, 'score',
+                          CASE WHEN s.status = 'suggested'
+                               THEN round(1.0 / greatest(json_array_length(json_extract(s.details, '$.candidates')), 1), 4)
+                               ELSE 1.0 END))
+WHERE s.rule = 'counterparty_amount' AND s.status IN ('matched', 'suggested');

@@ -46,7 +46,7 @@ QUALIFY row_number() OVER (PARTITION BY g.match_group ORDER BY t.seq) = 1;
 
 -- A bank credit without the payout's reference that is short of exactly one open payout by a tolerated
 -- difference (its counterparty matching the processor's pattern, within the payout's bank window), and that
--- payout has no other such credit: matched. Several candidates: left as they are (never a guess).
+-- payout has no other such credit: matched. Several candidates: suggested (below).
 CREATE OR REPLACE TEMP TABLE tol_fallback AS
 SELECT b.ref AS bank_ref, y.ref AS payout_ref, y.processor, y.currency, y.amount_minor AS expected,
        b.amount_minor AS actual, greatest(b.item_date, y.item_date) AS matched_on,
@@ -73,6 +73,32 @@ FROM tol_fallback
 QUALIFY count(*) OVER (PARTITION BY bank_ref) = 1 AND count(*) OVER (PARTITION BY payout_ref) = 1
 UNION ALL BY NAME
 SELECT *, NULL AS bank_ref, NULL AS payout_ref FROM tol_groups;
+
+-- Several credits within tolerance of one payout (or several payouts of one credit): never a guess. The open
+-- items concerned are `suggested` (as the counterparty rule's), naming their candidates, each keeping the break
+-- it would otherwise be, until a later day makes it unique or a person confirms (with the adjusting account) or
+-- rejects one. A pending item stays pending.
+CREATE OR REPLACE TEMP TABLE tol_suggestions AS
+WITH open AS (
+    SELECT * FROM tol_fallback
+    WHERE bank_ref NOT IN (SELECT bank_ref FROM tol_matches WHERE bank_ref IS NOT NULL)
+      AND payout_ref NOT IN (SELECT payout_ref FROM tol_matches WHERE payout_ref IS NOT NULL)
+)
+SELECT 'payout' AS source, payout_ref AS ref, min(rule_id) AS rule_id,
+       to_json({'rule': min(rule_id), 'candidates': list({'source': 'bank', 'source_ref': bank_ref} ORDER BY bank_ref),
+                'score': round(1.0 / count(*), 4)}) AS sugg
+FROM open GROUP BY payout_ref
+UNION ALL
+SELECT 'bank', bank_ref, min(rule_id),
+       to_json({'rule': min(rule_id), 'candidates': list({'source': 'payout', 'source_ref': payout_ref} ORDER BY payout_ref),
+                'score': round(1.0 / count(*), 4)})
+FROM open GROUP BY bank_ref;
+
+UPDATE item_status s
+SET status = 'suggested', rule = t.rule_id, match_group = 'suggest:' || t.source || ':' || t.ref, details = t.sugg
+FROM tol_suggestions t
+WHERE s.source = t.source AND s.source_ref = t.ref AND s.status = 'break' AND s.break_id IS NOT NULL
+  AND s.break_type IN ('bank_unmatched', 'payout_not_in_bank');
 
 -- The adjusting entry of each tolerated difference: the expected amount minus what arrived, debited to the
 -- rule's account (a bank credit 25.00 short of its payout: bank fees 25.00 against cash in transit).
@@ -101,7 +127,9 @@ SET status = 'matched', break_type = NULL, break_id = NULL, break_ref = NULL, ru
     match_group = m.match_group, matched_on = m.matched_on,
     details = json_object('field', 'amount_minor', 'expected', m.expected, 'actual', m.actual,
                           'difference', m.actual - m.expected, 'rule', m.rule_id, 'rule_version', m.rule_version,
-                          'adjust_account', m.adjust_account)
+                          'adjust_account', m.adjust_account,
+                          -- how close: 1 - |difference| / expected (1 would be exact, the reference rules' case)
+                          'score', round(1 - abs(m.actual - m.expected) / greatest(abs(m.expected), 1), 4))
 FROM tol_items m
 WHERE s.source = m.source AND s.source_ref = m.source_ref
   AND s.status IN ('pending', 'break') AND s.break_type IS DISTINCT FROM 'duplicate';   -- not a repeat of the ref
