@@ -125,3 +125,25 @@ def test_every_imported_file_keeps_its_records_as_parquet(db_url, tmp_path):
                     kept["source_position"].to_pylist(), strict=True)) == in_postgres
     assert set(kept["file_sha256"].to_pylist()) == {outcomes["internal"].sha256}
     assert set(kept["business_date"].to_pylist()) == {DAY}
+
+
+def test_a_sources_files_load_in_order_while_the_next_is_read(db_url, tmp_path):
+    # import_files reads and parses the next file while one loads: the files still load one after the other, in
+    # the order given (file ids, the order the reconciliation reads them in), each with its own outcome; a bad
+    # file in the middle is rejected without stopping the others, and a repeat is already imported.
+    from financeops_pipeline.imports.loader import import_files
+
+    landed = sorted((SAMPLES / "acme" / "2026-11-02" / "processor").iterdir())
+    bad = tmp_path / "b_unreadable.csv"
+    bad.write_bytes(b"\x00\x01 not a report")
+    paths = [landed[0], bad, *landed[1:], landed[0]]
+    with tenant_connection(db_url, "acme") as conn:
+        outcomes = list(import_files(conn, "acme", paths, DAY, "test-run", tmp_path / "archive"))
+    assert [Path(o.path).name for o in outcomes] == [p.name for p in paths]
+    assert [o.status for o in outcomes] == ["loaded", "rejected", *["loaded"] * (len(landed) - 1), "already_imported"]
+    assert all({"read", "parse", "copy", "commit"} <= set(o.timings) for o in outcomes if o.status == "loaded")
+    with psycopg.connect(db_url) as conn:
+        order = [name for (name,) in conn.execute("SELECT original_name FROM imports.files ORDER BY file_id")]
+        loaded = conn.execute("SELECT count(*) FROM imports.processor_lines").fetchone()[0]
+    assert order == [p.name for p in paths[:-1]]
+    assert loaded == sum(o.records_loaded for o in outcomes) > 0
