@@ -175,13 +175,16 @@ def _post_slice(conn: psycopg.Connection, con: duckdb.DuckDBPyConnection, tenant
             return PostingResult(events, 0, 0, events, 0, timings)
         params = {"batch_id": batch_id, "tenant": tenant, "day": day,
                   "max_legs": max(len(rule.transfers) for rule in book.rules.values())}
-        transfers = con.sql(compose("transfers"), params=params).to_arrow_table()
         keys = con.sql(compose("keys"), params={"tenant": tenant}).to_arrow_table()
+        count = con.execute(compose("transfer_count")).fetchall()[0][0]
+        accounts = [r[0] for r in con.execute(_queries()["accounts"]).fetchall()]
+        # streamed: DuckDB computes the next record batches while Postgres takes the COPY of the last ones
+        transfers = con.sql(compose("transfers"), params=params).to_arrow_reader(100_000)
         timings["transfers"] = time.perf_counter() - started
-        write_batch(conn, tenant, day, batch_id, "day", transfers, keys, run_id, book.version, timings)
-    return PostingResult(events=events, entries_posted=entries, postings_posted=2 * transfers.num_rows,
-                         entries_already_posted=events - entries, transfers_posted=transfers.num_rows,
-                         timings=timings)
+        write_batch(conn, tenant, day, batch_id, "day", transfers, keys, run_id, book.version, timings,
+                    transfers_count=count, accounts=accounts)
+    return PostingResult(events=events, entries_posted=entries, postings_posted=2 * count,
+                         entries_already_posted=events - entries, transfers_posted=count, timings=timings)
 
 
 def lock_tenant(conn: psycopg.Connection, tenant: str, key_slices: Sequence[int] = range(KEY_SLICES)) -> None:
@@ -193,20 +196,24 @@ def lock_tenant(conn: psycopg.Connection, tenant: str, key_slices: Sequence[int]
 
 
 def write_batch(conn: psycopg.Connection, tenant: str, day: dt.date, batch_id: int, kind: str,
-                transfers: pa.Table, keys: pa.Table, run_id: str, rule_version: str,
-                timings: dict[str, float] | None = None) -> None:
+                transfers: pa.Table | pa.RecordBatchReader, keys: pa.Table, run_id: str, rule_version: str,
+                timings: dict[str, float] | None = None, *, transfers_count: int | None = None,
+                accounts: Iterable[str] | None = None) -> None:
     """Write one batch in the caller's transaction (which holds lock_tenant for the keys' slices): its row in
     ledger.posting_batches (refused on a locked day), its accounts, its keys, then its transfers as the batch's
     fresh partition. The transfers have ids batch_id * 2^32 + n; `keys` has one row per entry. Fresh key
     partitions are attached last (ATTACH locks the parent to commit; the transfers' checker reads them unattached)."""
     timings = timings if timings is not None else {}
     started = time.perf_counter()
+    if isinstance(transfers, pa.Table):
+        transfers_count = transfers.num_rows
+        accounts = set(transfers.column("debit_account").unique().to_pylist()) | set(
+            transfers.column("credit_account").unique().to_pylist())
     conn.execute("INSERT INTO ledger.posting_batches (batch_id, tenant, business_date, kind, entries, transfers,"
                  " rule_version, run_id, code_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                 (batch_id, tenant, day, kind, keys.num_rows, transfers.num_rows, rule_version, run_id,
+                 (batch_id, tenant, day, kind, keys.num_rows, transfers_count, rule_version, run_id,
                   code_version()))
-    open_accounts(conn, tenant, set(transfers.column("debit_account").unique().to_pylist())
-                  | set(transfers.column("credit_account").unique().to_pylist()))
+    open_accounts(conn, tenant, accounts or ())
     key_parts = register_keys(conn, tenant, keys)
     timings["keys"] = time.perf_counter() - started
     part = fresh_partition(conn, "ledger.transfers", [tenant, day, batch_id], [tenant, day, batch_id + 1])

@@ -176,3 +176,19 @@ def test_a_posting_on_a_locked_day_is_refused(owner, db_url):
     with pytest.raises(psycopg.errors.RestrictViolation, match="signed off and locked"):
         _post(db_url)
     assert posted(db_url) == {}
+
+
+def test_trace_walks_from_a_key_or_a_source_ref_to_the_transfer_its_postings_and_the_record(owner, db_url):
+    from financeops_pipeline.ledger.trace import trace
+
+    internal(owner, "T1", "payment", 10_000)
+    owner.commit()
+    _post(db_url)
+    with tenant_connection(db_url, "acme") as conn:
+        for ref in ("internal:T1", "T1"):
+            [item] = trace(conn, "acme", ref)
+            assert item.entry["rule_id"] == "internal_payment" and item.entry["run_id"] == "run-1"
+            assert item.entry["source_file_sha256"] == SHA
+            assert [(p["account_code"], p["amount_minor"]) for p in item.postings] == [
+                ("processor_receivable:stripe", 10_000), ("revenue", -10_000)]
+            assert item.source["record"]["transaction_id"] == "T1"

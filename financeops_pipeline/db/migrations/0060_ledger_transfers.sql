@@ -227,14 +227,13 @@ BEGIN
 
     EXECUTE format($q$
         CREATE TEMP TABLE batch_movement ON COMMIT DROP AS
-        SELECT debit_account, credit_account, currency, sum(amount_minor)::bigint AS amount_minor,
+        SELECT debit_account, credit_account, currency, key_date, sum(amount_minor)::bigint AS amount_minor,
                count(*) FILTER (WHERE leg_no = 1) AS entries, count(*) AS transfers,
                sum(hashtextextended(idempotency_key, entry_id + (key_date - date '1970-01-01')))
-                   FILTER (WHERE leg_no = 1) AS fingerprint,
-               array_agg(DISTINCT key_date) AS key_dates
-        FROM %s GROUP BY 1, 2, 3$q$, p_table);
+                   FILTER (WHERE leg_no = 1) AS fingerprint
+        FROM %s GROUP BY 1, 2, 3, 4$q$, p_table);   -- one hash aggregate (a DISTINCT aggregate would sort)
     SELECT sum(entries) AS entries, sum(transfers) AS transfers, coalesce(sum(fingerprint), 0) AS fingerprint,
-           (SELECT array_agg(DISTINCT d) FROM batch_movement, unnest(key_dates) d) AS key_dates
+           (SELECT array_agg(DISTINCT key_date) FROM batch_movement) AS key_dates
     INTO v_bad FROM batch_movement;
     -- the registered keys of the batch's entry ids: in the key partitions of the batch's dates (constants: pruned),
     -- and in this transaction's fresh key tables, attached after this batch (ATTACH locks the parent to commit:

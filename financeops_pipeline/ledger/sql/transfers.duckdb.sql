@@ -112,6 +112,9 @@ FROM (
 LEFT JOIN files f ON f.sha256 = t.file_sha256
 WHERE t.amount <> 0;
 
+-- name: transfer_count
+SELECT count(*) FROM todo_{slice} e JOIN rules l ON l.rule_id = e.rule_id WHERE e.amount_minor <> 0;
+
 -- name: keys
 SELECT CAST($tenant AS VARCHAR) AS tenant, key_date, key_slice, idempotency_key, entry_id FROM todo_{slice};
 
