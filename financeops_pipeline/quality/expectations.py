@@ -238,11 +238,12 @@ def check_suite(conn: psycopg.Connection, table: str, tenant: str, start: dt.dat
 _SOURCE_OF = {table: source for source, table in SOURCE_TABLE.items()}
 
 
-def validate_sql(conn: psycopg.Connection, table: str, tenant: str, start: dt.date, end: dt.date) -> SuiteOutcome:
+def validate_sql(conn: psycopg.Connection, table: str, tenant: str, start: dt.date, end: dt.date,
+                 one_scan: bool = True) -> SuiteOutcome:
     """The table's suite as SQL: one hash aggregate per uniqueness expectation counts the rows whose key repeats,
     one scan the unexpected rows of every row-wise expectation (folded into the aggregate when the suite has one
-    uniqueness expectation, as every suite here: one scan of the day on a clean day); samples only for what
-    failed."""
+    uniqueness expectation, as every suite here: one scan of the day on a clean day; `one_scan=False` keeps
+    them apart, for comparison); samples only for what failed."""
     suite = SUITES[table](start, end)
     where = f"FROM imports.{table} WHERE tenant = %(tenant)s AND business_date BETWEEN %(start)s AND %(end)s"
     params: dict[str, object] = {"tenant": tenant, "start": start, "end": end}
@@ -264,7 +265,7 @@ def validate_sql(conn: psycopg.Connection, table: str, tenant: str, start: dt.da
     with conn.transaction():
         conn.execute("SET LOCAL work_mem = '512MB'")   # the uniqueness hash aggregates stay in memory
         found: dict[int, int] = {}
-        if len(unique) == 1:
+        if len(unique) == 1 and one_scan:
             # One scan on a clean day: the uniqueness hash aggregate also counts the rows any row-wise
             # expectation refuses; only when some are, a second scan tells which.
             total, bad, found[unique[0]] = _repeated_rows(conn, suite[unique[0]], where, params,
