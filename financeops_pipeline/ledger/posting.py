@@ -104,7 +104,7 @@ def post_day_in_slices(connect: Callable[[], AbstractContextManager[psycopg.Conn
 
         def post_slice(slice_no: int) -> PostingResult:
             with connect() as conn, con.cursor() as cursor:
-                return _post_slice(conn, cursor, tenant, day, run_id, slice_no, slices, {})
+                return _post_slice(conn, cursor, tenant, day, run_id, slice_no, slices, {}, opened=True)
 
         with ThreadPoolExecutor(slices, thread_name_prefix="posting-slice") as pool:
             results = list(pool.map(post_slice, range(slices)))
@@ -149,7 +149,7 @@ def _queries() -> dict[str, str]:
 
 
 def _post_slice(conn: psycopg.Connection, con: duckdb.DuckDBPyConnection, tenant: str, day: dt.date, run_id: str,
-                slice: int, slices: int, timings: dict[str, float]) -> PostingResult:
+                slice: int, slices: int, timings: dict[str, float], *, opened: bool = False) -> PostingResult:
     """Post the events of slice `slice` not posted yet as one batch, in one transaction on `conn`."""
     book = load_rules()
     queries = _queries()
@@ -177,7 +177,8 @@ def _post_slice(conn: psycopg.Connection, con: duckdb.DuckDBPyConnection, tenant
                   "max_legs": max(len(rule.transfers) for rule in book.rules.values())}
         keys = con.sql(compose("keys"), params={"tenant": tenant}).to_arrow_table()
         count = con.execute(compose("transfer_count")).fetchall()[0][0]
-        accounts = [r[0] for r in con.execute(_queries()["accounts"]).fetchall()]
+        # a sliced day opened them all before its slices started
+        accounts = [] if opened else [r[0] for r in con.execute(_queries()["accounts"]).fetchall()]
         # streamed: DuckDB computes the next record batches while Postgres takes the COPY of the last ones
         transfers = con.sql(compose("transfers"), params=params).to_arrow_reader(100_000)
         timings["transfers"] = time.perf_counter() - started
