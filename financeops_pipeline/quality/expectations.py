@@ -296,13 +296,16 @@ def _repeated_rows(conn: psycopg.Connection, e: Expect, where: str, params: dict
     only the rows of hashes seen twice, none on a clean day, are then compared by their keys themselves."""
     keys = ", ".join(e.columns or (e.column,))   # type: ignore[arg-type]
     hashed = f"hashtextextended(({keys})::text, 0)"
+    # sum(count) is numeric in Postgres (a Decimal in Python, which Dagster's metadata refuses): cast to bigint
     rows, bad_rows, twice = conn.execute(
-        f"SELECT coalesce(sum(n), 0), coalesce(sum(bad), 0), array_agg(h) FILTER (WHERE n > 1 AND h IS NOT NULL)"   # noqa: S608
+        f"SELECT coalesce(sum(n), 0)::bigint, coalesce(sum(bad), 0)::bigint,"   # noqa: S608
+        f" array_agg(h) FILTER (WHERE n > 1 AND h IS NOT NULL)"
         f" FROM (SELECT CASE WHEN ({keys}) IS NOT NULL THEN {hashed} END AS h, count(*) AS n,"
         f" count(*) FILTER (WHERE {bad}) AS bad {where} GROUP BY 1) g", params).fetchone()
     if not twice:
         return rows, bad_rows, 0
-    repeated = conn.execute(f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n {where} AND ({keys}) IS NOT NULL"   # noqa: S608
+    repeated = conn.execute(f"SELECT coalesce(sum(n), 0)::bigint FROM (SELECT count(*) AS n {where}"   # noqa: S608
+                            f" AND ({keys}) IS NOT NULL"
                             f" AND {hashed} = ANY (%(twice)s) GROUP BY {keys} HAVING count(*) > 1) d",
                             {**params, "twice": twice}).fetchone()[0]
     return rows, bad_rows, repeated
