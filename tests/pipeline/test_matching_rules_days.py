@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
+from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -22,6 +25,9 @@ from financeops_pipeline.reconciliation.engine import reconcile_day, stored_item
 from financeops_pipeline.reconciliation.preview import preview_day
 from financeops_pipeline.reconciliation.rules import DEFAULT_RULES
 from financeops_pipeline.synthetic.generate import generate
+from financeops_pipeline.workbench.actions import Actor, approve, confirm_suggestion, reject_suggestion
+from financeops_pipeline.workbench.service import perform
+from financeops_pipeline.workbench.users import add_user
 from tests.conftest import query
 
 START = dt.date(2026, 11, 2)
@@ -106,19 +112,9 @@ def test_rules_test_compares_a_rule_change_with_the_stored_days_and_writes_nothi
 
 
 def test_a_suggestion_rejected_and_another_confirmed_in_the_workbench(days):
-    from financeops_pipeline.workbench.actions import Actor, approve, confirm_suggestion, reject_suggestion
-    from financeops_pipeline.workbench.service import perform
-    from financeops_pipeline.workbench.users import add_user
-
     db_url, archive, truth = days
     last = truth.last_day
-    import psycopg
-
-    with psycopg.connect(db_url) as conn:
-        prep = add_user(conn, "prep", TENANT, "preparer", "correct horse battery")
-        appr = add_user(conn, "appr", TENANT, "approver", "correct horse battery")
-    preparer = Actor(prep.user_id, prep.username, TENANT, "preparer")
-    approver = Actor(appr.user_id, appr.username, TENANT, "approver")
+    analysts = _analysts(db_url, archive)
     suggested = {(s["source"], s["source_ref"]): s for s in _states(db_url, archive, last).values()
                  if s["status"] == "suggested"}
     (payout_ref,) = [r for s, r in suggested if s == "payout"]
@@ -127,10 +123,8 @@ def test_a_suggestion_rejected_and_another_confirmed_in_the_workbench(days):
     with tenant_connection(db_url, TENANT) as conn:
         # the second credit is not the payout's: its suggestion rejected (with a note), it is its own break again
         with pytest.raises(Exception, match="needs a note"):
-            reject_suggestion(conn, preparer, last, f"bank|{banks[1]}", " ")
-        out = perform(archive, conn, preparer, reject_suggestion, last, f"bank|{banks[1]}", "a Connect transfer")
-        if not out.effective:
-            perform(archive, conn, approver, approve, out.proposal_id)
+            reject_suggestion(conn, analysts.preparer, last, f"bank|{banks[1]}", " ")
+        analysts.act(conn, reject_suggestion, last, f"bank|{banks[1]}", "a Connect transfer")
     states = _states(db_url, archive, last)
     rejected = states[("bank", banks[1])]
     assert (rejected["status"], rejected["break_type"]) == ("break", "bank_unmatched")
@@ -138,10 +132,8 @@ def test_a_suggestion_rejected_and_another_confirmed_in_the_workbench(days):
     assert states[("payout", payout_ref)]["status"] == "suggested"   # still two candidates in the data
     with tenant_connection(db_url, TENANT) as conn:
         # the first credit is the payout's: confirmed (a manual match of the suggestion, four eyes when needed)
-        out = perform(archive, conn, preparer, confirm_suggestion, last, f"payout|{payout_ref}", "bank trace checked",
+        analysts.act(conn, confirm_suggestion, last, f"payout|{payout_ref}", "bank trace checked",
                       candidates=[f"bank|{banks[0]}"])
-        if not out.effective:
-            perform(archive, conn, approver, approve, out.proposal_id)
     states = _states(db_url, archive, last)
     assert states[("payout", payout_ref)]["status"] == states[("bank", banks[0])]["status"] == "matched"
     assert states[("payout", payout_ref)]["match_group"] == states[("bank", banks[0])]["match_group"]
@@ -152,27 +144,39 @@ def test_a_suggestion_rejected_and_another_confirmed_in_the_workbench(days):
 
 
 def test_a_confirmed_suggestion_leaves_the_other_candidate_its_own_break(days):
-    from financeops_pipeline.workbench.actions import Actor, approve, confirm_suggestion
-    from financeops_pipeline.workbench.service import perform
-    from financeops_pipeline.workbench.users import add_user
-
     db_url, archive, truth = days
     last = truth.last_day
-    import psycopg
-
-    with psycopg.connect(db_url) as conn:
-        prep = add_user(conn, "prep", TENANT, "preparer", "correct horse battery")
-        appr = add_user(conn, "appr", TENANT, "approver", "correct horse battery")
-    preparer = Actor(prep.user_id, prep.username, TENANT, "preparer")
-    approver = Actor(appr.user_id, appr.username, TENANT, "approver")
+    analysts = _analysts(db_url, archive)
     suggested = [k for k, s in _states(db_url, archive, last).items() if s["status"] == "suggested"]
     (payout_ref,) = [r for s, r in suggested if s == "payout"]
     banks = sorted(r for s, r in suggested if s == "bank")
     with tenant_connection(db_url, TENANT) as conn:
-        out = perform(archive, conn, preparer, confirm_suggestion, last, f"payout|{payout_ref}", "bank trace checked",
+        analysts.act(conn, confirm_suggestion, last, f"payout|{payout_ref}", "bank trace checked",
                       candidates=[f"bank|{banks[0]}"])
-        if not out.effective:
-            perform(archive, conn, approver, approve, out.proposal_id)
     other = _states(db_url, archive, last)[("bank", banks[1])]
     assert (other["status"], other["break_type"]) == ("break", "bank_unmatched")
     assert json.loads(other["details"])["candidates_matched_elsewhere"] is True
+
+
+
+@dataclass
+class _Analysts:
+    """A preparer and an approver of TENANT; `act` takes an action as the preparer and approves it when the
+    workbench asks for four eyes."""
+
+    archive: Path
+    preparer: Actor
+    approver: Actor
+
+    def act(self, conn, action, *args, **kwargs) -> None:
+        out = perform(self.archive, conn, self.preparer, action, *args, **kwargs)
+        if not out.effective:
+            perform(self.archive, conn, self.approver, approve, out.proposal_id)
+
+
+def _analysts(db_url: str, archive: Path) -> _Analysts:
+    with psycopg.connect(db_url) as conn:
+        prep = add_user(conn, "prep", TENANT, "preparer", "correct horse battery")
+        appr = add_user(conn, "appr", TENANT, "approver", "correct horse battery")
+    return _Analysts(archive, Actor(prep.user_id, prep.username, TENANT, "preparer"),
+                     Actor(appr.user_id, appr.username, TENANT, "approver"))
