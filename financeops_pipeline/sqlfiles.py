@@ -10,7 +10,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 @cache
 def load_sql(relative_path: str) -> str:
-    """Text of a SQL file under the package, e.g. load_sql('ledger/sql/post_staged.sql')."""
+    """Text of a SQL file under the package, e.g. load_sql('ledger/sql/trace.sql')."""
     return (PACKAGE_DIR / relative_path).read_text(encoding="utf-8")
 
 

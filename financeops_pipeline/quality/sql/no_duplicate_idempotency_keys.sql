@@ -4,7 +4,7 @@
 --  * journal entries of the tenant sharing a key (the unique index forbids it; checked anyway);
 --  * source records of the day whose key is also claimed by another record with another amount or currency,
 --    on the same day or by an entry already posted.
--- Keys are the ones ledger/sql/posting_events.sql derives (internal:<id>, processor_fee:<processor>:<line>,
+-- Keys are the ones ledger/sql/transfers.duckdb.sql derives (internal:<id>, processor_fee:<processor>:<line>,
 -- bank:<account>:<ref>). Parameters: %(tenant)s, %(day)s.
 WITH records AS (
     SELECT 'internal:' || transaction_id AS idempotency_key, currency::text AS currency, amount_minor,
