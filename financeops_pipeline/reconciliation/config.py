@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from financeops_pipeline.duckdb_memory import default_memory_limit
 from financeops_pipeline.reconciliation.rules import RuleSet, load_rules, rules_file_for
 
 # The shipped defaults (rules/default.yaml): windows per processor (settle_days: internal record -> processor
@@ -16,15 +17,6 @@ from financeops_pipeline.reconciliation.rules import RuleSet, load_rules, rules_
 _DEFAULTS = load_rules()
 DEFAULT_WINDOWS = _DEFAULTS.windows
 DEFAULT_COUNTERPARTY_PATTERNS = _DEFAULTS.counterparty_patterns()
-
-
-def default_memory_limit() -> str:
-    """A quarter of physical memory, at most 4 GB: DuckDB's own limit (80% by default) leaves no room for the
-    Arrow inputs and results, which live outside it, and a 10M-transaction day's match needs less (its largest
-    operator is the hash join of the 1:1 pairs, ~1.5 GB); past the limit DuckDB spills to disk instead of
-    exhausting the machine."""
-    quarter = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 // 2**20
-    return f"{min(quarter, 4096)}MB"
 
 
 def _default_rules() -> RuleSet:
