@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import psycopg
 
@@ -23,9 +24,17 @@ CHECKS = {
 }
 
 
+def check_sql(name: str) -> str:
+    """The check's query, with each `-- include: FILE` line replaced by that file of quality/sql (shared CTEs)."""
+    return re.sub(r"^-- include: (\S+)$", lambda m: load_sql(f"quality/sql/{m.group(1)}").rstrip(),
+                  load_sql(f"quality/sql/{name}.sql"), flags=re.MULTILINE)
+
+
 def run_check(conn: psycopg.Connection, name: str, tenant: str, day: dt.date, **params: object) -> list[dict]:
     """Violations found by the check (empty list = pass); `params` fill the query's other placeholders."""
-    cur = conn.execute(load_sql(f"quality/sql/{name}.sql"), {"tenant": tenant, "day": day, "source": None, **params})
+    # The ledger checks hash and aggregate the day's records (millions): in memory, not in spilled batches.
+    conn.execute("SET LOCAL work_mem = '256MB'")
+    cur = conn.execute(check_sql(name), {"tenant": tenant, "day": day, "source": None, **params})
     columns = [d.name for d in cur.description]
     rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
     conn.rollback()

@@ -11,6 +11,7 @@ import re
 import psycopg
 import pytest
 
+from financeops_pipeline.quality.checks import check_sql
 from financeops_pipeline.reports.build import REPORTS
 from financeops_pipeline.sqlfiles import load_named_sql, load_sql
 
@@ -31,7 +32,8 @@ def test_query_uses_indexes(sample, name):
     with psycopg.connect(sample.url) as conn:
         conn.execute("SET enable_seqscan = off")
         path = QUERIES[name]
-        text = load_named_sql(path)[name.split(":")[1]] if ":" in name else load_sql(path)
+        text = (load_named_sql(path)[name.split(":")[1]] if ":" in name
+                else check_sql(name) if path.startswith("quality/") else load_sql(path))
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + text, PARAMS).fetchall())
     day = f"{PARAMS['day']:%Y%m%d}_{PARAMS['tenant']}_"
     scans = [t for t in re.findall(r"Seq Scan on (\S+)", plan) if day not in t and not t.endswith("_unfiled")]
