@@ -93,7 +93,7 @@ def _model_asset(model: SqlModel) -> dg.AssetsDefinition:
         runs = []
         for tenant in partition_tenants(context, financeops):
             for day in _days(context, model):
-                run = materialize(financeops.database_url, model, tenant, day)
+                run = materialize(financeops.database_url, model, tenant, day, financeops.archive_path)
                 context.log.info(f"[{tenant} {day or 'all'}] {model.table}: {run.rows} rows")
                 runs.append(run)
         preview = [row for r in runs for row in r.preview]

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from financeops_pipeline.cli import main
 from financeops_pipeline.db.connect import tenant_connection
+from financeops_pipeline.settings import load_settings
 from financeops_pipeline.sql_models import load_project
-from financeops_pipeline.sql_models.runner import run_test
+from financeops_pipeline.sql_models.runner import materialize, run_test
 from tests.conftest import query
 
 D2, D3, D4 = dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 4)
@@ -40,6 +41,11 @@ def test_financeops_run_materializes_the_models_with_hand_checked_figures(pipeli
     ]
     # Every day has one row per tenant and processor: acme 2 x 3 days + globex 1 x 3 days.
     assert _rows(db_url, "SELECT count(*) FROM models.daily_settlement_summary") == [(9,)]
+    # The run read the processor lines from the import's Parquet record files; read from Postgres, the same rows.
+    model = load_project().models["daily_settlement_summary"]
+    from_store = materialize(db_url, model, "globex", D3, archive_dir=load_settings().archive_dir)
+    from_postgres = materialize(db_url, model, "globex", D3)
+    assert from_store.preview == from_postgres.preview and from_store.rows == from_postgres.rows == 1
 
     # Fee rate (Postgres, NUMERIC): acme 11-02 stripe charges: fees 1.46 + 3.20 + 0.88 + 3.20 = 8.74 on
     # 40 + 100 + 20 + 99.99 = 259.99 -> 874 * 10000 / 25999 = 336.166.. -> 336.17 bp; adyen charges
