@@ -34,18 +34,18 @@ class _Check:
     """One asset check: its spec and the function that evaluates it for the run's partition(s)."""
 
     name: str
-    asset: dg.AssetsDefinition
+    asset: dg.AssetsDefinition | dg.AssetSpec
     blocking: bool
     description: str
     evaluate: Callable[[dg.AssetCheckExecutionContext, FinanceopsResource], dg.AssetCheckResult]
 
     @property
     def spec(self) -> dg.AssetCheckSpec:
-        return dg.AssetCheckSpec(self.name, asset=self.asset, blocking=self.blocking, description=self.description,
+        return dg.AssetCheckSpec(self.name, asset=self.asset.key, blocking=self.blocking, description=self.description,
                                  partitions_def=tenant_day_partitions)
 
 
-def _rows_check(name: str, asset: dg.AssetsDefinition, blocking: bool, severity: dg.AssetCheckSeverity,
+def _rows_check(name: str, asset: dg.AssetsDefinition | dg.AssetSpec, blocking: bool, severity: dg.AssetCheckSeverity,
                 description: str, violations_of: Callable[..., list[dict]]) -> _Check:
     """A check that fails on the rows `violations_of(conn, tenant, day)` returns for any tenant-day of the run."""
     def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
@@ -68,13 +68,13 @@ def _rows_check(name: str, asset: dg.AssetsDefinition, blocking: bool, severity:
     return _Check(name, asset, blocking, description, evaluate)
 
 
-def _sql_check(name: str, asset: dg.AssetsDefinition, blocking: bool,
+def _sql_check(name: str, asset: dg.AssetsDefinition | dg.AssetSpec, blocking: bool,
                severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR, **params: object) -> _Check:
     return _rows_check(name, asset, blocking, severity, CHECKS[name],
                        lambda conn, tenant, day: run_check(conn, name, tenant, day, **params))
 
 
-def _freshness_check(asset: dg.AssetsDefinition, source: str) -> _Check:
+def _freshness_check(asset: dg.AssetsDefinition | dg.AssetSpec, source: str) -> _Check:
     """The day's files of this source arrived by the cut-off (quality/freshness.py); a warning, not a stop."""
 
     def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
@@ -103,7 +103,7 @@ def _freshness_check(asset: dg.AssetsDefinition, source: str) -> _Check:
                   "(default 08:00) on the next day, partition timezone.", evaluate)
 
 
-def _expectations_check(asset: dg.AssetsDefinition, source: str) -> _Check:
+def _expectations_check(asset: dg.AssetsDefinition | dg.AssetSpec, source: str) -> _Check:
     """The source's Great Expectations suite (quality/expectations.py) on the partition's imported rows."""
 
     def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:

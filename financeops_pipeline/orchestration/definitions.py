@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from financeops_pipeline.orchestration.assets.imports import bank_records, internal_records, processor_records
+from financeops_pipeline.orchestration.assets.imports import imported_records
 from financeops_pipeline.orchestration.assets.ledger import journal_entries
 from financeops_pipeline.orchestration.assets.reconciliation import recon_adjustments, three_way_match
 from financeops_pipeline.orchestration.assets.reports import REPORT_ASSETS
@@ -14,7 +14,7 @@ from financeops_pipeline.orchestration.schedules import daily_close_schedule
 from financeops_pipeline.orchestration.sensors import files_landed_sensor
 from financeops_pipeline.orchestration.sql_models import SQL_MODEL_ASSETS, SQL_MODEL_CHECKS
 
-ALL_ASSETS = [bank_records, processor_records, internal_records, journal_entries, three_way_match, recon_adjustments,
+ALL_ASSETS = [imported_records, journal_entries, three_way_match, recon_adjustments,
               *REPORT_ASSETS]
 
 daily_job = dg.define_asset_job(

@@ -101,7 +101,7 @@ def materialize(db_url: str, day: str, *, assets: list[str] = (), checks: list[t
     everything = [*ALL_ASSETS, *asset_checks]
     check_keys = [dg.AssetCheckKey(dg.AssetKey.from_user_string(a), c) for a, c in checks]
     if whole:
-        selection = dg.AssetSelection.assets(*[a.key for a in ALL_ASSETS])
+        selection = dg.AssetSelection.assets(*[k for a in ALL_ASSETS for k in a.keys])
     else:
         selection = (dg.AssetSelection.assets(probe, *[dg.AssetKey.from_user_string(a) for a in assets])
                      .without_checks() | dg.AssetSelection.checks(*check_keys))
