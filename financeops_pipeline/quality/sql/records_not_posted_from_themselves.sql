@@ -6,7 +6,7 @@
 -- its transfer name the same file and position: ledger/sql/transfers.duckdb.sql). A bucket whose counts and sums
 -- agree holds the same records on both sides, bar a 64-bit hash collision.
 -- What is read record by record: a record posted under another record's key (a duplicate delivery, or an id
--- reused), one that posted nothing, and whatever shares a bucket with them (1/65,536 of a file each).
+-- reused), one that posted nothing, and whatever shares a bucket with them (1/1,048,576 of a file each).
 -- Payouts are few and take one key each, so they are always looked up by key.
 -- Keys, key dates and slices as posting derives them (transfers.duckdb.sql, migration 0060's ledger.entry_keys):
 -- internal:<transaction_id>, processor_fee:<processor>:<line_id> (fee lines: -net),
@@ -37,8 +37,8 @@ WITH record_hashes AS (
       AND rule_id <> 'processor_payout'
 ), differing_buckets AS MATERIALIZED (
     SELECT kind, file_id, bucket
-    FROM (SELECT kind, file_id, h & 65535 AS bucket, count(*) AS n, sum(h) AS s FROM record_hashes GROUP BY 1, 2, 3) r
-    FULL JOIN (SELECT kind, file_id, h & 65535 AS bucket, count(*) AS n, sum(h) AS s FROM transfer_hashes
+    FROM (SELECT kind, file_id, h & 1048575 AS bucket, count(*) AS n, sum(h) AS s FROM record_hashes GROUP BY 1, 2, 3) r
+    FULL JOIN (SELECT kind, file_id, h & 1048575 AS bucket, count(*) AS n, sum(h) AS s FROM transfer_hashes
                GROUP BY 1, 2, 3) t USING (kind, file_id, bucket)
     WHERE (r.n, r.s) IS DISTINCT FROM (t.n, t.s)
 ), records_to_look_up AS (
@@ -68,7 +68,7 @@ WITH record_hashes AS (
     ) r
     -- the one-time filter: with no differing bucket (the usual day) the records are not read again
     WHERE EXISTS (SELECT 1 FROM differing_buckets)
-      AND (kind, file_id, hashtextextended(source_position, file_id) & 65535) IN (SELECT * FROM differing_buckets)
+      AND (kind, file_id, hashtextextended(source_position, file_id) & 1048575) IN (SELECT * FROM differing_buckets)
     UNION ALL
     -- one payout key per payout: its payout row, or the lines of an itemized report without one
     SELECT 'processor', 'payout', min(file_id), min(source_position), payout_id,
@@ -83,8 +83,13 @@ WITH record_hashes AS (
            posted.business_date AS posted_business_date
     FROM records_to_look_up r
     LEFT JOIN imports.files f ON f.tenant = %(tenant)s AND f.file_id = r.file_id
-    LEFT JOIN ledger.entry_keys k ON k.tenant = %(tenant)s AND k.key_date = r.key_date
-         AND k.key_slice = ascii(right(r.idempotency_key, 1)) %% 4 AND k.idempotency_key = r.idempotency_key
+    LEFT JOIN LATERAL (
+        -- one index probe of one key partition per record (a hash join would read the tenant's whole registry)
+        SELECT k.entry_id FROM ledger.entry_keys k
+        WHERE k.tenant = %(tenant)s AND k.key_date = r.key_date
+          AND k.key_slice = ascii(right(r.idempotency_key, 1)) %% 4 AND k.idempotency_key = r.idempotency_key
+        OFFSET 0   -- kept a subquery: pulled up, the planner hashes the tenant's whole registry
+    ) k ON true
     LEFT JOIN LATERAL (
         -- the entry's first leg, signed as its rule's first posting line (+amount of the event), in either layout;
         -- entry_id >> 32 is its batch, which names the one partition to read
