@@ -115,7 +115,11 @@ WHERE t.amount <> 0;
 SELECT count(*) FROM todo_{slice} e JOIN rules l ON l.rule_id = e.rule_id WHERE e.amount_minor <> 0;
 
 -- name: keys
-SELECT CAST($tenant AS VARCHAR) AS tenant, key_date, key_slice, idempotency_key, entry_id FROM todo_{slice};
+-- In the order of the key partitions' unique index (key bytes: DuckDB sorts VARCHAR as "C" does): Postgres's sort
+-- of presorted input is one pass, so the index build after the COPY takes less than half the time (2.5M keys:
+-- 0.8 s instead of 1.9 s), for a sort here that both threads share.
+SELECT CAST($tenant AS VARCHAR) AS tenant, key_date, key_slice, idempotency_key, entry_id FROM todo_{slice}
+ORDER BY key_date, key_slice, idempotency_key;
 
 -- name: accounts
 -- Every account the day's events post to (opened before the slices start: two slices opening the same new account
