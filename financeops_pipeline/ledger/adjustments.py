@@ -98,18 +98,22 @@ def post_adjustments(conn: psycopg.Connection, tenant: str, adjustments: Iterabl
                 by_day.setdefault(adjustment.business_date, []).append(adjustment)
         for day, batch in sorted(by_day.items()):
             batch_id = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
-            transfers, keys = _batch_rows(tenant, day, batch_id, batch, book)
+            transfers, keys, notes = _batch_rows(tenant, day, batch_id, batch, book)
             write_batch(conn, tenant, day, batch_id, "adjustments", transfers, keys, run_id, book.version)
+            # after the batch's row (their foreign key): what decided each adjustment, for the auditor
+            conn.cursor().executemany("INSERT INTO ledger.entry_notes (entry_id, batch_id, tenant, business_date,"
+                                      " description) VALUES (%s, %s, %s, %s, %s)", notes)
             posted += len(batch)
     return AdjustmentResult(posted=posted, already_posted=len(todo) - posted)
 
 
 def _batch_rows(tenant: str, day: dt.date, batch_id: int, batch: list[Adjustment],
-                book: RuleBook) -> tuple[pa.Table, pa.Table]:
-    """The batch's ledger.transfers rows (its rule's transfers, accounts filled, a negative amount flipped) and
-    its ledger.entry_keys rows."""
+                book: RuleBook) -> tuple[pa.Table, pa.Table, list[tuple[object, ...]]]:
+    """The batch's ledger.transfers rows (its rule's transfers, accounts filled, a negative amount flipped), its
+    ledger.entry_keys rows and its ledger.entry_notes rows (the description, with the audit, of each entry)."""
     rows: list[dict[str, object]] = []
     keys: list[dict[str, object]] = []
+    notes: list[tuple[object, ...]] = []
     for n, adjustment in enumerate(batch, start=1):
         legs_of(adjustment, book)   # validates the rule, the amount and every account
         entry_id = batch_id * ID_SPAN + n
@@ -117,6 +121,7 @@ def _batch_rows(tenant: str, day: dt.date, batch_id: int, batch: list[Adjustment
         description = adjustment.description
         if adjustment.audit:
             description += " " + json.dumps(dict(adjustment.audit), sort_keys=True, default=str)
+        notes.append((entry_id, batch_id, tenant, day, description))
         accounts = dict(adjustment.accounts)
         for leg_no, transfer in enumerate(book.rules[adjustment.rule_id].transfers, start=1):
             debit, credit = transfer.debit.format_map(accounts), transfer.credit.format_map(accounts)
@@ -128,11 +133,11 @@ def _batch_rows(tenant: str, day: dt.date, batch_id: int, batch: list[Adjustment
                 "amount_minor": abs(adjustment.amount_minor), "currency": currency, "flipped": flipped,
                 "idempotency_key": adjustment.idempotency_key, "key_date": UNDATED, "rule_id": adjustment.rule_id,
                 "source_kind": adjustment.source_kind, "source_ref": adjustment.source_ref,
-                "description": description,
             })
         keys.append({"tenant": tenant, "key_date": UNDATED, "key_slice": key_slice(adjustment.idempotency_key),
                      "idempotency_key": adjustment.idempotency_key, "entry_id": entry_id})
-    return pa.Table.from_pylist(rows, schema=TRANSFER_SCHEMA), pa.Table.from_pylist(keys, schema=KEY_SCHEMA)
+    return (pa.Table.from_pylist(rows, schema=TRANSFER_SCHEMA), pa.Table.from_pylist(keys, schema=KEY_SCHEMA),
+            notes)
 
 
 TRANSFER_SCHEMA = pa.schema([
@@ -140,7 +145,7 @@ TRANSFER_SCHEMA = pa.schema([
     ("business_date", pa.date32()), ("batch_id", pa.int64()), ("debit_account", pa.string()),
     ("credit_account", pa.string()), ("amount_minor", pa.int64()), ("currency", pa.string()),
     ("flipped", pa.bool_()), ("idempotency_key", pa.string()), ("key_date", pa.date32()), ("rule_id", pa.string()),
-    ("source_kind", pa.string()), ("source_ref", pa.string()), ("description", pa.string()),
+    ("source_kind", pa.string()), ("source_ref", pa.string()),
 ])
 KEY_SCHEMA = pa.schema([("tenant", pa.string()), ("key_date", pa.date32()), ("key_slice", pa.int16()),
                         ("idempotency_key", pa.string()), ("entry_id", pa.int64())])

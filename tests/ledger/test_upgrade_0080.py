@@ -1,0 +1,137 @@
+"""A database whose transfers were written with descriptions and reversal links on every row (migrations up to
+0070) upgrades to the narrow rows of 0080 without losing either: ledger.journal_entries shows the same entries,
+their text and links now from ledger.entry_notes; the day re-run posts nothing twice, new postings and
+adjustments go on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pyarrow as pa
+import pytest
+
+from financeops_pipeline.db.connect import tenant_connection
+from financeops_pipeline.db.migrate import migrate
+from financeops_pipeline.ledger.adjustments import Adjustment, post_adjustments
+from financeops_pipeline.ledger.posting import UNDATED, key_slice, post_day, register_keys
+from tests.ledger import test_posting_rules as planted
+from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA
+
+ENTRIES = ("SELECT entry_id, tenant, idempotency_key, business_date, rule_id, rule_version, description, source_kind,"
+           " source_file_sha256, source_position, source_ref, reverses_entry_id, run_id, code_version, posted_at"
+           " FROM ledger.journal_entries ORDER BY entry_id")
+
+
+@pytest.fixture
+def old_db(pg_target):
+    name = "fo_test_upgrade_0080"
+    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    url = pg_target.url(name)
+    migrate(url, until="0070_import_partitions_analyze_columns")
+    yield url
+    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def _old_batch(conn: psycopg.Connection, keys: list[str], descriptions: list[str | None],
+               reverses: list[int | None]) -> list[int]:
+    """A batch as the release before 0080 wrote it: description and reverses_entry_id on the transfer rows."""
+    batch = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
+    entries = [batch * 2**32 + n for n in range(1, len(keys) + 1)]
+    conn.execute("INSERT INTO ledger.posting_batches (batch_id, tenant, business_date, kind, entries, transfers,"
+                 " rule_version, run_id, code_version) VALUES (%s, 'acme', %s, 'day', %s, %s, 'v1', 'old-run',"
+                 " 'old-code')", (batch, DAY, len(keys), len(keys)))
+    parts = register_keys(conn, "acme", pa.table({
+        "tenant": ["acme"] * len(keys), "key_date": pa.array([UNDATED] * len(keys), pa.date32()),
+        "key_slice": pa.array([key_slice(k) for k in keys], pa.int16()), "idempotency_key": keys,
+        "entry_id": entries}))
+    table = conn.execute("SELECT ops.create_load_table('ledger.transfers', %s::text[], %s::text[])::text",
+                         (["acme", str(DAY), str(batch)], ["acme", str(DAY), str(batch + 1)])).fetchone()[0]
+    for entry, key, description, reversed_entry in zip(entries, keys, descriptions, reverses, strict=True):
+        conn.execute(f"INSERT INTO {table} (transfer_id, entry_id, leg_no, tenant, business_date, batch_id,"
+                     " debit_account, credit_account, amount_minor, currency, flipped, idempotency_key, key_date,"
+                     " rule_id, source_kind, source_file_id, source_position, source_ref, description,"
+                     " reverses_entry_id) VALUES (%s, %s, 1, 'acme', %s, %s, 'processor_receivable:stripe',"
+                     " 'revenue', 100, 'USD', false, %s, %s, 'internal_payment', 'internal', %s, 'line 1', %s, %s,"
+                     " %s)", (entry, entry, DAY, batch, key, UNDATED, FILE_ID, key, description, reversed_entry))
+    conn.execute("SELECT ops.attach_load_table(%s::regclass)", (table,))
+    for part in parts:
+        part.attach()
+    return entries
+
+
+def test_descriptions_and_reversal_links_of_old_rows_survive_the_narrow_rows(old_db):
+    with psycopg.connect(old_db) as owner:
+        owner.execute("SELECT ops.register_tenant('acme')")
+        owner.execute("INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
+                      " archive_path, size_bytes, status, records_loaded, records_quarantined, run_id, code_version,"
+                      " file_id) VALUES ('acme', %s, %s, 'internal', 'test', 'planted.csv', '-', 0, 'loaded', 0, 0,"
+                      " 'test', 'test', %s)", (SHA, DAY, FILE_ID))
+        owner.commit()
+    with tenant_connection(old_db, "acme") as conn, conn.transaction():
+        first = _old_batch(conn, ["old:1", "old:2"], ["payment old 1", None], [None, None])
+        _old_batch(conn, ["old:3"], ["reversal of old 1"], [first[0]])
+    with psycopg.connect(old_db) as owner:
+        before = owner.execute(ENTRIES).fetchall()
+        postings = owner.execute("SELECT * FROM ledger.postings ORDER BY entry_id, line_no").fetchall()
+    assert [(e[6], e[11]) for e in before] == [("payment old 1", None), (None, None),
+                                              ("reversal of old 1", first[0])]
+
+    assert "0080_narrow_transfers" in migrate(old_db)
+    with psycopg.connect(old_db) as owner:
+        after = owner.execute(ENTRIES).fetchall()
+        # the entry that had no description gets the derived one; every other column is as it was
+        assert [e[:6] + e[7:] for e in after] == [e[:6] + e[7:] for e in before]
+        assert [(e[6], e[11]) for e in after] == [("payment old 1", None), ("payment old:2", None),
+                                                 ("reversal of old 1", first[0])]
+        assert owner.execute("SELECT * FROM ledger.postings ORDER BY entry_id, line_no").fetchall() == postings
+        assert owner.execute("SELECT count(*) FROM ledger.entry_notes").fetchone() == (2,)
+        columns = {c for (c,) in owner.execute("SELECT attname FROM pg_attribute WHERE attrelid ="
+                                               " 'ledger.transfers'::regclass AND attnum > 0 AND NOT attisdropped")}
+        assert not {"description", "reverses_entry_id"} & columns
+        with pytest.raises(psycopg.errors.RestrictViolation, match="append-only"):
+            owner.execute("UPDATE ledger.entry_notes SET description = 'x'")
+        owner.rollback()
+
+    # new postings go on with the narrow rows: a day's entry derives its text, an adjustment keeps its own
+    with psycopg.connect(old_db) as owner:
+        planted.internal(owner, "T1", "payment", 10_000)
+        owner.commit()
+    with tenant_connection(old_db, "acme") as conn:
+        assert post_day(conn, "acme", DAY, "after-upgrade").entries_posted == 1
+        assert post_day(conn, "acme", DAY, "again").entries_posted == 0
+        adjustment = Adjustment("recon:x", "recon_adjustment", DAY, "USD", 25,
+                                {"adjust_account": "bank_fees", "counter_account": "cash_in_transit:stripe"},
+                                "fee shortfall", "recon", "bank:X1", {"matching_rule": "r1"})
+        assert post_adjustments(conn, "acme", [adjustment], "run-2").posted == 1
+        conn.commit()
+        texts = dict(conn.execute("SELECT idempotency_key, description FROM ledger.journal_entries").fetchall())
+        sha = conn.execute("SELECT source_file_sha256 FROM ledger.journal_entries"
+                           " WHERE idempotency_key = 'internal:T1'").fetchone()[0]
+    assert texts["internal:T1"] == "payment T1" and sha == SHA
+    assert texts["recon:x"] == 'fee shortfall {"matching_rule": "r1"}'
+
+
+def test_a_note_belongs_to_a_batch_of_its_own_tenant_and_day(db_url):
+    with psycopg.connect(db_url) as owner:
+        owner.execute("SELECT ops.register_tenant('acme')")
+        owner.execute("SELECT ops.register_tenant('globex')")
+        owner.commit()
+    with tenant_connection(db_url, "acme") as conn:
+        batch = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
+        conn.execute("INSERT INTO ledger.posting_batches (batch_id, tenant, business_date, kind, entries, transfers,"
+                     " rule_version, run_id, code_version) VALUES (%s, 'acme', %s, 'adjustments', 1, 1, 'v', 'r',"
+                     " 'c')", (batch, DAY))
+        for values, error in [((batch * 2**32 + 1, batch, "acme", DAY + dt.timedelta(days=1), "d"),
+                               psycopg.errors.ForeignKeyViolation),
+                              (((batch + 1) * 2**32 + 1, batch, "acme", DAY, "d"), psycopg.errors.CheckViolation)]:
+            with pytest.raises(error), conn.transaction():
+                conn.execute("INSERT INTO ledger.entry_notes (entry_id, batch_id, tenant, business_date,"
+                             " description) VALUES (%s, %s, %s, %s, %s)", values)
+        conn.commit()
+    with tenant_connection(db_url, "globex") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("INSERT INTO ledger.entry_notes (entry_id, batch_id, tenant, business_date, description)"
+                     " VALUES (%s, %s, 'acme', %s, 'sneaky')", (batch * 2**32 + 1, batch, DAY))
