@@ -12,6 +12,7 @@
 """
 
 
+import dataclasses
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from financeops_pipeline.orchestration.assets.ledger import journal_entries
 from financeops_pipeline.orchestration.assets.reconciliation import three_way_match
 from financeops_pipeline.orchestration.partitions import daily_partitions, tenant_day_partitions
 from financeops_pipeline.orchestration.resources import FinanceopsResource, partition_days, partition_tenants
-from financeops_pipeline.quality.checks import CHECKS, run_check
+from financeops_pipeline.quality.checks import CHECKS, run_check, run_checks
 from financeops_pipeline.reports.build import markdown_table
 
 CHECKS_AT_ONCE = 2   # a stage's checks evaluated at once (each on its own session)
@@ -38,11 +39,28 @@ class _Check:
     blocking: bool
     description: str
     evaluate: Callable[[dg.AssetCheckExecutionContext, FinanceopsResource], dg.AssetCheckResult]
+    # checks of one group are evaluated together when selected together (one session, shared work)
+    group: str | None = None
+    evaluate_group: Callable[[dg.AssetCheckExecutionContext, FinanceopsResource, list["_Check"]],
+                             list[dg.AssetCheckResult]] | None = None
 
     @property
     def spec(self) -> dg.AssetCheckSpec:
         return dg.AssetCheckSpec(self.name, asset=self.asset.key, blocking=self.blocking, description=self.description,
                                  partitions_def=tenant_day_partitions)
+
+
+def _result(name: str, asset: dg.AssetsDefinition | dg.AssetSpec, severity: dg.AssetCheckSeverity,
+            violations: list[dict]) -> dg.AssetCheckResult:
+    # A query may grade its rows ('severity': error | warn): warnings alone make the check a WARN.
+    level = (dg.AssetCheckSeverity.WARN if violations and all(v.get("severity") == "warn" for v in violations)
+             else severity)
+    return dg.AssetCheckResult(
+        asset_key=asset.key, check_name=name, passed=not violations, severity=level,
+        metadata={"violations": len(violations),
+                  "details": dg.MetadataValue.md(markdown_table(violations, list(violations[0]))
+                                                 if violations else "_none_")},
+    )
 
 
 def _rows_check(name: str, asset: dg.AssetsDefinition | dg.AssetSpec, blocking: bool, severity: dg.AssetCheckSeverity,
@@ -55,17 +73,28 @@ def _rows_check(name: str, asset: dg.AssetsDefinition | dg.AssetSpec, blocking: 
                 for day in partition_days(context):
                     violations += [{"tenant": tenant, "day": day.isoformat(), **row}
                                    for row in violations_of(conn, tenant, day)]
-        # A query may grade its rows ('severity': error | warn): warnings alone make the check a WARN.
-        level = (dg.AssetCheckSeverity.WARN if violations and all(v.get("severity") == "warn" for v in violations)
-                 else severity)
-        return dg.AssetCheckResult(
-            asset_key=asset.key, check_name=name, passed=not violations, severity=level,
-            metadata={"violations": len(violations),
-                      "details": dg.MetadataValue.md(markdown_table(violations, list(violations[0]))
-                                                     if violations else "_none_")},
-        )
+        return _result(name, asset, severity, violations)
 
     return _Check(name, asset, blocking, description, evaluate)
+
+
+def _sql_check_group(names: list[str], asset: dg.AssetsDefinition | dg.AssetSpec,
+                     blocking: bool) -> list[_Check]:
+    """SQL checks that share a CTE (`-- include:`): selected together, they run on one session and the CTE is
+    computed once (quality.checks.run_checks); each keeps its own key, result and blocking flag."""
+    def evaluate_group(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource,
+                       checks: list[_Check]) -> list[dg.AssetCheckResult]:
+        violations: dict[str, list[dict]] = {c.name: [] for c in checks}
+        for tenant in partition_tenants(context, financeops):
+            with financeops.tenant_conn(tenant) as conn:
+                for day in partition_days(context):
+                    for name, rows in run_checks(conn, list(violations), tenant, day).items():
+                        violations[name] += [{"tenant": tenant, "day": day.isoformat(), **row} for row in rows]
+        return [_result(c.name, c.asset, dg.AssetCheckSeverity.ERROR, violations[c.name]) for c in checks]
+
+    group = "+".join(names)
+    return [dataclasses.replace(_sql_check(name, asset, blocking), group=group, evaluate_group=evaluate_group)
+            for name in names]
 
 
 def _sql_check(name: str, asset: dg.AssetsDefinition | dg.AssetSpec, blocking: bool,
@@ -129,8 +158,8 @@ def _expectations_check(asset: dg.AssetsDefinition | dg.AssetSpec, source: str) 
 
     return _Check("expectation_suite", asset, True,
                   f"Great Expectations suite on the {source} records of the partition: keys, uniqueness, ISO 4217 "
-                  "currencies, amount ranges, dates in the partition, allowed values (as SQL in Postgres above "
-                  "GX_MAX_ROWS rows).", evaluate)
+                  "currencies, amount ranges, dates in the partition, allowed values (as SQL in Postgres on a day of "
+                  "more than GX_MAX_ROWS records).", evaluate)
 
 
 def _critical_overdue_check() -> _Check:
@@ -155,19 +184,29 @@ def _stage_checks(name: str, checks: list[_Check]) -> dg.AssetChecksDefinition:
 
     @dg.multi_asset_check(name=name, specs=[c.spec for c in checks], can_subset=True)
     def _checks(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource):
-        def evaluate(key: dg.AssetCheckKey) -> dg.AssetCheckResult:
-            try:
-                return by_key[key].evaluate(context, financeops)
-            except Exception as exc:   # one broken check must not hide the others' results
-                context.log.exception(f"check {key.to_user_string()} raised")
-                return dg.AssetCheckResult(asset_key=key.asset_key, check_name=key.name, passed=False,
-                                           metadata={"error": f"{type(exc).__name__}: {exc}"})
+        def failed(key: dg.AssetCheckKey, exc: Exception) -> dg.AssetCheckResult:
+            context.log.exception(f"check {key.to_user_string()} raised")
+            return dg.AssetCheckResult(asset_key=key.asset_key, check_name=key.name, passed=False,
+                                       metadata={"error": f"{type(exc).__name__}: {exc}"})
+
+        def evaluate(unit: list[_Check]) -> list[dg.AssetCheckResult]:
+            try:   # one broken check must not hide the others' results
+                if unit[0].evaluate_group is not None and len(unit) > 1:
+                    return unit[0].evaluate_group(context, financeops, unit)
+                return [unit[0].evaluate(context, financeops)]
+            except Exception as exc:
+                return [failed(dg.AssetCheckKey(c.asset.key, c.name), exc) for c in unit]
 
         keys = sorted(context.selected_asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
+        units: dict[object, list[_Check]] = {}
+        for key in keys:
+            check = by_key[key]
+            units.setdefault(check.group or key, []).append(check)
         # Two at a time, each on its own session: the checks are queries, and on a big day the server runs two
         # of them on the two cores (the suites of 10M-record tables take seconds each).
         with ThreadPoolExecutor(CHECKS_AT_ONCE, thread_name_prefix=name) as pool:
-            yield from pool.map(evaluate, keys)
+            for results in pool.map(evaluate, units.values()):
+                yield from results
 
     return _checks
 
@@ -185,8 +224,8 @@ asset_checks = [
     _stage_checks("ledger_checks", [
         _sql_check("ledger_balanced", journal_entries, blocking=True),
         _sql_check("snapshots_match_postings", journal_entries, blocking=True),
-        _sql_check("no_duplicate_idempotency_keys", journal_entries, blocking=True),
-        _sql_check("source_records_posted", journal_entries, blocking=True),
+        *_sql_check_group(["no_duplicate_idempotency_keys", "source_records_posted"], journal_entries,
+                          blocking=True),
         _sql_check("cash_matches_bank", journal_entries, blocking=True),
     ]),
     _stage_checks("recon_checks", [

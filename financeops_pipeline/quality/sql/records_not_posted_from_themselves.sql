@@ -1,48 +1,19 @@
 -- Shared by source_records_posted and no_duplicate_idempotency_keys (`-- include:` line, quality/checks.py): the
 -- day's source records that did not post a transfer of their own, each with the entry its key was posted as, if
--- any. Nearly every record did, and joining the 20M records of a 10M day to their transfers one by one takes
--- Postgres minutes; so each side is summed first per (kind, file, bucket) as a count and a sum of 64-bit hashes
--- of the record's position, and only the records of buckets that differ are looked up one by one (a record and
--- its transfer name the same file and position: ledger/sql/transfers.duckdb.sql). A bucket whose counts and sums
--- agree holds the same records on both sides, bar a 64-bit hash collision.
--- What is read record by record: a record posted under another record's key (a duplicate delivery, or an id
--- reused), one that posted nothing, and whatever shares a bucket with them (1/1,048,576 of a file each).
+-- any. Nearly every record did: the day's records are one hash anti join with the day's first legs (a record and
+-- its transfer name the same file and position: ledger/sql/transfers.duckdb.sql), parallel on the server's cores
+-- (RLS's tenant function is PARALLEL SAFE, migration 0085); only the records left, none but a record posted under
+-- another record's key (a duplicate delivery, or an id reused) or one that posted nothing, are looked up by key.
+-- (Summing both sides per (kind, file, bucket) first, as before, took twice as long: two 1M-group aggregates of a
+-- 1M day and a second scan of the records.) quality/checks.py run_checks computes this once for both checks.
 -- Payouts are few and take one key each, so they are always looked up by key.
 -- Keys, key dates and slices as posting derives them (transfers.duckdb.sql, migration 0060's ledger.entry_keys):
 -- internal:<transaction_id>, processor_fee:<processor>:<line_id> (fee lines: -net),
 -- processor_adjustment:<processor>:<line_id>, payout:<processor>:<payout_id> (dated 1970-01-01),
 -- bank:<account>:<AcctSvcrRef or file:position> (booked lines only; an unbooked line posts nothing).
 -- Parameters: %(tenant)s, %(day)s.
-WITH record_hashes AS (
-    SELECT 'internal' AS kind, file_id, hashtextextended(source_position, file_id) AS h
-    FROM imports.internal_transactions WHERE tenant = %(tenant)s AND business_date = %(day)s
-    UNION ALL
-    SELECT 'processor_fee', file_id, hashtextextended(source_position, file_id)
-    FROM imports.processor_lines WHERE tenant = %(tenant)s AND business_date = %(day)s AND category <> 'payout'
-      AND CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END <> 0
-    UNION ALL
-    SELECT 'processor_adjustment', file_id, hashtextextended(source_position, file_id)
-    FROM imports.processor_lines WHERE tenant = %(tenant)s AND business_date = %(day)s AND category = 'adjustment'
-      AND gross_minor <> 0
-    UNION ALL
-    SELECT 'bank', file_id, hashtextextended(source_position, file_id)
-    FROM imports.bank_lines WHERE tenant = %(tenant)s AND business_date = %(day)s AND amount_minor <> 0 AND booked
-), transfer_hashes AS (
-    -- each entry's first transfer names its record (payouts are checked by key below; adjustments have no file)
-    SELECT CASE WHEN rule_id LIKE 'internal\_%%' THEN 'internal' WHEN rule_id LIKE 'bank\_%%' THEN 'bank'
-                ELSE rule_id END AS kind,
-           source_file_id AS file_id, hashtextextended(source_position, source_file_id) AS h
-    FROM ledger.transfers
-    WHERE tenant = %(tenant)s AND business_date = %(day)s AND leg_no = 1 AND source_file_id IS NOT NULL
-      AND rule_id <> 'processor_payout'
-), differing_buckets AS MATERIALIZED (
-    SELECT kind, file_id, bucket
-    FROM (SELECT kind, file_id, h & 1048575 AS bucket, count(*) AS n, sum(h) AS s FROM record_hashes GROUP BY 1, 2, 3) r
-    FULL JOIN (SELECT kind, file_id, h & 1048575 AS bucket, count(*) AS n, sum(h) AS s FROM transfer_hashes
-               GROUP BY 1, 2, 3) t USING (kind, file_id, bucket)
-    WHERE (r.n, r.s) IS DISTINCT FROM (t.n, t.s)
-), records_to_look_up AS (
-    SELECT * FROM (
+WITH records_to_look_up AS (
+    SELECT r.* FROM (
         SELECT 'internal' AS source, 'internal' AS kind, file_id, source_position, transaction_id AS record_ref,
                'internal:' || transaction_id AS idempotency_key, (created_at AT TIME ZONE 'UTC')::date AS key_date,
                currency::text AS currency, amount_minor
@@ -66,9 +37,14 @@ WITH record_hashes AS (
         FROM imports.bank_lines b LEFT JOIN imports.files f ON f.tenant = b.tenant AND f.file_id = b.file_id
         WHERE b.tenant = %(tenant)s AND b.business_date = %(day)s AND amount_minor <> 0 AND booked
     ) r
-    -- the one-time filter: with no differing bucket (the usual day) the records are not read again
-    WHERE EXISTS (SELECT 1 FROM differing_buckets)
-      AND (kind, file_id, hashtextextended(source_position, file_id) & 1048575) IN (SELECT * FROM differing_buckets)
+    -- every record whose file and position no first leg of the day names (one hash anti join of the two sides)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM ledger.transfers t
+        WHERE t.tenant = %(tenant)s AND t.business_date = %(day)s AND t.leg_no = 1 AND t.source_file_id IS NOT NULL
+          AND t.rule_id <> 'processor_payout'
+          AND CASE WHEN t.rule_id LIKE 'internal\_%%' THEN 'internal' WHEN t.rule_id LIKE 'bank\_%%' THEN 'bank'
+                   ELSE t.rule_id END = r.kind
+          AND t.source_file_id = r.file_id AND t.source_position = r.source_position)
     UNION ALL
     -- one payout key per payout: its payout row, or the lines of an itemized report without one
     SELECT 'processor', 'payout', min(file_id), min(source_position), payout_id,
