@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
-PARTS = ("formats", "day", "posting", "reports")
+PARTS = ("formats", "day", "posting", "reports")   # what a bare `financeops bench` runs
+# `--only imports`: the day's import stage alone with its floor (the day's first stage, for quick iterations)
+CHOICES = ("formats", "day", "imports", "posting", "reports")
 
 
 @contextmanager
@@ -40,8 +42,9 @@ def _fresh_database(admin_url: str, url_of: Callable[[str], str], name: str, kee
                    "about two events (its entry and its processor fee), so the defaults are ~1M and ~10M events.")
 @click.option("--report-postings", type=click.IntRange(min=1), default=50_000_000, show_default=True,
               help="Postings in the ledger the report queries are timed against.")
-@click.option("--only", type=click.Choice(PARTS), multiple=True,
-              help="Run only these parts (repeatable; default: all).")
+@click.option("--only", type=click.Choice(CHOICES), multiple=True,
+              help="Run only these parts (repeatable; default: all but imports, which the day includes: `--only "
+                   "imports` is the day's import stage alone, with the floor, at --transactions).")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Where generated files go (default: a temporary folder, removed afterwards).")
 @click.option("--keep", is_flag=True, help="Keep the benchmark databases and files for inspection.")
@@ -55,7 +58,7 @@ def bench(transactions: int, format_records: int, posting_transactions: tuple[in
     database. Prints wall time and peak memory per stage. The full default run takes well over half an hour
     (filling 50M postings alone ~22 min): pick parts with --only and sizes with the options.
     """
-    from financeops_pipeline.bench.day import bench_day, bench_posting
+    from financeops_pipeline.bench.day import bench_day, bench_imports, bench_posting
     from financeops_pipeline.bench.formats import bench_formats
     from financeops_pipeline.bench.measure import table
     from financeops_pipeline.bench.reports import bench_report_queries, format_table
@@ -84,6 +87,11 @@ def bench(transactions: int, format_records: int, posting_transactions: tuple[in
             if json_path:
                 json_path.write_text(json.dumps(day.to_json(), indent=2) + "\n")
                 click.echo(f"figures written to {json_path}")
+        if "imports" in parts:
+            with database("fo_bench_imports") as url:
+                stages = bench_imports(url, transactions, folder / "imports", log=click.echo)
+            click.echo(f"\nThe import stage of one day of {transactions:,} internal transactions (x floor: its "
+                       f"multiple of the floor measured in this run)\n" + table(stages))
         if "posting" in parts:
             for size in posting_transactions:
                 with database("fo_bench_posting") as url:

@@ -33,25 +33,19 @@ SLICE_ITEMS = 2_000_000
 IMPORT_WORKERS = 2   # the daily job's multiprocess executor runs its import assets one per core at once
 
 
-def _import_and_post(database_url: str, landing: Path, archive: Path,
-                     log: Callable[[str], None]) -> tuple[list[Stage], list[Stage]]:
-    """Import every file of the generated day, then post it: the first two stages of the day.
-
-    Imports run as the daily job runs them: each source's files in order on a connection of its own, two
-    sources at a time. Returns the per-file figures (overlapping in time, so not part of the day's sum) and
-    the day's stages (all imports as one, then posting).
-    """
+def _import_day(database_url: str, landing: Path, archive: Path, log: Callable[[str], None]
+                ) -> tuple[list[Stage], Stage]:
+    """Import every file of the generated day as the daily job does: each source's files in order on a connection
+    of its own, two sources at a time. Returns the per-file figures (overlapping in time, so not part of the
+    day's sum) and the stage of all imports as one."""
     from financeops_pipeline.db.connect import tenant_connection
     from financeops_pipeline.imports.loader import import_files
     from financeops_pipeline.landing import day_files
-    from financeops_pipeline.ledger.posting import post_day_in_slices, posting_slices
-
-    connect = partial(tenant_connection, database_url, TENANT, application_name="financeops-bench")
 
     def import_source(source: str) -> list[Stage]:
         stages = []
         paths = day_files(landing, TENANT, DAY, source)
-        with connect() as conn:
+        with tenant_connection(database_url, TENANT, application_name="financeops-bench") as conn:
             outcomes = import_files(conn, TENANT, paths, DAY, RUN_ID, archive)
             while True:   # each file's line: from the end of the one before (the next file is read meanwhile)
                 with measured(f"import {source}") as stage:
@@ -71,6 +65,18 @@ def _import_and_post(database_url: str, landing: Path, archive: Path,
     imports.rows = sum(stage.rows or 0 for stage in per_file)
     imports.note = "the lines above overlap in time"
     log(f"  import: {imports.seconds:.1f} s")
+    return per_file, imports
+
+
+def _import_and_post(database_url: str, landing: Path, archive: Path,
+                     log: Callable[[str], None]) -> tuple[list[Stage], list[Stage]]:
+    """Import every file of the generated day (`_import_day`), then post it: the first two stages of the day.
+    Returns the per-file figures and the day's stages (all imports as one, then posting)."""
+    from financeops_pipeline.db.connect import tenant_connection
+    from financeops_pipeline.ledger.posting import post_day_in_slices, posting_slices
+
+    per_file, imports = _import_day(database_url, landing, archive, log)
+    connect = partial(tenant_connection, database_url, TENANT, application_name="financeops-bench")
     slices = posting_slices()
     with measured("posting") as posting:
         posted = post_day_in_slices(connect, TENANT, DAY, RUN_ID, slices, archive_dir=archive)
@@ -95,20 +101,25 @@ def measure_floor(database_url: str, landing: Path, log: Callable[[str], None]) 
     """The floor every stage is compared with, measured in the same run: the day's parsed records COPYed once,
     binary, one stream, into fresh unindexed tables created in the same transaction (rolled back after).
 
-    Parsing is not in it (it runs first, untimed); encoding the Arrow batches is, as in every bulk load here.
-    Machines of this kind differ by up to 3x from day to day: a stage's multiple of this floor is what compares.
+    Parsing is not in it (each file is parsed just before its COPY, untimed, and dropped after it: one file's
+    records in memory at a time); encoding the Arrow batches is, as in every bulk load here. Machines of this kind
+    differ by up to 3x from day to day: a stage's multiple of this floor is what compares.
     """
+    import time
+
     import psycopg
 
     from financeops_pipeline.db.connect import encoder_for
     from financeops_pipeline.imports.detect import parse_file
     from financeops_pipeline.landing import SOURCES, day_files
 
-    tables = [parse_file(path.read_bytes(), path.name).to_arrow()
-              for source in SOURCES for path in day_files(landing, TENANT, DAY, source)]
+    paths = [path for source in SOURCES for path in day_files(landing, TENANT, DAY, source)]
+    rows, copying = 0, 0.0
     with measured("floor: COPY the parsed records once (1 stream)") as floor, \
             psycopg.connect(database_url, application_name="financeops-bench-floor") as conn:
-        for i, arrow in enumerate(tables):
+        for i, path in enumerate(paths):
+            arrow = parse_file(path.read_bytes(), path.name).take_arrow()
+            started = time.perf_counter()
             encoder = encoder_for(arrow.schema)
             conn.execute(encoder.schema().ddl(f"bench_floor_{i}"))
             with conn.cursor().copy(f"COPY bench_floor_{i} FROM STDIN WITH (FORMAT BINARY, FREEZE)") as copy:
@@ -116,11 +127,31 @@ def measure_floor(database_url: str, landing: Path, log: Callable[[str], None]) 
                 for batch in arrow.to_batches(max_chunksize=100_000):
                     copy.write(encoder.write_batch(batch))
                 copy.write(encoder.finish())
+            copying += time.perf_counter() - started
+            rows += arrow.num_rows
+            del arrow
         conn.rollback()
-    floor.rows = sum(t.num_rows for t in tables)
-    floor.note = f"{len(tables)} tables, binary COPY FREEZE into tables created in the transaction"
+    floor.seconds = copying   # the COPYs alone (the block's peak memory includes each file's parse)
+    floor.rows = rows
+    floor.note = f"{len(paths)} tables, binary COPY FREEZE into tables created in the transaction"
     log(f"  floor: {floor.seconds:.1f} s")
     return floor
+
+
+def bench_imports(database_url: str, transactions: int, workdir: Path, log: Callable[[str], None] = print,
+                  seed: int = 1) -> list[Stage]:
+    """Generate one day, measure the floor, then import the day as the daily job does (the import stage alone, for
+    quick iterations on it): the generation, the floor, each file, and all imports with their multiple of the
+    floor."""
+    from financeops_pipeline.db.migrate import migrate
+
+    landing = workdir / "landing"
+    generated = _generate(landing, transactions, seed, log)
+    migrate(database_url)
+    floor = measure_floor(database_url, landing, log)
+    per_file, imports = _import_day(database_url, landing, workdir / "archive", log)
+    imports.extra["x_floor"] = imports.seconds / floor.seconds
+    return [generated, floor, *per_file, imports]
 
 
 def bench_posting(database_url: str, transactions: int, workdir: Path, log: Callable[[str], None] = print,

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from financeops_pipeline.audit import code_version
-from financeops_pipeline.db.bulk import fresh_partition
+from financeops_pipeline.db.bulk import FreshPartition, fresh_partition
 from financeops_pipeline.db.connect import copy_arrow
 from financeops_pipeline.errors import FileRejected, RecordError
 from financeops_pipeline.imports import detect
@@ -36,6 +36,7 @@ from financeops_pipeline.imports.records import BANK_STATEMENT_SCHEMA, ParsedFil
 from financeops_pipeline.sqlfiles import load_sql
 
 T = TypeVar("T")
+TableOrBatch = TypeVar("TableOrBatch", pa.Table, pa.RecordBatch)
 TABLES = {
     "bank": "imports.bank_lines",
     "processor": "imports.processor_lines",
@@ -182,7 +183,8 @@ def load_file(conn: psycopg.Connection, tenant: str, read: ReadFile, business_da
                     f"a different file with this name was already imported for {business_date} "
                     f"(sha256 {clash[0][:12]}); corrections must come as new files or reversals"))]
             else:
-                table = parsed.to_arrow()
+                table = parsed.take_arrow()   # the parsed file keeps no reference: dropped once loaded
+        loading = table is not None
         result.status = "rejected" if rejected else ("partial" if result.errors else "loaded")
         file_id = conn.execute(
             "INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
@@ -196,14 +198,22 @@ def load_file(conn: psycopg.Connection, tenant: str, read: ReadFile, business_da
              parsed.encoding),
         ).fetchone()[0]
         if table is not None and table.num_rows:
-            totals = _copy_records(conn, tenant, business_date, sha, file_id, parsed.source, table, archive_dir,
-                                   result.timings)
             result.records_loaded = table.num_rows
+            part, totals = _copy_records(conn, tenant, business_date, sha, file_id, parsed.source, table,
+                                         archive_dir, result.timings)
+            # COPYed and written as Parquet: nothing reads the records any more, so they go before the server
+            # indexes and attaches them (a 10M-row file's Arrow is ~1.5 GB)
+            del table
+            part.prepare()
+            part.attach()
+            result.timings.update(part.timings)
+            copy_arrow(conn, "imports.file_totals", totals,
+                       constants={**_stamp(tenant, business_date, sha), "source": parsed.source})
             result.amount_totals = _by_currency(totals)
-        if table is not None and parsed.statements:
+        if loading and parsed.statements:
             statements = to_table(parsed.statements, BANK_STATEMENT_SCHEMA)
             copy_arrow(conn, "imports.bank_statements", statements, constants=_stamp(tenant, business_date, sha))
-        if table is not None and parsed.source == "bank":
+        if loading and parsed.source == "bank":
             supersede_unbooked_lines(conn, tenant, business_date)
         if result.errors:
             _quarantine(conn, tenant, business_date, sha, name, result.errors)
@@ -239,48 +249,67 @@ def _stamp(tenant: str, business_date: dt.date, sha: str) -> dict[str, object]:
     return {"tenant": tenant, "business_date": business_date, "file_sha256": sha}
 
 
+class _FileColumns:
+    """The columns of a file's loaded rows that its parser does not make, added to each slice as it is encoded or
+    written: record_no (the record's ordinal among the file's loaded records, in file order: what the ledger and
+    the reconciliation name a record by, beside its textual position) and the columns every row of the file shares
+    (tenant, day, file hash or id). The shared ones are one repeated array of the longest slice, sliced again for
+    each (never a column of the whole file's length: 10M equal file hashes alone are ~0.7 GB)."""
+
+    def __init__(self, shared: dict[str, pa.Scalar]) -> None:
+        self.shared = shared
+        self._repeated: dict[str, pa.Array] = {}
+
+    def add(self, part: TableOrBatch, offset: int) -> TableOrBatch:
+        """`part` (rows offset.. of the file's loaded records) with record_no and the shared columns."""
+        n = part.num_rows
+        part = part.append_column("record_no", pa.array(np.arange(offset + 1, offset + n + 1, dtype=np.int32)))
+        for name, value in self.shared.items():
+            repeated = self._repeated.get(name)
+            if repeated is None or len(repeated) < n:
+                repeated = self._repeated[name] = pa.repeat(value, n)
+            part = part.append_column(name, repeated.slice(0, n))
+        return part
+
+    def batches(self, table: pa.Table, max_rows: int) -> Iterator[pa.RecordBatch]:
+        offset = 0
+        for batch in table.to_batches(max_chunksize=max_rows):
+            yield self.add(batch, offset)
+            offset += batch.num_rows
+
+
 def _copy_records(conn: psycopg.Connection, tenant: str, business_date: dt.date, sha: str, file_id: int,
-                  source: str, table: pa.Table, archive_dir: Path, timings: dict[str, float]) -> pa.Table:
-    """COPY the file's canonical records into a partition of their own, keep the same rows as Parquet
-    (record_store, written on another thread while the server ingests the COPY) and their totals in
-    imports.file_totals; returns the totals. `timings` gets the seconds of each step."""
+                  source: str, table: pa.Table, archive_dir: Path, timings: dict[str, float]
+                  ) -> tuple[FreshPartition, pa.Table]:
+    """COPY the file's canonical records into a partition of their own and keep the same rows as Parquet
+    (record_store, written on another thread while the server ingests the COPY); returns the partition, loaded
+    but not yet indexed nor attached (the caller drops the records first: nothing needs them any more), and the
+    file's totals (for imports.file_totals). `timings` gets the seconds of each step."""
     if source == "bank":
         table = classify_bank_lines(table)
-    # record_no: the record's ordinal among the file's loaded records, in file order (what the ledger and the
-    # reconciliation name a record by, beside its textual position).
-    table = table.append_column("record_no", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int32)))
-    n = table.num_rows
     with ThreadPoolExecutor(1, thread_name_prefix="record-store") as pool:
-        parquet = pool.submit(_timed, write_records, archive_dir, source, sha,
-                              table.append_column("business_date", _repeat(business_date, pa.date32(), n))
-                              .append_column("file_sha256", _repeat(sha, pa.string(), n)))
+        parquet = pool.submit(_timed, write_records, archive_dir, source, sha, table, _FileColumns({
+            "business_date": pa.scalar(business_date, pa.date32()), "file_sha256": pa.scalar(sha, pa.string())}).add)
         totals = file_totals(source, table)
         # The file's partition: rows COPYed in record_no order (its BRIN index is built after, exact), the columns
         # every row shares set by the partition's bound.
         part = fresh_partition(conn, TABLES[source], [business_date, tenant, file_id],
                                [business_date, tenant, file_id + 1])
-        part.copy(table.append_column("business_date", _repeat(business_date, pa.date32(), n))
-                  .append_column("tenant", _repeat(tenant, pa.string(), n))
-                  .append_column("file_id", _repeat(file_id, pa.int32(), n)),
-                  jsonb_columns=("extra",) if source == "processor" else ())
-        part.prepare()
-        part.attach()
+        shared = _FileColumns({"business_date": pa.scalar(business_date, pa.date32()),
+                               "tenant": pa.scalar(tenant, pa.string()), "file_id": pa.scalar(file_id, pa.int32())})
+        part.copy(shared.batches(table, COPY_BATCH_ROWS), jsonb_columns=("extra",) if source == "processor" else ())
         waited = time.perf_counter()
         timings["parquet"] = parquet.result()[1]
         timings["parquet_wait"] = time.perf_counter() - waited
-    timings.update(part.timings)
-    copy_arrow(conn, "imports.file_totals", totals, constants={**_stamp(tenant, business_date, sha), "source": source})
-    return totals
+    return part, totals
+
+
+COPY_BATCH_ROWS = 100_000   # rows per record batch pgpq encodes (and per shared-column slice)
 
 
 def _timed(function: Callable[..., T], *args: object) -> tuple[T, float]:
     started = time.perf_counter()
     return function(*args), time.perf_counter() - started
-
-
-def _repeat(value: object, type_: pa.DataType, n: int) -> pa.Array:
-    """A column of one value: run-end encoded would be ideal, but pgpq encodes plain arrays."""
-    return pa.repeat(pa.scalar(value, type_), n)
 
 
 # What a file's totals are grouped by and summed, per source (the same figures the posting rules read: a

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -28,12 +29,25 @@ def records_path(archive_dir: Path, source: str, sha256: str) -> Path:
     return Path(archive_dir) / "records" / source / sha256[:2] / f"{sha256}.parquet"
 
 
-def write_records(archive_dir: Path, source: str, sha256: str, table: pa.Table) -> Path:
-    """Write a file's canonical records (atomically: a reader never sees half a file)."""
+ROW_GROUP_ROWS = 1_000_000
+
+
+def write_records(archive_dir: Path, source: str, sha256: str, table: pa.Table,
+                  extend: Callable[[pa.Table, int], pa.Table] | None = None,
+                  row_group_rows: int = ROW_GROUP_ROWS) -> Path:
+    """Write a file's canonical records (atomically: a reader never sees half a file). `extend(rows, offset)`,
+    when given, adds columns to each row group's rows (offset: the first one's index) as it is written: the
+    columns every row shares are then never as long as the file."""
     target = records_path(archive_dir, source, sha256)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd", compression_level=1, row_group_size=1_000_000)
+    options = {"compression": "zstd", "compression_level": 1}
+    if extend is None:
+        pq.write_table(table, tmp, row_group_size=row_group_rows, **options)
+    else:
+        with pq.ParquetWriter(tmp, extend(table.slice(0, 0), 0).schema, **options) as writer:
+            for offset in range(0, table.num_rows, row_group_rows):
+                writer.write_table(extend(table.slice(offset, row_group_rows), offset), row_group_size=row_group_rows)
     tmp.replace(target)
     return target
 

@@ -134,6 +134,13 @@ class ParsedFile:
         """The canonical records as Arrow with the source's exact schema."""
         return self.table if self.table is not None else to_table(self.rows, SCHEMAS[self.source])
 
+    def take_arrow(self) -> pa.Table:
+        """`to_arrow`, the records then let go of here: the caller's table is their only reference (the loader
+        drops it as soon as the rows are COPYed and written)."""
+        table = self.to_arrow()
+        self.table, self.rows = None, []
+        return table
+
 
 SCHEMAS: dict[str, pa.Schema] = {
     "bank": BANK_LINE_SCHEMA,

@@ -71,3 +71,18 @@ def test_bench_prints_formats_day_and_posting_figures(pipeline_env, tmp_path):
 
     # posting alone: its own table, for 1,000 transactions
     assert "Import + posting of one day of 1,000 internal transactions" in out
+
+
+def test_bench_imports_alone_prints_each_file_and_the_stage_against_its_floor(pipeline_env, tmp_path):
+    result = CliRunner().invoke(main, ["bench", "--only", "imports", "--transactions", "2000",
+                                       "--workdir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "The import stage of one day of 2,000 internal transactions" in out and "One day of" not in out
+    per_file = [line for line in out.splitlines() if line.startswith("  import ")]
+    assert len(per_file) == 4 and all("loaded" in line or "partial" in line for line in per_file)
+    imports = _row(out, "import (every file, 2 sources at a time)")
+    floor = _row(out, "floor: COPY the parsed records once (1 stream)")
+    assert _int(imports[4]) == sum(_int(r.split()[5]) for r in per_file) == _int(floor[3])
+    ratio = float(imports[1].rstrip("x"))   # the stage's seconds over the floor's (all printed to 2 decimals)
+    assert abs(ratio * float(floor[0]) - float(imports[0])) <= 0.01 * (1 + ratio)
