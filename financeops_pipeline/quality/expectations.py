@@ -264,6 +264,10 @@ def validate_sql(conn: psycopg.Connection, table: str, tenant: str, start: dt.da
     unique = [i for i in range(len(suite)) if i not in predicates]
     with conn.transaction():
         conn.execute("SET LOCAL work_mem = '512MB'")   # the uniqueness hash aggregates stay in memory
+        # One process: the planner cannot know the keys' hash has 10M values (it assumes 200), plans partial
+        # aggregates in parallel workers and a Gather Merge sorting their 10M groups (the 10M day's import_checks
+        # took 62 s so, on a loaded machine; 17.5 s serial before RLS could go parallel, migration 0085).
+        conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         found: dict[int, int] = {}
         if len(unique) == 1 and one_scan:
             # One scan on a clean day: the uniqueness hash aggregate also counts the rows any row-wise
