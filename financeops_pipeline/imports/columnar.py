@@ -8,7 +8,6 @@ Both paths give identical records for clean files (tested), so the fast path is 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -41,7 +40,7 @@ def read_strings(data: bytes, header: list[str]) -> pa.Table | None:
         return None   # CR line ends or quoted values spanning lines: the row path handles them
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(data),   # zero-copy, and the reader's threads need no GIL to read it
             read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header},
@@ -71,13 +70,39 @@ _ASCII_SPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
 
 
 def trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The values stripped as str.strip() strips them; the very same column when nothing is stripped (the usual
+    case: no copy of a 10M-row column stays alive beside the one the CSV reader made)."""
     if pc.all(pc.string_is_ascii(values)).as_py() is not False:
-        return pc.ascii_trim(values, _ASCII_SPACE)
-    return pc.utf8_trim_whitespace(values)
+        out = pc.ascii_trim(values, _ASCII_SPACE)
+    else:
+        out = pc.utf8_trim_whitespace(values)
+    return values if _text_bytes(out) == _text_bytes(values) else out
+
+
+def _text_bytes(values: pa.ChunkedArray | pa.Array) -> int:
+    return pc.sum(pc.binary_length(values)).as_py() or 0
 
 
 def empty_to_null(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    """Empty cells as null. The text and offsets stay the column's own: only a validity bitmap is made."""
+    empty = pc.equal(values, "")
+    if not pc.any(empty).as_py():
+        return values
+    if not isinstance(values, pa.ChunkedArray):
+        values = pa.chunked_array([values])
+    if not isinstance(empty, pa.ChunkedArray):
+        empty = pa.chunked_array([empty])
+    chunks, start = [], 0
+    for chunk in values.chunks:
+        blank = empty.slice(start, len(chunk)).combine_chunks()   # a bitmap: cheap to copy
+        start += len(chunk)
+        if chunk.type != pa.string() or chunk.offset or chunk.null_count or blank.offset:
+            chunks.append(pc.if_else(blank, pa.scalar(None, pa.string()), chunk))
+            continue
+        valid = pc.invert(blank)
+        chunks.append(pa.Array.from_buffers(pa.string(), len(chunk), [valid.buffers()[1], *chunk.buffers()[1:]],
+                                            null_count=len(chunk) - (pc.sum(valid).as_py() or 0)))
+    return pa.chunked_array(chunks, pa.string())
 
 
 def all_in(values: pa.ChunkedArray, allowed: list[str]) -> bool:
@@ -264,13 +289,20 @@ def all_true(mask: pa.ChunkedArray | pa.Array) -> bool:
 
 def repeats(ids: pa.ChunkedArray) -> pa.ChunkedArray:
     """True where a non-empty id already occurred on an earlier row (the row path refuses the later ones)."""
-    if len(ids) > 1:
-        values = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-        if pc.all(pc.greater(values[1:], values[:-1])).as_py():   # ascending (exports often are): no repeats
-            return pa.chunked_array([pa.repeat(False, len(ids))])
+    if len(ids) > 1 and _ascending(ids):   # ascending (exports often are): no repeats
+        return pa.chunked_array([pa.repeat(False, len(ids))])
     first = pc.index_in(ids, value_set=ids)   # the position of each value's first occurrence
     earlier = pc.not_equal(first, pa.array(np.arange(len(ids), dtype=np.int32)))
     return pc.and_(earlier, present(ids))
+
+
+def _ascending(values: pa.ChunkedArray | pa.Array) -> bool:
+    """Strictly ascending, chunk by chunk and across chunk boundaries (no copy of the whole column)."""
+    chunks = [c for c in (values.chunks if isinstance(values, pa.ChunkedArray) else [values]) if len(c)]
+    for before, after in zip(chunks, chunks[1:], strict=False):
+        if not pc.greater(after[0], before[-1]).as_py():
+            return False
+    return all(pc.all(pc.greater(c[1:], c[:-1])).as_py() is not False for c in chunks if len(c) > 1)
 
 
 def currency_mask(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.ChunkedArray]:

@@ -49,3 +49,17 @@ def test_the_record_file_is_written_by_row_groups_with_the_columns_added_to_each
 def test_an_empty_record_file_keeps_its_columns(tmp_path):
     table = pq.read_table(write_records(tmp_path, "bank", SHA, _records(0), _shared().add))
     assert table.num_rows == 0 and table.column_names[-3:] == ["record_no", "business_date", "file_sha256"]
+
+
+def test_columns_that_need_no_change_are_not_copied():
+    from financeops_pipeline.imports import columnar
+
+    values = pa.chunked_array([["a", "", "b"], ["", "c"], []])
+    nulled = columnar.empty_to_null(values)
+    assert nulled.to_pylist() == ["a", None, "b", None, "c"]
+    assert nulled.chunk(0).buffers()[2].address == values.chunk(0).buffers()[2].address   # the same text
+    clean = pa.chunked_array([["x", "y"], ["z"]])
+    assert columnar.trimmed(clean) is clean and columnar.empty_to_null(clean) is clean
+    assert columnar.trimmed(pa.chunked_array([[" x", "y "]])).to_pylist() == ["x", "y"]
+    assert columnar.repeats(pa.chunked_array([["a", "b"], ["c"]])).to_pylist() == [False] * 3
+    assert columnar.repeats(pa.chunked_array([["a", "c"], ["b", "a"]])).to_pylist() == [False, False, False, True]

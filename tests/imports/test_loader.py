@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 
 from financeops_pipeline.cli import main
@@ -127,18 +128,23 @@ def test_every_imported_file_keeps_its_records_as_parquet(db_url, tmp_path):
     assert set(kept["business_date"].to_pylist()) == {DAY}
 
 
-def test_a_sources_files_load_in_order_while_the_next_is_read(db_url, tmp_path):
-    # import_files reads and parses the next file while one loads: the files still load one after the other, in
-    # the order given (file ids, the order the reconciliation reads them in), each with its own outcome; a bad
-    # file in the middle is rejected without stopping the others, and a repeat is already imported.
-    from financeops_pipeline.imports.loader import import_files
+@pytest.mark.parametrize("budget", [3 * 2**30, 0], ids=["read-ahead", "no-room-to-read-ahead"])
+def test_a_sources_files_load_in_order_while_the_next_is_read(db_url, tmp_path, budget):
+    # import_files reads and parses the next file while one loads (when the read-ahead budget has room for its
+    # records): the files still load one after the other, in the order given (file ids, the order the
+    # reconciliation reads them in), each with its own outcome; a bad file in the middle is rejected without
+    # stopping the others, and a repeat is already imported.
+    from financeops_pipeline.imports.loader import ReadAheadBudget, import_files
+
+    room = ReadAheadBudget(budget)
 
     landed = sorted((SAMPLES / "acme" / "2026-11-02" / "processor").iterdir())
     bad = tmp_path / "b_unreadable.csv"
     bad.write_bytes(b"\x00\x01 not a report")
     paths = [landed[0], bad, *landed[1:], landed[0]]
     with tenant_connection(db_url, "acme") as conn:
-        outcomes = list(import_files(conn, "acme", paths, DAY, "test-run", tmp_path / "archive"))
+        outcomes = list(import_files(conn, "acme", paths, DAY, "test-run", tmp_path / "archive", budget=room))
+    assert room.held == 0   # every reservation given back
     assert [Path(o.path).name for o in outcomes] == [p.name for p in paths]
     assert [o.status for o in outcomes] == ["loaded", "rejected", *["loaded"] * (len(landed) - 1), "already_imported"]
     assert all({"read", "parse", "copy", "commit"} <= set(o.timings) for o in outcomes if o.status == "loaded")
