@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -133,12 +132,8 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         schema=pa.schema([("processor", pa.string()), ("pattern", pa.string())])))
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
-    con.execute(load_sql("reconciliation/sql/keys.sql"))
-    _register_open_keys(con)
-    con.execute(load_sql("reconciliation/sql/pairs.sql"))
-    # once: match.sql reads them for the pairs with a difference, and the plain matches leave from here
-    key_pairs = con.sql("SELECT * FROM key_pairs_joined").to_arrow_table()
-    con.register("key_pairs", key_pairs)
+    con.execute(load_sql("reconciliation/sql/keys.sql"))   # repeated_int, repeated_proc, open_keys
+    con.execute(load_sql("reconciliation/sql/pairs.sql"))   # the table key_pairs, which match.sql reads
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
@@ -168,9 +163,7 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " OR rule IN ('accepted', 'written_off')",
         params={"day": day},
     ).to_arrow_table()
-    plain_pairs = _plain_pairs(key_pairs, day, con.sql(
-        "SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference'").fetchall()[0][0])
-    del key_pairs
+    plain_pairs = _plain_pairs(con, day)
     breaks = con.sql(
         "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
         " first_seen,"
@@ -185,72 +178,15 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments, plain_pairs=plain_pairs)
 
 
-def _plain_pairs(key_pairs: pa.Table, day: dt.date, rule_version: str | None) -> pa.Table:
+def _plain_pairs(con: duckdb.DuckDBPyConnection, day: dt.date) -> pa.Table:
     """The plain matches of key_pairs (pairs.sql) as store.PAIRS_SCHEMA: a pair's items are the day's when it
-    matched that day (both are dated on or before it). Arrow compute: no second pass of DuckDB over 10M pairs."""
-    matched_on = pc.max_element_wise(key_pairs["i_date"], key_pairs["p_date"])
-    pairs = key_pairs.filter(pc.and_(key_pairs["plain"], pc.equal(matched_on, pa.scalar(day, pa.date32()))))
-    columns = {"i_ref": "i_ref", "p_ref": "p_ref", "processor": "processor", "pref": "pref", "kind": "kind",
-               "currency": "i_currency", "amount_minor": "i_amount", "i_date": "i_date", "p_date": "p_date"}
-    return pa.table([*(pairs[c].cast(store.PAIRS_SCHEMA.field(n).type) for n, c in columns.items()),
-                     pa.repeat(pa.scalar(rule_version, pa.string()), pairs.num_rows)], schema=store.PAIRS_SCHEMA)
-
-
-def _register_open_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """repeated_int, repeated_proc and open_keys (keys.sql), from the 64-bit keys of every row, by numpy's sort:
-    10M keys sort in ~0.15 s where DuckDB's hash aggregate over as many distinct keys takes 1.3-2 s.
-
-    open_keys: every rule-1 key that is not exactly one keyed record on each side (one-sided, split or repeated
-    on a side, or holding a repeated id). A hash collision only ever adds keys here (more rows to the general
-    rules, which are exact)."""
-    keys = {name: con.sql(f"SELECT h, g, keyed FROM {name}").to_arrow_table() for name in ("int_keys", "proc_keys")}
-    h_int, g_int, keyed_int = _columns(keys["int_keys"])
-    h_proc, g_proc, keyed_proc = _columns(keys["proc_keys"])
-    del keys
-    repeated_int, repeated_proc = _repeated(h_int), _repeated(h_proc)
-    s_int, s_proc = np.sort(g_int[keyed_int]), np.sort(g_proc[keyed_proc])
-    u_int, u_proc = _distinct_sorted(s_int), _distinct_sorted(s_proc)
-    both = np.sort(np.concatenate([u_int, u_proc]))
-    one_sided = both[_unique_mask(both)]
-    open_keys = np.unique(np.concatenate([
-        _repeated_sorted(s_int), _repeated_sorted(s_proc), one_sided,
-        g_int[keyed_int & _member(h_int, repeated_int)], g_proc[keyed_proc & _member(h_proc, repeated_proc)]]))
-    for name, values, column in (("repeated_int", repeated_int, "h"), ("repeated_proc", repeated_proc, "h"),
-                                 ("open_keys", open_keys, "g")):
-        con.register(name, pa.table({column: pa.array(values, pa.uint64())}))
-
-
-def _columns(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    h, g = (table[c].to_numpy() for c in ("h", "g"))
-    return h, g, table["keyed"].to_numpy(zero_copy_only=False)
-
-
-def _repeated(values: np.ndarray) -> np.ndarray:
-    return _repeated_sorted(np.sort(values))
-
-
-def _repeated_sorted(s: np.ndarray) -> np.ndarray:
-    """The values that occur more than once in the sorted array, once each."""
-    return _distinct_sorted(s[1:][s[1:] == s[:-1]])
-
-
-def _distinct_sorted(s: np.ndarray) -> np.ndarray:
-    return s[np.concatenate([[True], s[1:] != s[:-1]])] if s.size else s
-
-
-def _unique_mask(s: np.ndarray) -> np.ndarray:
-    """True where the value of the sorted array occurs exactly once."""
-    if s.size == 0:
-        return np.zeros(0, dtype=bool)
-    differs = s[1:] != s[:-1]
-    return np.concatenate([[True], differs]) & np.concatenate([differs, [True]])
-
-
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    if sorted_set.size == 0:
-        return np.zeros(values.size, dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
-    return sorted_set[at] == values
+    matched that day (both are dated on or before it). Filtered and shaped in DuckDB, which hands over only the
+    stored columns."""
+    return con.sql(
+        "SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount::BIGINT AS amount_minor,"
+        " i_date, p_date, (SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference')"
+        " AS rule_version FROM key_pairs WHERE plain AND greatest(i_date, p_date) = $day",
+        params={"day": day}).to_arrow_table().cast(store.PAIRS_SCHEMA)
 
 
 def _register_sources(con: duckdb.DuckDBPyConnection, inputs: ReconInputs) -> None:

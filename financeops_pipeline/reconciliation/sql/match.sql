@@ -9,7 +9,7 @@
 -- processor reference. keys.sql and engine.py find, from 64-bit hashes of the keys and a sort, the few keys that
 -- are not one record on each side (open_keys) and the ids delivered more than once (repeated_int, repeated_proc).
 -- Every other keyed record is one side of a 1:1 pair, joined to the other by the key's hash with the strings
--- compared (pairs.sql; engine.py reads the join once and registers it as key_pairs): no window, no aggregate and
+-- compared (pairs.sql, the table key_pairs): no window, no aggregate and
 -- no join back over the day's rows. A hash collision (strings
 -- differ under one hash) only sends its rows to the general rules. The general rules (splits, duplicates by
 -- amount, merchant reference, pending and one-sided items) are exact and see only the rows of the open keys

@@ -22,8 +22,9 @@ ANTI JOIN open_keys k ON k.g = s.g;
 -- The 1:1 pairs, joined by the key's hash. same_key: the strings agree (false for a hash collision, and where a
 -- key column is NULL, which rule 1 never joins); plain: a plain match (same key, currency and amount: anything
 -- else, NULLs included, goes to the states of rule 1 as before, match.sql).
--- engine.py reads them once into Arrow and registers them as key_pairs for match.sql.
-CREATE OR REPLACE TEMP VIEW key_pairs_joined AS
+-- Materialized once, here in DuckDB: match.sql reads the pairs with a difference from it and engine.py the plain
+-- matches, straight to their stored form (no round trip of the 10M pairs of a 10M day through Arrow).
+CREATE OR REPLACE TEMP TABLE key_pairs AS
 SELECT i.g, i.ref AS i_ref, p.processor || ':' || p.line_id AS p_ref, i.processor, i.pref, i.kind,
        i.currency AS i_currency, p.currency AS p_currency, i.amount_minor AS i_amount, p.amount_minor AS p_amount,
        i.item_date AS i_date, p.item_date AS p_date,
