@@ -135,3 +135,29 @@ def test_a_note_belongs_to_a_batch_of_its_own_tenant_and_day(db_url):
     with tenant_connection(db_url, "globex") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("INSERT INTO ledger.entry_notes (entry_id, batch_id, tenant, business_date, description)"
                      " VALUES (%s, %s, 'acme', %s, 'sneaky')", (batch * 2**32 + 1, batch, DAY))
+
+
+def test_a_days_rows_leave_out_the_source_kind_and_ref_that_the_view_derives(db_url):
+    with psycopg.connect(db_url) as owner:
+        owner.execute("SELECT ops.register_tenant('acme')")
+        owner.execute("INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
+                      " archive_path, size_bytes, status, records_loaded, records_quarantined, run_id, code_version,"
+                      " file_id) VALUES ('acme', %s, %s, 'internal', 'test', 'planted.csv', '-', 0, 'loaded', 0, 0,"
+                      " 'test', 'test', %s)", (SHA, DAY, FILE_ID))
+        planted.internal(owner, "T:1", "payment", 10_000)            # a colon in the id: the tail after internal:
+        planted.processor_line(owner, "txn:1", "charge", gross=10_000, fee=320, payout_id="po_1")
+        planted.processor_line(owner, "txn_po", "payout", gross=-9_680, fee=0, payout_id="po_1")
+        planted.bank_line(owner, "B1", -2_500, "fee")
+        owner.commit()
+    with tenant_connection(db_url, "acme") as conn:
+        assert post_day(conn, "acme", DAY, "run-1").entries_posted == 4
+    with psycopg.connect(db_url) as owner:
+        entries = owner.execute("SELECT idempotency_key, source_kind, source_ref FROM ledger.journal_entries"
+                                " ORDER BY 1").fetchall()
+        stored = owner.execute("SELECT idempotency_key, source_kind, source_ref FROM ledger.transfers"
+                               " ORDER BY 1").fetchall()
+    assert entries == [("bank:ACC1:B1", "bank", "B1"), ("internal:T:1", "internal", "T:1"),
+                       ("payout:stripe:po_1", "payout", "po_1"), ("processor_fee:stripe:txn:1", "processor", "txn:1")]
+    # only the bank line's reference is not the tail of its key
+    assert stored == [("bank:ACC1:B1", None, "B1"), ("internal:T:1", None, None), ("payout:stripe:po_1", None, None),
+                      ("processor_fee:stripe:txn:1", None, None)]
