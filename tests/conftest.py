@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -90,3 +91,21 @@ def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
     """Run one query as the owner and return all rows."""
     with psycopg.connect(url) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+@contextlib.contextmanager
+def database_at_release(pg_target, name: str, until: str) -> Iterator[str]:
+    """A fresh database migrated only up to migration `until` (as a release before it left it), dropped after:
+    the upgrade tests fill it with the old code's rows, then migrate it to the head."""
+    from financeops_pipeline.db.migrate import migrate
+
+    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    url = pg_target.url(name)
+    migrate(url, until=until)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")

@@ -14,6 +14,7 @@ from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.db.migrate import migrate
 from financeops_pipeline.ledger.posting import post_day
 from financeops_pipeline.ledger.rules import load_rules
+from tests.conftest import database_at_release
 from tests.ledger import test_posting_rules as planted
 from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA
 
@@ -69,15 +70,8 @@ def _ledger(conn: psycopg.Connection) -> dict[str, list[tuple]]:
 
 @pytest.fixture
 def old_db(pg_target):
-    name = "fo_test_upgrade_0060"
-    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    url = pg_target.url(name)
-    migrate(url, until="0051_booked_statements_index")
-    yield url
-    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    with database_at_release(pg_target, "fo_test_upgrade_0060", until="0051_booked_statements_index") as url:
+        yield url
 
 
 def test_a_ledger_posted_by_the_old_layout_upgrades_without_losing_a_row(old_db):

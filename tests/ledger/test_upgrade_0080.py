@@ -15,6 +15,7 @@ from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.db.migrate import migrate
 from financeops_pipeline.ledger.adjustments import Adjustment, post_adjustments
 from financeops_pipeline.ledger.posting import UNDATED, key_slice, post_day, register_keys
+from tests.conftest import database_at_release
 from tests.ledger import test_posting_rules as planted
 from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA
 
@@ -25,15 +26,8 @@ ENTRIES = ("SELECT entry_id, tenant, idempotency_key, business_date, rule_id, ru
 
 @pytest.fixture
 def old_db(pg_target):
-    name = "fo_test_upgrade_0080"
-    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    url = pg_target.url(name)
-    migrate(url, until="0070_import_partitions_analyze_columns")
-    yield url
-    with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    with database_at_release(pg_target, "fo_test_upgrade_0080", until="0070_import_partitions_analyze_columns") as url:
+        yield url
 
 
 def _old_batch(conn: psycopg.Connection, keys: list[str], descriptions: list[str | None],
