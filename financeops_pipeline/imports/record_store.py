@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import duckdb
 
 SOURCES = ("bank", "processor", "internal")
 
@@ -92,3 +96,33 @@ def _records_from_postgres(conn: psycopg.Connection, source: str, sha256: str, d
         data["extra"] = [None if v is None else json.dumps(v, sort_keys=True) for v in data["extra"]]
     types = {"record_no": pa.int32()}
     return pa.table({name: pa.array(values, types.get(name)) for name, values in data.items()})
+
+
+def records_view(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, archive_dir: Path, tenant: str,
+                 source: str, view: str, columns: Sequence[str], first_day: dt.date,
+                 last_day: dt.date | None = None) -> int | None:
+    """Create `view` in DuckDB over the tenant's record files of one source for first_day..last_day, with the
+    imports table's `columns` (`tenant` and `file_id` from imports.files, read on `conn` under row-level
+    security); returns the rows of those files (from their footers), or None when the days have none. A view,
+    not a table: DuckDB reads only the columns and row groups a query uses (copying a 10M day's processor lines
+    whole into a table took 8 s of a 0.5 s aggregate). `tenant` is validated by tenant_connection (a literal:
+    a view takes no parameters)."""
+    last_day = last_day or first_day
+    paths = day_record_paths(conn, archive_dir, tenant, source, first_day, last_day)
+    if not paths:
+        return None
+    files = conn.execute("SELECT sha256, file_id FROM imports.files WHERE tenant = %s AND source = %s"
+                         " AND business_date BETWEEN %s AND %s", (tenant, source, first_day, last_day)).fetchall()
+    schema, _, name = view.rpartition(".")
+    files_table = f"{schema + '.' if schema else ''}_{name}_files"   # kept as long as the view that reads it
+    if schema:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.execute(f"CREATE OR REPLACE TABLE {files_table} (sha256 VARCHAR, file_id INTEGER)")
+    con.executemany(f"INSERT INTO {files_table} VALUES (?, ?)", files)   # noqa: S608 - our own table name
+    projected = ", ".join(f"'{tenant}' AS tenant" if c == "tenant" else "f.file_id" if c == "file_id"
+                          else 'r."' + c.replace('"', '""') + '"' for c in columns)
+    listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {projected}"   # noqa: S608 - names from the catalog
+                f" FROM read_parquet([{listed}], union_by_name = true) r JOIN {files_table} f"
+                " ON f.sha256 = r.file_sha256")
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)

@@ -143,7 +143,7 @@ def _expectations_check(asset: dg.AssetsDefinition | dg.AssetSpec, source: str) 
         failures, rows, evaluated = [], 0, 0
         for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
-                outcome = check_suite(conn, table, tenant, days[0], days[-1])
+                outcome = check_suite(conn, table, tenant, days[0], days[-1], financeops.archive_path)
             rows += outcome.rows
             evaluated = max(evaluated, outcome.evaluated)
             failures += [{"tenant": tenant, **f} for f in outcome.failures]

@@ -17,20 +17,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psycopg
 import pyarrow as pa
 from psycopg import sql
 
 from financeops_pipeline.db.connect import copy_arrow, fetch_arrow, tenant_connection
-from financeops_pipeline.imports.record_store import day_record_paths
+from financeops_pipeline.imports.record_store import records_view
 from financeops_pipeline.sql_models.model import DAY_COLUMN, TENANT_COLUMN, ModelError, ModelTest, SqlModel
 from financeops_pipeline.sql_models.project import render_model, sql_error
 from financeops_pipeline.sql_models.templating import render
-
-if TYPE_CHECKING:
-    import duckdb
 
 FLOAT_TYPES = ("real", "double precision")
 INTEGER_TYPES = ("bigint", "integer", "smallint")
@@ -169,34 +165,6 @@ def _select_list(conn: psycopg.Connection, schema: str, table: str) -> tuple[str
 RECORD_SOURCES = {"internal_transactions": "internal", "processor_lines": "processor", "bank_lines": "bank"}
 
 
-def _records_from_store(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, archive_dir: Path, tenant: str,
-                        table: str, columns: list[str], first_day: dt.date, last_day: dt.date) -> bool:
-    """Make imports.<table> in DuckDB a view of the tenant's record files of first_day..last_day, with the
-    Postgres table's columns (tenant and file_id from imports.files, read under row-level security). A view, not a
-    table: DuckDB then reads only the columns (and row groups) the model uses (a 10M day's processor lines copied
-    whole into a table took 8 s of a 0.5 s aggregate). False when those days have no record files (the Postgres
-    read then gives the same empty or pre-store answer)."""
-    source = RECORD_SOURCES[table]
-    paths = day_record_paths(conn, archive_dir, tenant, source, first_day, last_day)
-    if not paths:
-        return False
-    files = conn.execute(
-        "SELECT sha256, file_id FROM imports.files WHERE tenant = %s AND source = %s"
-        " AND business_date BETWEEN %s AND %s", (tenant, source, first_day, last_day)).fetchall()
-    con.execute("CREATE SCHEMA IF NOT EXISTS imports")
-    # the file ids as a (small) table of the view's own, kept for the connection's life as the view is
-    files_table = f"imports._{table}_files"
-    con.execute(f"CREATE TABLE {files_table} (sha256 VARCHAR, file_id INTEGER)")
-    con.executemany(f"INSERT INTO {files_table} VALUES (?, ?)", files)   # noqa: S608 - a fixed table name
-    projected = ", ".join(f"'{tenant}' AS tenant" if c == TENANT_COLUMN else "f.file_id" if c == "file_id"
-                          else 'r."' + c.replace('"', '""') + '"' for c in columns)
-    listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
-    con.execute(f"CREATE VIEW imports.{table} AS SELECT {projected}"   # noqa: S608 - names from the catalog
-                f" FROM read_parquet([{listed}], union_by_name = true) r JOIN {files_table} f"
-                " ON f.sha256 = r.file_sha256")
-    return True
-
-
 def _run_duckdb(conninfo: str, conn: psycopg.Connection, model: SqlModel, tenant: str, day: dt.date | None,
                 rendered: str, archive_dir: Path | None = None) -> pa.Table:
     import duckdb
@@ -211,8 +179,8 @@ def _run_duckdb(conninfo: str, conn: psycopg.Connection, model: SqlModel, tenant
             except LookupError as exc:
                 raise ModelError(model.relative_path, model.body_line, str(exc)) from exc
             if (archive_dir is not None and day is not None and schema == "imports" and table in RECORD_SOURCES
-                    and _records_from_store(con, conn, archive_dir, tenant, table, names,
-                                            day - dt.timedelta(days=model.lookback_days), day)):
+                    and records_view(con, conn, archive_dir, tenant, RECORD_SOURCES[table], f"imports.{table}", names,
+                                     day - dt.timedelta(days=model.lookback_days), day) is not None):
                 continue
             query = f'SELECT {columns} FROM "{schema}"."{table}"'
             params: tuple = ()

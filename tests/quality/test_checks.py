@@ -79,13 +79,14 @@ def test_expectation_suites_name_the_failed_expectation_rows_and_samples(scratch
     assert "| classification | 1 | mystery |" in bank and "| booking_date | 1 | 2026-01-15 |" in bank
 
 
-def test_the_suites_as_sql_find_what_gx_finds(scratch):
-    # The same planted rows as above, and a second record repeating a transaction id: the SQL form of each suite
-    # (what a big day runs, quality/expectations.py) names the same expectations, columns, counts and values.
+def test_the_suites_as_sql_find_what_gx_finds(scratch, sample):
+    # The same planted rows as above, and a second record repeating a transaction id: the SQL forms of each suite
+    # (what a big day runs, quality/expectations.py), in Postgres and in DuckDB, name the same expectations,
+    # columns, counts and values.
     import datetime as dt
 
     from financeops_pipeline.db.connect import tenant_connection
-    from financeops_pipeline.quality.expectations import SUITES, read_frame, validate, validate_sql
+    from financeops_pipeline.quality.expectations import SUITES, read_frame, validate, validate_records, validate_sql
 
     day = dt.date.fromisoformat(D4)
     query(scratch, "INSERT INTO imports.internal_transactions (tenant, business_date, file_id, record_no,"
@@ -114,10 +115,34 @@ def test_the_suites_as_sql_find_what_gx_finds(scratch):
             # plain ints, as GX gives: the check's Dagster metadata refuses a Decimal (Postgres' sum of counts)
             assert type(sql.rows) is int and all(type(f["unexpected_count"]) is int for f in sql.failures), table
             assert key(sql.failures) == key(gx.failures) and sql.failures, table
+            frame = read_frame(conn, table, "acme", day, day)
+            in_duckdb = _duckdb_suite(frame, table, day)
+            assert (in_duckdb.rows, in_duckdb.evaluated) == (gx.rows, gx.evaluated), table
+            assert key(in_duckdb.failures) == key(gx.failures), table
+            # rows planted behind the import's back are not in its record files: the suite goes to Postgres
+            assert validate_records(conn, sample.archive, table, "acme", day, day) is None, table
             clean = dt.date(2026, 11, 2)   # a day nothing was planted in: one scan, no failures
             sql, gx = validate_sql(conn, table, "acme", clean, clean), validate(
                 read_frame(conn, table, "acme", clean, clean), table, clean, clean)
             assert (sql.rows, sql.failures) == (gx.rows, gx.failures) == (gx.rows, []) and sql.rows > 0, table
+            files = validate_records(conn, sample.archive, table, "acme", clean, clean)   # the record files' form
+            assert files is not None and (files.rows, files.evaluated, files.failures) == (
+                sql.rows, sql.evaluated, []), table
+
+
+def _duckdb_suite(frame, table, day):
+    """The DuckDB form of a suite over the rows of a frame (read from Postgres, planted rows and all)."""
+    import duckdb
+
+    from financeops_pipeline.quality.expectations import validate_duckdb
+
+    con = duckdb.connect()
+    con.register("frame", frame)
+    # read_frame gives the dates as timestamps: back to dates, as the record files hold them
+    dates = [c for c in ("business_date", "booking_date") if c in frame]
+    con.execute("CREATE TABLE rows AS SELECT * REPLACE (" + ", ".join(f"CAST({c} AS DATE) AS {c}" for c in dates)
+                + ") FROM frame")
+    return validate_duckdb(con, "rows", table, day, day)
 
 
 def test_freshness_cut_off(scratch):
