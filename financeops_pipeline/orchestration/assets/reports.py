@@ -25,49 +25,61 @@ _PREVIEW = {
 }
 
 
-def _report_asset(name: str, *upstream: dg.AssetsDefinition) -> dg.AssetsDefinition:
+def _report_spec(name: str, upstream: list[dg.AssetsDefinition]) -> dg.AssetSpec:
     report = REPORT_CATALOG[name]
-
-    @dg.asset(
-        name=name, key_prefix=["reports"], group_name="reports", partitions_def=tenant_day_partitions,
-        # the ledger reports read the day's posting and its adjusting entries; a blocking check of either stops them
-        deps=list(upstream), backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY,
-        kinds={"postgres"},
-        metadata={"table": ", ".join(f"reports.{s.table}" for s in report.sections)},
-        description=report.description,
+    return dg.AssetSpec(
+        ["reports", name], group_name="reports", deps=upstream, kinds={"postgres"},
+        metadata={"table": ", ".join(f"reports.{s.table}" for s in report.sections)}, description=report.description,
     )
-    def _asset(context: dg.AssetExecutionContext, financeops: FinanceopsResource) -> dg.MaterializeResult:
-        from financeops_pipeline.reports.charts import report_chart
-        from financeops_pipeline.reports.render import markdown
 
-        built: dict[str, list[dict]] = {s.table: [] for s in report.sections}
-        with retry_only_transient():
-            for tenant in partition_tenants(context, financeops):
-                with financeops.report_conn(tenant) as conn:
-                    for day in partition_days(context):
-                        for table, rows in build_sections(conn, name, tenant, day).items():
-                            built[table] += rows
-        metadata: dict[str, object] = {"dagster/row_count": sum(len(r) for r in built.values())}
-        for i, section in enumerate(report.sections):
-            key = "preview" if i == 0 else section.table
-            metadata[key] = dg.MetadataValue.md(f"**{section.title}**\n\n"
-                                                + markdown(section, built[section.table],
-                                                         _PREVIEW.get(name) if i == 0 else None))
-        chart = report_chart(name, built)
-        if chart:
-            metadata["chart"] = dg.MetadataValue.md(chart)
-        return dg.MaterializeResult(metadata=metadata)
+
+def _publish(context: dg.AssetExecutionContext, financeops: FinanceopsResource, name: str) -> dg.MaterializeResult:
+    """Build one report for the run's tenant-days (published in Postgres by build_sections) and its UI preview."""
+    from financeops_pipeline.reports.charts import report_chart
+    from financeops_pipeline.reports.render import markdown
+
+    report = REPORT_CATALOG[name]
+    built: dict[str, list[dict]] = {s.table: [] for s in report.sections}
+    with retry_only_transient():
+        for tenant in partition_tenants(context, financeops):
+            with financeops.report_conn(tenant) as conn:
+                for day in partition_days(context):
+                    for table, rows in build_sections(conn, name, tenant, day).items():
+                        built[table] += rows
+    metadata: dict[str, object] = {"dagster/row_count": sum(len(r) for r in built.values())}
+    for i, section in enumerate(report.sections):
+        key = "preview" if i == 0 else section.table
+        metadata[key] = dg.MetadataValue.md(f"**{section.title}**\n\n"
+                                            + markdown(section, built[section.table],
+                                                       _PREVIEW.get(name) if i == 0 else None))
+    chart = report_chart(name, built)
+    if chart:
+        metadata["chart"] = dg.MetadataValue.md(chart)
+    return dg.MaterializeResult(asset_key=["reports", name], metadata=metadata)
+
+
+def _reports_asset(step: str, names: list[str], *upstream: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """Reports that read the same upstream, as one step (each Dagster step costs a round of event-log writes, more
+    than a report's queries at 1M transactions); each keeps its own asset key and can be materialized alone. A
+    blocking check failed upstream stops the step, so the ledger and the reconciliation reports are two steps:
+    a ledger that fails its checks does not hold back the reconciliation's reports."""
+
+    @dg.multi_asset(
+        name=step, specs=[_report_spec(n, list(upstream)) for n in names], can_subset=True,
+        partitions_def=tenant_day_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
+        retry_policy=RETRY_POLICY,
+    )
+    def _asset(context: dg.AssetExecutionContext, financeops: FinanceopsResource):
+        for name in names:
+            if dg.AssetKey(["reports", name]) in context.selected_asset_keys:
+                yield _publish(context, financeops, name)
 
     return _asset
 
 
-trial_balance = _report_asset("trial_balance", journal_entries, recon_adjustments)
-balance_sheet = _report_asset("balance_sheet", journal_entries, recon_adjustments)
-income_statement = _report_asset("income_statement", journal_entries, recon_adjustments)
-processor_fees = _report_asset("processor_fees", journal_entries, recon_adjustments)
-cash_position = _report_asset("cash_position", journal_entries, recon_adjustments)
-recon_summary = _report_asset("recon_summary", three_way_match)
-break_aging = _report_asset("break_aging", three_way_match)
+ledger_reports = _reports_asset(
+    "ledger_reports", ["trial_balance", "balance_sheet", "income_statement", "processor_fees", "cash_position"],
+    journal_entries, recon_adjustments)
+recon_reports = _reports_asset("recon_reports", ["recon_summary", "break_aging"], three_way_match)
 
-REPORT_ASSETS = [trial_balance, balance_sheet, income_statement, processor_fees, cash_position, recon_summary,
-                 break_aging]
+REPORT_ASSETS = [ledger_reports, recon_reports]
