@@ -89,6 +89,7 @@ def run(start: dt.datetime, end: dt.datetime | None, tenants: tuple[str, ...], d
                                                 raise_on_error=False, run_config=QUIET_LOGS)
                 status = "succeeded" if result.success else "FAILED"
                 click.echo(f"== {tenant} {days[0]}..{days[-1]} run {result.run_id[:8]} {status}")
+                click.echo(_step_times(instance, result.run_id))
                 failed |= not result.success
                 with tenant_connection(rt.db_url, tenant) as conn:
                     for day in days:
@@ -96,6 +97,14 @@ def run(start: dt.datetime, end: dt.datetime | None, tenants: tuple[str, ...], d
                             click.echo(line)
     if failed:
         sys.exit(1)
+
+
+def _step_times(instance, run_id: str) -> str:
+    """The run's steps in the order they started, with their wall time, from the instance's event log."""
+    stats = sorted(instance.get_run_step_stats(run_id), key=lambda s: s.start_time or 0)
+    whole = instance.get_run_stats(run_id)
+    steps = ", ".join(f"{s.step_key} {s.end_time - s.start_time:.1f}" for s in stats if s.start_time and s.end_time)
+    return f"   steps (s): {steps}" + (f"; run {whole.end_time - whole.start_time:.1f} s" if whole.end_time else "")
 
 
 @main.command()
