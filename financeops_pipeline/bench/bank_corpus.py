@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from financeops_pipeline.errors import FileRejected
+from financeops_pipeline.errors import UNEXPECTED_FAILURE, FileRejected
 from financeops_pipeline.imports import detect
 
 VALID = ("camt", "bai2", "mt940")
@@ -60,7 +60,7 @@ def run_file(path: Path) -> Outcome:
     try:
         parsed = detect.parse_file(data, path.name)
     except FileRejected as exc:
-        kind = "crashed" if "unexpected parser failure" in exc.error.message else "refused"
+        kind = "crashed" if UNEXPECTED_FAILURE in exc.error.message else "refused"
         return Outcome(path, kind, detail=str(exc.error))
     except Exception as exc:  # noqa: BLE001 - what this script is there to find
         return Outcome(path, "crashed", detail=f"{type(exc).__name__}: {exc}")

@@ -39,7 +39,7 @@ import re
 from datetime import date
 from typing import Any
 
-from financeops_pipeline.errors import FieldError, FileRejected, RecordError
+from financeops_pipeline.errors import FieldError, FileRejected, RecordError, parse_safely
 from financeops_pipeline.imports.records import ParsedFile, statement_record
 from financeops_pipeline.imports.textenc import decode_bank_text
 from financeops_pipeline.money import MoneyError, normalize_currency
@@ -358,12 +358,7 @@ def _detail_line(rec: _Record, acct: _Account, as_of: date, kind: str) -> dict[s
 
 def parse(data: bytes, filename: str) -> ParsedFile:
     """Parse a BAI2 file into bank lines, one statement per account section, and record errors."""
-    try:
-        return _parse(bytes(data), filename)
-    except FileRejected:
-        raise
-    except Exception as exc:  # noqa: BLE001 - safety net: a file we cannot read safely, never a crash
-        raise FileRejected(filename, f"unexpected parser failure ({type(exc).__name__}: {exc})") from None
+    return parse_safely(_parse, data, filename)
 
 
 def _trailer_ints(rec: _Record, filename: str, names: tuple[str, ...]) -> list[int | None]:

@@ -37,7 +37,7 @@ from typing import Any
 
 from lxml import etree
 
-from financeops_pipeline.errors import FieldError, FileRejected, RecordError
+from financeops_pipeline.errors import FieldError, FileRejected, RecordError, unexpected_failure
 from financeops_pipeline.imports.records import ParsedFile, statement_record
 from financeops_pipeline.money import MoneyError, normalize_currency, to_minor
 
@@ -526,7 +526,7 @@ def parse(data: bytes, filename: str) -> ParsedFile:
     except etree.LxmlError as exc:
         raise FileRejected(filename, f"unreadable camt XML: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - safety net: a file we cannot read safely, never a crash
-        raise FileRejected(filename, f"unexpected parser failure ({type(exc).__name__}: {exc})") from None
+        raise unexpected_failure(filename, exc) from None
 
 
 def _document_kind(elem: Any, event: str) -> tuple[str, str] | None:

@@ -28,7 +28,7 @@ import re
 from datetime import date
 from typing import Any
 
-from financeops_pipeline.errors import FieldError, FileRejected, RecordError
+from financeops_pipeline.errors import FieldError, FileRejected, RecordError, parse_safely
 from financeops_pipeline.imports.records import ParsedFile, statement_record
 from financeops_pipeline.imports.textenc import decode_bank_text
 from financeops_pipeline.money import CURRENCY_EXPONENTS, MoneyError, normalize_currency, to_minor
@@ -303,12 +303,7 @@ def _entry(st: _Statement, currency: str, tag61: _Tag, details: list[_Tag]) -> d
 
 def parse(data: bytes, filename: str) -> ParsedFile:
     """Parse an MT940 file into bank lines, one statement per :20: block, and record errors."""
-    try:
-        return _parse(bytes(data), filename)
-    except FileRejected:
-        raise
-    except Exception as exc:  # noqa: BLE001 - safety net: a file we cannot read safely, never a crash
-        raise FileRejected(filename, f"unexpected parser failure ({type(exc).__name__}: {exc})") from None
+    return parse_safely(_parse, data, filename)
 
 
 def _error(filename: str, tag: _Tag, field: str, message: str, raw: str | None = None) -> RecordError:
