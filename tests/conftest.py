@@ -26,6 +26,36 @@ os.environ.pop("DATABASE_URL", None)
 
 _counter = itertools.count()
 
+# pytest-xdist (`-n auto` in pyproject): every worker is its own process, so it has its own FINANCEOPS_HOME above,
+# hence its own embedded server (data folder and socket), databases and session fixtures. The tests that share an
+# expensive fixture go to one worker as a group (--dist loadgroup), so it is built once per run, not once per
+# worker; the groups are scheduled first, so the longest of them start while the other worker takes single tests.
+XDIST_GROUPS = ("dagster_stack", "closed_days", "sample")   # by the fixture the tests use (directly or not)
+MAX_WORKERS = 2   # each worker runs a server, the Dagster processes and the pipeline's own threads
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto`: one worker per core, at most MAX_WORKERS (PYTEST_XDIST_AUTO_NUM_WORKERS overrides)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").isdigit():
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1))
+
+
+@pytest.hookimpl(tryfirst=True)   # before xdist's own hook, which names the groups in the node ids
+def pytest_collection_modifyitems(config, items) -> None:
+    if not getattr(config.option, "numprocesses", None):
+        return   # not distributed (-n 0, -p no:xdist): collection order as is
+
+    def group(item) -> str | None:
+        return next((name for name in XDIST_GROUPS if name in item.fixturenames), None)
+
+    for item in items:
+        name = group(item)
+        if name:
+            item.add_marker(pytest.mark.xdist_group(name))
+    items.sort(key=lambda item: XDIST_GROUPS.index(group(item)) if group(item) else len(XDIST_GROUPS))
+
 
 @pytest.fixture(scope="session")
 def pg_target():
