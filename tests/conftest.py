@@ -29,7 +29,7 @@ _counter = itertools.count()
 # pytest-xdist (`-n auto` in pyproject): every worker is its own process, so it has its own FINANCEOPS_HOME above,
 # hence its own embedded server (data folder and socket), databases and session fixtures. The tests that share an
 # expensive fixture go to one worker as a group (--dist loadgroup), so it is built once per run, not once per
-# worker; the groups are scheduled first, so the longest of them start while the other worker takes single tests.
+# worker (xdist hands out the largest groups first, then the single tests to whichever worker is free).
 XDIST_GROUPS = ("dagster_stack", "closed_days", "sample")   # by the fixture the tests use (directly or not)
 MAX_WORKERS = 2   # each worker runs a server, the Dagster processes and the pipeline's own threads
 
@@ -44,17 +44,13 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
 @pytest.hookimpl(tryfirst=True)   # before xdist's own hook, which names the groups in the node ids
 def pytest_collection_modifyitems(config, items) -> None:
-    if not getattr(config.option, "numprocesses", None):
-        return   # not distributed (-n 0, -p no:xdist): collection order as is
-
-    def group(item) -> str | None:
-        return next((name for name in XDIST_GROUPS if name in item.fixturenames), None)
+    if not hasattr(config, "workerinput"):
+        return   # not an xdist worker (-n 0, -p no:xdist): collection order as is
 
     for item in items:
-        name = group(item)
+        name = next((name for name in XDIST_GROUPS if name in item.fixturenames), None)
         if name:
             item.add_marker(pytest.mark.xdist_group(name))
-    items.sort(key=lambda item: XDIST_GROUPS.index(group(item)) if group(item) else len(XDIST_GROUPS))
 
 
 @pytest.fixture(scope="session")
@@ -214,3 +210,4 @@ def database_at_release(pg_target, name: str, until: str) -> Iterator[str]:
     finally:
         with psycopg.connect(pg_target.admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
