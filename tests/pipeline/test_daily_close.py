@@ -6,12 +6,8 @@ Expected figures are worked out by hand from data_samples/README.md (the arithme
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from financeops_pipeline.cli import main
-from tests.conftest import query
-
-DAYS = ["--date", "2026-11-02", "--to", "2026-11-04"]
+from tests.conftest import copy_closed_days, financeops_run, query
 
 # Tables whose rows must be identical after a second run (run logs and audit columns aside).
 STABLE_TABLES = {
@@ -38,10 +34,9 @@ def _snapshot(db_url: str) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-def ran(pipeline_env, db_url):
-    result = CliRunner().invoke(main, ["run", *DAYS], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return db_url, result
+def ran(closed_days):
+    """`financeops run --date 2026-11-02 --to 2026-11-04` on a fresh database (the session's closed_days)."""
+    return closed_days.url, closed_days.output
 
 
 def _balance(db_url: str, tenant: str, account: str, day: str = "2026-11-04") -> int:
@@ -51,8 +46,8 @@ def _balance(db_url: str, tenant: str, account: str, day: str = "2026-11-04") ->
 
 
 def test_daily_close_posts_reconciles_and_reports_the_sample_days(ran):
-    db_url, result = ran
-    assert "acme 2026-11-04" in result.output and "globex 2026-11-04" in result.output
+    db_url, output = ran
+    assert "acme 2026-11-04" in output and "globex 2026-11-04" in output
 
     # Imported records (README file table): acme internal 8+7+6, globex 6+6+5.
     assert query(db_url, "SELECT tenant, count(*) FROM imports.internal_transactions GROUP BY 1 ORDER BY 1") == [
@@ -118,10 +113,11 @@ def test_the_documented_breaks_are_found_with_their_types(ran):
     ]
 
 
-def test_running_the_same_days_again_changes_nothing(ran):
-    db_url, _ = ran
-    before = _snapshot(db_url)
-    again = CliRunner().invoke(main, ["run", *DAYS], catch_exceptions=False)
-    assert again.exit_code == 0, again.output
-    assert "already imported" not in again.output  # the summary reads the database, not the files
-    assert _snapshot(db_url) == before
+def test_running_the_same_days_again_changes_nothing(pg_target, closed_days, tmp_path):
+    with copy_closed_days(pg_target, closed_days, tmp_path) as copy:   # the same days run again, on a copy
+        before = _snapshot(copy.url)
+        assert before == _snapshot(closed_days.url)
+        again = financeops_run(copy.env())
+        assert again.exit_code == 0, again.output
+        assert "already imported" not in again.output  # the summary reads the database, not the files
+        assert _snapshot(copy.url) == before

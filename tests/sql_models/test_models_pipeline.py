@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from click.testing import CliRunner
-
-from financeops_pipeline.cli import main
 from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.settings import load_settings
 from financeops_pipeline.sql_models import load_project
 from financeops_pipeline.sql_models.runner import materialize, run_test
-from tests.conftest import query
+from tests.conftest import copy_closed_days, query
 
 D2, D3, D4 = dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 4)
 
@@ -22,11 +19,18 @@ def _rows(db_url: str, sql: str) -> list[tuple]:
     return query(db_url, sql)
 
 
-def test_financeops_run_materializes_the_models_with_hand_checked_figures(pipeline_env, db_url):
-    result = CliRunner().invoke(main, ["run", "--date", "2026-11-02", "--to", "2026-11-04"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert "succeeded" in result.output and "FAILED" not in result.output
+def test_financeops_run_materializes_the_models_with_hand_checked_figures(pg_target, closed_days, tmp_path,
+                                                                         monkeypatch):
+    # `financeops run --date 2026-11-02 --to 2026-11-04` on a fresh database (the session's closed_days); the
+    # test re-materializes a model below, so it works on a copy of that run
+    assert "succeeded" in closed_days.output and "FAILED" not in closed_days.output
+    with copy_closed_days(pg_target, closed_days, tmp_path) as copy:
+        for key, value in copy.env().items():
+            monkeypatch.setenv(key, value)
+        _check_the_models(copy.url)
 
+
+def _check_the_models(db_url: str) -> None:
     # Settlement: gross / fee / net of the non-payout lines, payout = the payout line's amount.
     # acme 11-03 stripe: gross 50 + 120 + 30 - 100 + 90 + 70 = 260.00, fees 1.75 + 3.78 + 1.17 + 15.00 + 2.91 + 2.33
     # = 26.94, net 233.06, payout po_acme_20261103 233.06; adyen: 200 - 80 = 120.00, fees 2.15 + 0.20 = 2.35,
