@@ -141,6 +141,7 @@ def _compute_events(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, te
     con.register("rules_arrow", _rules_table(load_rules()))
     con.execute("CREATE TABLE rules AS SELECT * FROM rules_arrow").fetchall()
     con.execute(_queries()["events"], {"slice": slice, "slices": slices}).fetchall()
+    con.execute(_queries()["events_repeated"]).fetchall()
     con.execute(_queries()["legs"]).fetchall()
     return {"events": time.perf_counter() - started}
 
@@ -212,6 +213,8 @@ def write_batch(conn: psycopg.Connection, tenant: str, day: dt.date, batch_id: i
     open_accounts(conn, tenant, accounts or ())
     key_parts = register_keys(conn, tenant, keys)
     timings["keys"] = time.perf_counter() - started
+    for k in ("copy", "index"):
+        timings[f"keys_{k}"] = sum(p.timings.get(k, 0.0) for p in key_parts)
     part = fresh_partition(conn, "ledger.transfers", [tenant, day, batch_id], [tenant, day, batch_id + 1])
     count = part.copy(transfers)
     conn.execute("INSERT INTO ledger.posting_batches (batch_id, tenant, business_date, kind, entries, transfers,"

@@ -7,7 +7,7 @@
 -- and {posted} are formatted in (a view takes no parameters).
 
 -- name: events
--- One row per money movement of the slice; a key delivered twice is staged once, the first by file and position.
+-- One row per money movement of the slice (a key delivered twice is left once by events_repeated, below).
 -- The table's rowid numbers them: entry_id = batch_id * 2^32 + rowid + 1 (in no particular order: readers order by
 -- key where they need to; the keys found posted leave gaps). row_number() OVER () cost 2.9 s more here.
 -- Each event's source kind follows from its rule, and so does its source reference for internal records (the
@@ -68,25 +68,26 @@ WITH internal_events AS (
     UNION ALL SELECT * FROM adjustments
     UNION ALL SELECT * FROM payouts
     UNION ALL SELECT * FROM bank_events
-), slice_events AS MATERIALIZED (
-    -- the file as its integer id from here on (the SHA-256 is 64 bytes of every event: ledger.journal_entries
-    -- joins it back); the views give each record its file's id (a constant per record file)
-    SELECT e.* EXCLUDE (file_sha256)
-    FROM (SELECT *, hash(idempotency_key) AS key_hash,
-                 CAST(unicode(right(idempotency_key, 1)) % 4 AS SMALLINT) AS key_slice   -- as in 0060
-          FROM all_events WHERE amount_minor <> 0) e
-    WHERE e.key_slice % $slices = $slice
-), repeated AS (
-    -- keys delivered more than once (by a hash aggregate of 8-byte hashes: the window below then sorts only these)
-    SELECT key_date, key_hash FROM slice_events GROUP BY ALL HAVING count(*) > 1
 )
-SELECT * EXCLUDE (key_hash) FROM slice_events e
-WHERE NOT EXISTS (SELECT 1 FROM repeated r WHERE r.key_date = e.key_date AND r.key_hash = e.key_hash)
-UNION ALL
-SELECT * EXCLUDE (key_hash, sha256) FROM (
-    SELECT e.*, f.sha256 FROM slice_events e LEFT JOIN files f ON f.file_id = e.file_id
-    WHERE EXISTS (SELECT 1 FROM repeated r WHERE r.key_date = e.key_date AND r.key_hash = e.key_hash)
-    QUALIFY row_number() OVER (PARTITION BY key_date, idempotency_key ORDER BY f.sha256, source_position) = 1
+-- the file as its integer id from here on (the SHA-256 is 64 bytes of every event: ledger.journal_entries joins it
+-- back); key_slice as in 0060
+SELECT * FROM (
+    SELECT * EXCLUDE (file_sha256), CAST(unicode(right(idempotency_key, 1)) % 4 AS SMALLINT) AS key_slice
+    FROM all_events WHERE amount_minor <> 0
+) WHERE key_slice % $slices = $slice;
+
+-- name: events_repeated
+-- A key delivered more than once stays once, the first by file and position: the others leave the table (found by
+-- a hash aggregate of 8-byte hashes, so that only the repeated keys are sorted; one materialization of the events
+-- instead of a materialized CTE and the table).
+DELETE FROM events WHERE rowid IN (
+    SELECT rowid FROM (
+        SELECT e.rowid, row_number() OVER (PARTITION BY e.key_date, e.idempotency_key
+                                           ORDER BY f.sha256, e.source_position) AS n
+        FROM events e LEFT JOIN files f ON f.file_id = e.file_id
+        WHERE hash(e.idempotency_key, e.key_date) IN (
+            SELECT hash(idempotency_key, key_date) FROM events GROUP BY ALL HAVING count(*) > 1)
+    ) WHERE n > 1
 );
 
 -- name: todo
