@@ -248,6 +248,7 @@ def register_keys(conn: psycopg.Connection, tenant: str, keys: pa.Table) -> list
     import pyarrow.compute as pc
 
     groups = keys.group_by(["key_date", "key_slice"]).aggregate([]).to_pylist()
+    runs = _runs(keys, len(groups))
     existing = _existing_key_partitions(conn, tenant, [(g["key_date"], g["key_slice"]) for g in groups])
     parts = []
     for g in groups:
@@ -255,8 +256,11 @@ def register_keys(conn: psycopg.Connection, tenant: str, keys: pa.Table) -> list
             continue
         part = fresh_partition(conn, "ledger.entry_keys", [tenant, g["key_date"], g["key_slice"]],
                                [tenant, g["key_date"], g["key_slice"] + 1])
-        rows = keys.select(["idempotency_key", "entry_id"])   # the rest is the partition's (0090's defaults)
-        if len(groups) > 1:
+        # the key date and slice are the partition's (0090's defaults); a tenant column given is sent (and checked)
+        rows = keys.select([c for c in ("tenant", "idempotency_key", "entry_id") if c in keys.column_names])
+        if (g["key_date"], g["key_slice"]) in runs:   # keys in key order (the day's): the group is a slice of them
+            rows = rows.slice(*runs[(g["key_date"], g["key_slice"])])
+        elif len(groups) > 1:
             rows = rows.filter(pc.and_(pc.equal(keys.column("key_date"), pa.scalar(g["key_date"], pa.date32())),
                                        pc.equal(keys.column("key_slice"), pa.scalar(g["key_slice"], pa.int16()))))
         part.copy(rows)
@@ -267,10 +271,25 @@ def register_keys(conn: psycopg.Connection, tenant: str, keys: pa.Table) -> list
                                                    pc.cast(keys.column("key_slice"), pa.string()), "/"),
                         pa.array([f"{d}/{k}" for d, k in existing]))
         rows = keys.filter(mask)
-        if "tenant" in rows.column_names:
-            rows = rows.drop_columns(["tenant"])
-        copy_arrow(conn, "ledger.entry_keys", rows, constants={"tenant": tenant})
+        copy_arrow(conn, "ledger.entry_keys", rows,
+                   constants=None if "tenant" in rows.column_names else {"tenant": tenant})
     return parts
+
+
+def _runs(keys: pa.Table, groups: int) -> dict[tuple[dt.date, int], tuple[int, int]]:
+    """(offset, length) of each (key date, key slice) when each one's keys are contiguous (as the day's keys are, in
+    key order), else {}."""
+    import numpy as np
+
+    if groups < 2 or not keys.num_rows:
+        return {}
+    code = (keys.column("key_date").cast(pa.int32()).to_numpy().astype(np.int64) * 8
+            + keys.column("key_slice").to_numpy())
+    bounds = [0, *(np.flatnonzero(np.diff(code)) + 1).tolist(), keys.num_rows]
+    if len(bounds) - 1 != groups:
+        return {}
+    return {(UNDATED + dt.timedelta(days=int(code[start] // 8)), int(code[start] % 8)): (start, end - start)
+            for start, end in zip(bounds, bounds[1:], strict=False)}
 
 
 def fresh_partition(conn: psycopg.Connection, parent: str, bound_from: Sequence[object],
