@@ -127,7 +127,7 @@ def _batch_rows(tenant: str, day: dt.date, batch_id: int, batch: list[Adjustment
             debit, credit = transfer.debit.format_map(accounts), transfer.credit.format_map(accounts)
             flipped = adjustment.amount_minor < 0
             rows.append({
-                "transfer_id": batch_id * ID_SPAN + len(rows) + 1, "entry_id": entry_id, "leg_no": leg_no,
+                "entry_id": entry_id, "leg_no": leg_no,
                 "tenant": tenant, "business_date": day, "batch_id": batch_id,
                 "debit_account": credit if flipped else debit, "credit_account": debit if flipped else credit,
                 "amount_minor": abs(adjustment.amount_minor), "currency": currency, "flipped": flipped,
@@ -141,7 +141,7 @@ def _batch_rows(tenant: str, day: dt.date, batch_id: int, batch: list[Adjustment
 
 
 TRANSFER_SCHEMA = pa.schema([
-    ("transfer_id", pa.int64()), ("entry_id", pa.int64()), ("leg_no", pa.int16()), ("tenant", pa.string()),
+    ("entry_id", pa.int64()), ("leg_no", pa.int16()), ("tenant", pa.string()),
     ("business_date", pa.date32()), ("batch_id", pa.int64()), ("debit_account", pa.string()),
     ("credit_account", pa.string()), ("amount_minor", pa.int64()), ("currency", pa.string()),
     ("flipped", pa.bool_()), ("idempotency_key", pa.string()), ("key_date", pa.date32()), ("rule_id", pa.string()),

@@ -137,12 +137,12 @@ def _compute_events(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, te
     another finds the keys that one posted."""
     started = time.perf_counter()
     with conn.transaction():
-        files = _register_records(con, conn, tenant, day, archive_dir)
-    con.register("files_arrow", files)
-    con.execute("CREATE TABLE files AS SELECT * FROM files_arrow").fetchall()
+        _register_records(con, conn, tenant, day, archive_dir)
     con.register("rules_arrow", _rules_table(load_rules()))
     con.execute("CREATE TABLE rules AS SELECT * FROM rules_arrow").fetchall()
     con.execute(_queries()["events"], {"slice": slice, "slices": slices}).fetchall()
+    con.execute(_queries()["events_repeated"]).fetchall()
+    con.execute(_queries()["legs"]).fetchall()
     return {"events": time.perf_counter() - started}
 
 
@@ -173,20 +173,17 @@ def _post_slice(conn: psycopg.Connection, con: duckdb.DuckDBPyConnection, tenant
         started = time.perf_counter()
         con.execute(compose("todo", **{"{batch_id}": str(int(batch_id))})).fetchall()
         # the keys first: their count is the entries' (one scan of todo fewer)
-        keys = con.sql(compose("keys"), params={"tenant": tenant}).to_arrow_table()
+        keys = con.sql(compose("keys")).to_arrow_table()
         entries = keys.num_rows
         if not entries:
             return PostingResult(events, 0, 0, events, 0, timings)
-        params = {"batch_id": batch_id, "tenant": tenant, "day": day,
-                  "max_legs": max(len(rule.transfers) for rule in book.rules.values())}
-        count = con.execute(compose("transfer_count")).fetchall()[0][0]
         # a sliced day opened them all before its slices started
         accounts = [] if opened else [r[0] for r in con.execute(_queries()["accounts"]).fetchall()]
         # streamed: DuckDB computes the next record batches while Postgres takes the COPY of the last ones
-        transfers = con.sql(compose("transfers"), params=params).to_arrow_reader(100_000)
+        transfers = con.sql(compose("transfers")).to_arrow_reader(100_000)
         timings["transfers"] = time.perf_counter() - started
-        write_batch(conn, tenant, day, batch_id, "day", transfers, keys, run_id, book.version, timings,
-                    transfers_count=count, accounts=accounts)
+        count = write_batch(conn, tenant, day, batch_id, "day", transfers, keys, run_id, book.version, timings,
+                            accounts=accounts)
     return PostingResult(events=events, entries_posted=entries, postings_posted=2 * count,
                          entries_already_posted=events - entries, transfers_posted=count, timings=timings)
 
@@ -201,27 +198,28 @@ def lock_tenant(conn: psycopg.Connection, tenant: str, key_slices: Sequence[int]
 
 def write_batch(conn: psycopg.Connection, tenant: str, day: dt.date, batch_id: int, kind: str,
                 transfers: pa.Table | pa.RecordBatchReader, keys: pa.Table, run_id: str, rule_version: str,
-                timings: dict[str, float] | None = None, *, transfers_count: int | None = None,
-                accounts: Iterable[str] | None = None) -> None:
-    """Write one batch in the caller's transaction (which holds lock_tenant for the keys' slices): its row in
-    ledger.posting_batches (refused on a locked day), its accounts, its keys, then its transfers as the batch's
-    fresh partition. The transfers have ids batch_id * 2^32 + n; `keys` has one row per entry. Fresh key
-    partitions are attached last (ATTACH locks the parent to commit; the transfers' checker reads them unattached)."""
+                timings: dict[str, float] | None = None, *, accounts: Iterable[str] | None = None) -> int:
+    """Write one batch in the caller's transaction (which holds lock_tenant for the keys' slices): its accounts,
+    its keys, its transfers as the batch's fresh partition, then its row in ledger.posting_batches (refused on a
+    locked day; with the transfers' count the COPY gave: no pass over the day's events to count them before),
+    checked and attached. The transfers have entry ids batch_id * 2^32 + n; `keys` has one row per entry. Fresh key
+    partitions are attached last (ATTACH locks the parent to commit; the transfers' checker reads them unattached).
+    Returns the transfers written."""
     timings = timings if timings is not None else {}
     started = time.perf_counter()
     if isinstance(transfers, pa.Table):
-        transfers_count = transfers.num_rows
         accounts = set(transfers.column("debit_account").unique().to_pylist()) | set(
             transfers.column("credit_account").unique().to_pylist())
-    conn.execute("INSERT INTO ledger.posting_batches (batch_id, tenant, business_date, kind, entries, transfers,"
-                 " rule_version, run_id, code_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                 (batch_id, tenant, day, kind, keys.num_rows, transfers_count, rule_version, run_id,
-                  code_version()))
     open_accounts(conn, tenant, accounts or ())
     key_parts = register_keys(conn, tenant, keys)
     timings["keys"] = time.perf_counter() - started
+    for k in ("copy", "index"):
+        timings[f"keys_{k}"] = sum(p.timings.get(k, 0.0) for p in key_parts)
     part = fresh_partition(conn, "ledger.transfers", [tenant, day, batch_id], [tenant, day, batch_id + 1])
-    part.copy(transfers)
+    count = part.copy(transfers)
+    conn.execute("INSERT INTO ledger.posting_batches (batch_id, tenant, business_date, kind, entries, transfers,"
+                 " rule_version, run_id, code_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                 (batch_id, tenant, day, kind, keys.num_rows, count, rule_version, run_id, code_version()))
     part.prepare()
     part.attach()
     started = time.perf_counter()
@@ -229,6 +227,7 @@ def write_batch(conn: psycopg.Connection, tenant: str, day: dt.date, batch_id: i
         key_part.attach()
     timings.update({f"transfers_{k}": v for k, v in part.timings.items()})
     timings["keys_attach"] = time.perf_counter() - started
+    return count
 
 
 def open_accounts(conn: psycopg.Connection, tenant: str, codes: Iterable[str]) -> None:
@@ -241,13 +240,15 @@ def open_accounts(conn: psycopg.Connection, tenant: str, codes: Iterable[str]) -
 
 
 def register_keys(conn: psycopg.Connection, tenant: str, keys: pa.Table) -> list[FreshPartition]:
-    """Register entries' keys (tenant, key_date, key_slice, idempotency_key, entry_id) in ledger.entry_keys: a key
-    date and slice that has no partition yet gets a fresh one (COPY, unique index built after), returned to be
+    """Register entries' keys (key_date, key_slice, idempotency_key, entry_id; a tenant column, if any, must be the
+    tenant's) in ledger.entry_keys: a key date and slice that has no partition yet gets a fresh one (COPY of the key
+    and entry id, the partition's pinned columns filled in by Postgres; unique index built after), returned to be
     attached by the caller; the others are inserted into theirs, where the unique index refuses a key posted before
     (by a writer that did not take the tenant's lock)."""
     import pyarrow.compute as pc
 
     groups = keys.group_by(["key_date", "key_slice"]).aggregate([]).to_pylist()
+    runs = _runs(keys, len(groups))
     existing = _existing_key_partitions(conn, tenant, [(g["key_date"], g["key_slice"]) for g in groups])
     parts = []
     for g in groups:
@@ -255,16 +256,40 @@ def register_keys(conn: psycopg.Connection, tenant: str, keys: pa.Table) -> list
             continue
         part = fresh_partition(conn, "ledger.entry_keys", [tenant, g["key_date"], g["key_slice"]],
                                [tenant, g["key_date"], g["key_slice"] + 1])
-        part.copy(keys.filter(pc.and_(pc.equal(keys.column("key_date"), pa.scalar(g["key_date"], pa.date32())),
-                                      pc.equal(keys.column("key_slice"), pa.scalar(g["key_slice"], pa.int16())))))
+        # the key date and slice are the partition's (0090's defaults); a tenant column given is sent (and checked)
+        rows = keys.select([c for c in ("tenant", "idempotency_key", "entry_id") if c in keys.column_names])
+        if (g["key_date"], g["key_slice"]) in runs:   # keys in key order (the day's): the group is a slice of them
+            rows = rows.slice(*runs[(g["key_date"], g["key_slice"])])
+        elif len(groups) > 1:
+            rows = rows.filter(pc.and_(pc.equal(keys.column("key_date"), pa.scalar(g["key_date"], pa.date32())),
+                                       pc.equal(keys.column("key_slice"), pa.scalar(g["key_slice"], pa.int16()))))
+        part.copy(rows)
         part.prepare()
         parts.append(part)
     if existing:
         mask = pc.is_in(pc.binary_join_element_wise(pc.cast(keys.column("key_date"), pa.string()),
                                                    pc.cast(keys.column("key_slice"), pa.string()), "/"),
                         pa.array([f"{d}/{k}" for d, k in existing]))
-        copy_arrow(conn, "ledger.entry_keys", keys.filter(mask))
+        rows = keys.filter(mask)
+        copy_arrow(conn, "ledger.entry_keys", rows,
+                   constants=None if "tenant" in rows.column_names else {"tenant": tenant})
     return parts
+
+
+def _runs(keys: pa.Table, groups: int) -> dict[tuple[dt.date, int], tuple[int, int]]:
+    """(offset, length) of each (key date, key slice) when each one's keys are contiguous (as the day's keys are, in
+    key order), else {}."""
+    import numpy as np
+
+    if groups < 2 or not keys.num_rows:
+        return {}
+    code = (keys.column("key_date").cast(pa.int32()).to_numpy().astype(np.int64) * 8
+            + keys.column("key_slice").to_numpy())
+    bounds = [0, *(np.flatnonzero(np.diff(code)) + 1).tolist(), keys.num_rows]
+    if len(bounds) - 1 != groups:
+        return {}
+    return {(UNDATED + dt.timedelta(days=int(code[start] // 8)), int(code[start] % 8)): (start, end - start)
+            for start, end in zip(bounds, bounds[1:], strict=False)}
 
 
 def fresh_partition(conn: psycopg.Connection, parent: str, bound_from: Sequence[object],
@@ -340,45 +365,61 @@ def _rules_table(book: RuleBook) -> pa.Table:
 
 
 def _register_records(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, tenant: str, day: dt.date,
-                      archive_dir: Path | None) -> pa.Table:
-    """Views `internal`, `processor`, `bank` over the records of the tenant-day's loaded files; returns the
-    files' (sha256, file_id). A file without a record file (imported before the record store, or rows planted by
-    hand, or no archive given) is read back from Postgres, and its record file written when there is an archive."""
+                      archive_dir: Path | None) -> None:
+    """Table `files` (sha256, file_id) of the tenant-day's loaded files and views `internal`, `processor`, `bank`
+    over their records, each with its file's `file_id`. A file without a record file (imported before the record
+    store, or rows planted by hand, or no archive given) is read back from Postgres, and its record file written
+    when there is an archive. A record file is one file's records: its SHA-256 and id are constants of its rows
+    (no join of the day's rows to `files`)."""
+    import pyarrow.parquet as pq
+
     rows = conn.execute("SELECT source, sha256, file_id FROM imports.files WHERE tenant = %s AND business_date = %s"
                         " AND status IN ('loaded', 'partial') ORDER BY imported_at, sha256", (tenant, day)).fetchall()
+    con.register("files_arrow", pa.table({"sha256": pa.array([r[1] for r in rows], pa.string()),
+                                          "file_id": pa.array([r[2] for r in rows], pa.int32())}))
+    con.execute("CREATE TABLE files AS SELECT * FROM files_arrow").fetchall()
+    con.unregister("files_arrow")
     for source, columns in RECORD_COLUMNS.items():
-        parts, paths = [], []
-        for n, (file_source, sha, _) in enumerate(rows):
+        parts = []
+        for n, (file_source, sha, file_id) in enumerate(rows):
             path = record_store.records_path(archive_dir, source, sha) if archive_dir is not None else None
-            if path is not None and path.exists():
-                paths.append(str(path))
+            if path is not None and not path.exists():
+                if file_source != source:
+                    continue   # an imported file's records are all of its source
+                table = record_store._records_from_postgres(conn, source, sha, day)   # noqa: SLF001 - same fallback
+                if not table.num_rows:
+                    continue
+                record_store.write_records(archive_dir, source, sha, table)
+            if path is not None:
+                constants = {"file_sha256": f"'{sha}'", "file_id": str(int(file_id))}
+                present = pq.read_schema(path).names
+                parts.append(f"SELECT {_select(columns, present, constants)} FROM read_parquet('"
+                             + str(path).replace("'", "''") + "')")
                 continue
-            if path is not None and file_source != source:
-                continue   # an imported file's records are all of its source
             # Without an archive every table is read for every file: rows planted by hand may name any file.
             table = record_store._records_from_postgres(conn, source, sha, day)   # noqa: SLF001 - same fallback
             if not table.num_rows:
                 continue
-            if path is not None:
-                record_store.write_records(archive_dir, source, sha, table)
-                paths.append(str(path))
-            else:
-                con.register(f"{source}_pg_{n}", table)
-                parts.append(f"SELECT {_select(columns, table.column_names)} FROM {source}_pg_{n}")
-        if paths:
-            listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-            parts.append(f"SELECT {_select(columns, None)} FROM read_parquet([{listed}], union_by_name = true)")
+            con.register(f"{source}_pg_{n}", table)
+            parts.append(f"SELECT {_select(columns, table.column_names)}, f.file_id FROM {source}_pg_{n}"
+                         f" LEFT JOIN files f ON f.sha256 = {source}_pg_{n}.file_sha256")
         if not parts:
-            parts.append(f"SELECT {_select(columns, ())} WHERE false")
+            parts.append(f"SELECT {_select(columns, ())}, CAST(NULL AS INTEGER) AS file_id WHERE false")
         con.execute(f"CREATE VIEW {source} AS " + " UNION ALL ".join(parts)).fetchall()
-    return pa.table({"sha256": pa.array([r[1] for r in rows], pa.string()),
-                     "file_id": pa.array([r[2] for r in rows], pa.int32())})
 
 
-def _select(columns: dict[str, str], present: Sequence[str] | None) -> str:
-    """The columns, cast to their types; a column the source lacks is NULL (present None: all present)."""
-    return ", ".join(f"CAST({name if present is None or name in present else 'NULL'} AS {type_}) AS {name}"
-                     for name, type_ in columns.items())
+def _select(columns: dict[str, str], present: Sequence[str], constants: dict[str, str] | None = None) -> str:
+    """The columns, cast to their types; a column the source lacks is NULL. `constants` (SQL literals by column)
+    replace columns, and add `file_id` (then the last column)."""
+    constants = constants or {}
+
+    def value(name: str) -> str:
+        return constants.get(name) or (name if name in present else "NULL")
+
+    selected = [f"CAST({value(name)} AS {type_}) AS {name}" for name, type_ in columns.items()]
+    if "file_id" in constants:
+        selected.append(f"CAST({constants['file_id']} AS INTEGER) AS file_id")
+    return ", ".join(selected)
 
 
 @contextmanager

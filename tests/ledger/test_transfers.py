@@ -99,11 +99,11 @@ def test_a_transfer_is_balanced_by_its_checks_which_copy_evaluates(owner, db_url
         table = conn.execute("SELECT ops.create_load_table('ledger.transfers', %s::text[], %s::text[])::text",
                              (["acme", str(DAY), str(batch)], ["acme", str(DAY), str(batch + 1)])).fetchone()[0]
         with pytest.raises(psycopg.errors.CheckViolation):
-            conn.execute(f"INSERT INTO {table} (transfer_id, entry_id, leg_no, tenant, business_date, batch_id,"
+            conn.execute(f"INSERT INTO {table} (entry_id, leg_no, tenant, business_date, batch_id,"
                          " debit_account, credit_account, amount_minor, currency, flipped, idempotency_key,"
-                         " key_date, rule_id, source_kind) VALUES (%s, %s, 1, 'acme', %s, %s, %s, %s, %s, %s,"
+                         " key_date, rule_id, source_kind) VALUES (%s, 1, 'acme', %s, %s, %s, %s, %s, %s,"
                          " false, 'k', %s, 'manual', 'manual')",
-                         (batch * 2**32 + 1, batch * 2**32 + 1, DAY, batch, debit, credit, amount, currency, DAY))
+                         (batch * 2**32 + 1, DAY, batch, debit, credit, amount, currency, DAY))
 
 
 def _planted_batch(conn: psycopg.Connection, *, tenant: str = "acme", currency: str = "USD",
@@ -122,10 +122,10 @@ def _planted_batch(conn: psycopg.Connection, *, tenant: str = "acme", currency: 
             "entry_id": [entry]}))
     table = conn.execute("SELECT ops.create_load_table('ledger.transfers', %s::text[], %s::text[])::text",
                          ([tenant, str(DAY), str(batch)], [tenant, str(DAY), str(batch + 1)])).fetchone()[0]
-    conn.execute(f"INSERT INTO {table} (transfer_id, entry_id, leg_no, tenant, business_date, batch_id,"
+    conn.execute(f"INSERT INTO {table} (entry_id, leg_no, tenant, business_date, batch_id,"
                  " debit_account, credit_account, amount_minor, currency, flipped, idempotency_key, key_date,"
-                 " rule_id, source_kind) VALUES (%s, %s, 1, %s, %s, %s, 'cash:A', 'revenue', 100, %s, false, %s,"
-                 " '1970-01-01', 'manual', 'manual')", (entry, entry, tenant, DAY, batch, currency, f"k{batch}"))
+                 " rule_id, source_kind) VALUES (%s, 1, %s, %s, %s, 'cash:A', 'revenue', 100, %s, false, %s,"
+                 " '1970-01-01', 'manual', 'manual')", (entry, tenant, DAY, batch, currency, f"k{batch}"))
     conn.execute("SELECT ops.attach_load_table(%s::regclass)", (table,))
     for part in key_parts:
         part.attach()
