@@ -82,6 +82,8 @@ class ReconResult:
     # adjusting entries of the tolerance and FX matches made that day (reconciliation/adjusting.py posts them)
     adjustments: pa.Table | None = None
     plain_pairs: pa.Table = field(default_factory=lambda: store.PAIRS_SCHEMA.empty_table())
+    # the day's totals (store.day_totals of the two parts), computed with the match; None: computed when written
+    totals: pa.Table | None = None
 
     @property
     def item_status(self) -> pa.Table:
@@ -133,7 +135,8 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/keys.sql"))   # repeated_int, repeated_proc, open_keys
-    con.execute(load_sql("reconciliation/sql/pairs.sql"))   # the table key_pairs, which match.sql reads
+    con.execute(load_sql("reconciliation/sql/pairs.sql"))   # the view key_pairs_all
+    day_pairs = _day_pairs(con, day)   # and the table key_pair_exceptions, which match.sql reads
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
@@ -163,7 +166,6 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " OR rule IN ('accepted', 'written_off')",
         params={"day": day},
     ).to_arrow_table()
-    plain_pairs = _plain_pairs(con, day)
     breaks = con.sql(
         "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
         " first_seen,"
@@ -175,18 +177,33 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " WHERE a.matched_on = $day AND EXISTS (SELECT 1 FROM item_status s WHERE s.source = a.carrier_source"
         " AND s.source_ref = a.carrier_ref AND s.status = 'matched' AND s.rule = a.rule_id)"
         " ORDER BY a.idempotency_key", params={"day": day}).to_arrow_table()
-    return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments, plain_pairs=plain_pairs)
+    version = con.execute("SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference'"
+                          ).fetchall()[0][0]
+    plain_pairs = day_pairs.append_column("rule_version", pa.repeat(pa.scalar(version, pa.string()),
+                                                                    day_pairs.num_rows)).cast(store.PAIRS_SCHEMA)
+    # the day's totals here, where the pairs already are (read once, in place)
+    con.register("day_states", item_status)
+    con.register("day_pairs", plain_pairs)
+    totals = store.totals_in(con, "day_states", "day_pairs", day)
+    return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments, plain_pairs=plain_pairs,
+                       totals=totals)
 
 
-def _plain_pairs(con: duckdb.DuckDBPyConnection, day: dt.date) -> pa.Table:
-    """The plain matches of key_pairs (pairs.sql) as store.PAIRS_SCHEMA: a pair's items are the day's when it
-    matched that day (both are dated on or before it). Filtered and shaped in DuckDB, which hands over only the
-    stored columns."""
-    return con.sql(
-        "SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount::BIGINT AS amount_minor,"
-        " i_date, p_date, (SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference')"
-        " AS rule_version FROM key_pairs WHERE plain AND greatest(i_date, p_date) = $day",
-        params={"day": day}).to_arrow_table().cast(store.PAIRS_SCHEMA)
+def _day_pairs(con: duckdb.DuckDBPyConnection, day: dt.date) -> pa.Table:
+    """The plain matches of the day as store.PAIRS_SCHEMA but the rule version, from one run of pairs.sql's join
+    straight into Arrow (a pair's items are the day's when it matched that day, both dated on or before it; earlier
+    plain matches are earlier days' results), and the table key_pair_exceptions: the pairs that are not plain.
+    keys.sql left only keys whose two records hash to the same value v, so those are none unless two values
+    shared a hash: then the join runs once more for them (and their rows leave the Arrow table)."""
+    pairs = con.sql("SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount::BIGINT AS"
+                    " amount_minor, i_date, p_date, plain FROM key_pairs_all"
+                    " WHERE NOT plain OR greatest(i_date, p_date) = $day", params={"day": day}).to_arrow_table()
+    differ = "WHERE false"
+    if pairs.num_rows and not pc.all(pairs["plain"]).as_py():
+        differ = "WHERE NOT plain"
+        pairs = pairs.filter(pairs["plain"])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE key_pair_exceptions AS SELECT * FROM key_pairs_all {differ}")
+    return pairs.drop_columns("plain")
 
 
 def _register_sources(con: duckdb.DuckDBPyConnection, inputs: ReconInputs) -> None:
@@ -288,8 +305,9 @@ def write_results(conn: psycopg.Connection, archive_dir: Path, tenant: str, day:
         copy_into_day(conn, "recon.item_status", day, store.queried_states(result.open_states), ("details",),
                       day_columns)
         copy_arrow(conn, "recon.breaks", result.breaks, ("details",), day_columns)
-        copy_arrow(conn, "recon.day_totals", store.day_totals(result.open_states, day, result.plain_pairs), (),
-                   day_columns)
+        totals = result.totals if result.totals is not None else store.day_totals(result.open_states, day,
+                                                                                   result.plain_pairs)
+        copy_arrow(conn, "recon.day_totals", totals, (), day_columns)
         conn.execute("INSERT INTO recon.runs (tenant, business_date, run_id, code_version) VALUES (%s, %s, %s, %s)",
                      (tenant, day, run_id, code_version()))
         states.result()

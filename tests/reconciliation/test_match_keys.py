@@ -54,8 +54,9 @@ def _states(window: dict[str, pa.Table], day: dt.date) -> tuple[list[tuple], lis
     return rows(result.item_status), rows(result.breaks)
 
 
-def _coarse_sql(buckets: int):
-    """engine.load_sql with the keys hashed into `buckets` buckets and the ids into 5."""
+def _coarse_sql(buckets: int, values: int | None = None):
+    """engine.load_sql with the keys hashed into `buckets` buckets and the ids into 5 (and, with `values`, the
+    values a plain match compares into that many)."""
     original = engine.load_sql
 
     def load(name: str) -> str:
@@ -66,6 +67,12 @@ def _coarse_sql(buckets: int):
                    .replace("AS hash(processor, reference, category);",
                             f"AS hash(processor, reference, category) % {buckets};"))
             assert sql.count(f"% {buckets}") == 2
+            if values is not None:
+                sql = (sql.replace("hash(processor, pref, internal_kind(type), currency, amount);",
+                                   f"hash(processor, pref, internal_kind(type), currency, amount) % {values};")
+                       .replace("hash(processor, reference, category, currency, amount);",
+                                f"hash(processor, reference, category, currency, amount) % {values};"))
+                assert sql.count(f"amount) % {values};") == 2
         if name.rsplit("/", 1)[-1] in ("keys.sql", "pairs.sql", "match.sql"):
             sql = (sql.replace("hash(transaction_id) AS h", "hash(transaction_id) % 5 AS h")
                    .replace("hash(processor, line_id) AS h", "hash(processor, line_id) % 5 AS h"))
@@ -83,11 +90,16 @@ def test_coarse_hashes_give_the_same_states(window, monkeypatch):
     monkeypatch.setattr(engine, "load_sql", _coarse_sql(7))   # every key shares its hash with many others
     for day, states in exact.items():
         assert _states(window, day) == states, day
+    # and the values too: pairs that differ under one value hash come back from the join as pairs with a difference
+    monkeypatch.setattr(engine, "load_sql", _coarse_sql(7, 1))
+    for day, states in exact.items():
+        assert _states(window, day) == states, day
 
 
 def test_two_lone_records_of_different_keys_under_one_hash_are_not_a_pair(monkeypatch):
-    """An internal record and a processor line, each alone under its key, whose keys share a hash: joined by
-    the hash, the strings differ, so both go to the general rules (each a break of its own)."""
+    """An internal record and a processor line, each alone under its key, whose keys share a hash: their values
+    differ, so the key is open and both go to the general rules (each a break of its own); and when their values
+    share a hash too, joined by the hash, the strings differ, so both go there all the same."""
     from tests.reconciliation.test_fallback_and_duplicates import DAY, _int, _line, _rows
 
     inputs = ReconInputs(internal=_rows("internal", [_int("tx1", "pi_1", 500)]),
@@ -104,13 +116,16 @@ def test_two_lone_records_of_different_keys_under_one_hash_are_not_a_pair(monkey
 
     def match(con, *args):
         result = real_match(con, *args)
-        collided.append(con.sql("SELECT count(*) FROM pair_exceptions WHERE NOT same_key").fetchall()[0][0])
+        collided.append([con.sql(q).fetchall()[0][0] for q in (
+            "SELECT count(*) FROM open_keys", "SELECT count(*) FROM pair_exceptions WHERE NOT same_key")])
         return result
 
-    monkeypatch.setattr(engine, "load_sql", _coarse_sql(1))
     monkeypatch.setattr(engine, "_match", match)
+    monkeypatch.setattr(engine, "load_sql", _coarse_sql(1))
     assert states() == exact
-    assert collided == [1]
+    monkeypatch.setattr(engine, "load_sql", _coarse_sql(1, 1))
+    assert states() == exact
+    assert collided == [[1, 0], [0, 1]]
 
 
 def test_most_items_are_plain_pairs_and_the_rest_is_small(window):

@@ -22,9 +22,11 @@ ANTI JOIN open_keys k ON k.g = s.g;
 -- The 1:1 pairs, joined by the key's hash. same_key: the strings agree (false for a hash collision, and where a
 -- key column is NULL, which rule 1 never joins); plain: a plain match (same key, currency and amount: anything
 -- else, NULLs included, goes to the states of rule 1 as before, match.sql).
--- Materialized once, here in DuckDB: match.sql reads the pairs with a difference from it and engine.py the plain
--- matches, straight to their stored form (no round trip of the 10M pairs of a 10M day through Arrow).
-CREATE OR REPLACE TEMP TABLE key_pairs AS
+-- A view, never materialized in DuckDB: engine.py runs it once, straight into Arrow, keeping the plain matches
+-- of the day, which are stored from that Arrow table as they are (the pairs with a difference are the general
+-- rules', keys.sql). Copying the 10M pairs of a 10M day into a DuckDB table and out again, and filtering them in
+-- Arrow, cost more than the join (issue 13).
+CREATE OR REPLACE TEMP VIEW key_pairs_all AS
 SELECT i.g, i.ref AS i_ref, p.processor || ':' || p.line_id AS p_ref, i.processor, i.pref, i.kind,
        i.currency AS i_currency, p.currency AS p_currency, i.amount_minor AS i_amount, p.amount_minor AS p_amount,
        i.item_date AS i_date, p.item_date AS p_date,
@@ -32,4 +34,3 @@ SELECT i.g, i.ref AS i_ref, p.processor || ':' || p.line_id AS p_ref, i.processo
        coalesce(i.processor = p.processor AND i.pref = p.pref AND i.kind = p.kind
                 AND i.currency = p.currency AND i.amount_minor = p.amount_minor, false) AS plain
 FROM int_keyed i JOIN proc_keyed p ON i.g = p.g;
-
