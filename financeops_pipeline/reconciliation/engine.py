@@ -135,8 +135,9 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/keys.sql"))   # repeated_int, repeated_proc, open_keys
-    con.execute(load_sql("reconciliation/sql/pairs.sql"))   # the view key_pairs_all
-    day_pairs = _day_pairs(con, day)   # and the table key_pair_exceptions, which match.sql reads
+    con.execute(f"SET VARIABLE recon_day = DATE '{day.isoformat()}'")   # a constant, not a join with params
+    con.execute(load_sql("reconciliation/sql/pairs.sql"))   # the table key_pairs
+    _pair_exceptions(con)   # the table key_pair_exceptions, which match.sql reads
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
@@ -177,33 +178,22 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " WHERE a.matched_on = $day AND EXISTS (SELECT 1 FROM item_status s WHERE s.source = a.carrier_source"
         " AND s.source_ref = a.carrier_ref AND s.status = 'matched' AND s.rule = a.rule_id)"
         " ORDER BY a.idempotency_key", params={"day": day}).to_arrow_table()
-    version = con.execute("SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference'"
-                          ).fetchall()[0][0]
-    plain_pairs = day_pairs.append_column("rule_version", pa.repeat(pa.scalar(version, pa.string()),
-                                                                    day_pairs.num_rows)).cast(store.PAIRS_SCHEMA)
-    # the day's totals here, where the pairs already are (read once, in place)
+    plain_pairs = con.sql(
+        "SELECT * EXCLUDE (plain), (SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference')"
+        " AS rule_version FROM key_pairs WHERE plain").to_arrow_table().cast(store.PAIRS_SCHEMA)
+    # the day's totals here, where the pairs already are (key_pairs, read once)
     con.register("day_states", item_status)
-    con.register("day_pairs", plain_pairs)
-    totals = store.totals_in(con, "day_states", "day_pairs", day)
+    totals = store.totals_in(con, "day_states", "(SELECT * FROM key_pairs WHERE plain)", day)
     return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments, plain_pairs=plain_pairs,
                        totals=totals)
 
 
-def _day_pairs(con: duckdb.DuckDBPyConnection, day: dt.date) -> pa.Table:
-    """The plain matches of the day as store.PAIRS_SCHEMA but the rule version, from one run of pairs.sql's join
-    straight into Arrow (a pair's items are the day's when it matched that day, both dated on or before it; earlier
-    plain matches are earlier days' results), and the table key_pair_exceptions: the pairs that are not plain.
-    keys.sql left only keys whose two records hash to the same value v, so those are none unless two values
-    shared a hash: then the join runs once more for them (and their rows leave the Arrow table)."""
-    pairs = con.sql("SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount::BIGINT AS"
-                    " amount_minor, i_date, p_date, plain FROM key_pairs_all"
-                    " WHERE NOT plain OR greatest(i_date, p_date) = $day", params={"day": day}).to_arrow_table()
-    differ = "WHERE false"
-    if pairs.num_rows and not pc.all(pairs["plain"]).as_py():
-        differ = "WHERE NOT plain"
-        pairs = pairs.filter(pairs["plain"])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE key_pair_exceptions AS SELECT * FROM key_pairs_all {differ}")
-    return pairs.drop_columns("plain")
+def _pair_exceptions(con: duckdb.DuckDBPyConnection) -> None:
+    """key_pair_exceptions: the pairs of key_pairs that are not plain, with both sides' values (pairs.sql); none
+    unless two different values shared a hash (keys.sql), and then the join runs once more for them."""
+    differ = con.execute("SELECT count(*) FROM key_pairs WHERE NOT plain").fetchall()[0][0]
+    con.execute("CREATE OR REPLACE TEMP TABLE key_pair_exceptions AS SELECT * FROM key_pairs_all"
+                + (" WHERE NOT plain" if differ else " WHERE false"))
 
 
 def _register_sources(con: duckdb.DuckDBPyConnection, inputs: ReconInputs) -> None:

@@ -51,14 +51,21 @@ def write_states(archive_dir: Path, tenant: str, day: dt.date, states: pa.Table,
     rows and the plain matches as `pairs` (PAIRS_SCHEMA)."""
     target = states_path(archive_dir, tenant, day)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write(pairs if pairs is not None else PAIRS_SCHEMA.empty_table(), pairs_path(archive_dir, tenant, day))
+    _write(pairs if pairs is not None else PAIRS_SCHEMA.empty_table(), pairs_path(archive_dir, tenant, day),
+           statistics=_PAIRS_STATISTICS)
     _write(states, target)
     return target
 
 
-def _write(table: pa.Table, target: Path) -> None:
+# Min/max statistics of the pairs' columns, but for the ids (one value a row, never filtered on: the files are read
+# whole): computing them for the 10M pairs of a 10M day cost ~0.7 s of the write.
+_PAIRS_STATISTICS = [f.name for f in PAIRS_SCHEMA if f.name not in ("i_ref", "p_ref", "pref")]
+
+
+def _write(table: pa.Table, target: Path, statistics: bool | list[str] = True) -> None:
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd", compression_level=1, row_group_size=1_000_000)
+    pq.write_table(table, tmp, compression="zstd", compression_level=1, row_group_size=1_000_000,
+                   write_statistics=statistics)
     tmp.replace(target)
 
 
