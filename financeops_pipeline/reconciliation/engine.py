@@ -82,8 +82,6 @@ class ReconResult:
     # adjusting entries of the tolerance and FX matches made that day (reconciliation/adjusting.py posts them)
     adjustments: pa.Table | None = None
     plain_pairs: pa.Table = field(default_factory=lambda: store.PAIRS_SCHEMA.empty_table())
-    # the day's totals (store.day_totals of the two parts), computed with the match; None: computed when written
-    totals: pa.Table | None = None
 
     @property
     def item_status(self) -> pa.Table:
@@ -135,9 +133,7 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/keys.sql"))   # repeated_int, repeated_proc, open_keys
-    con.execute(f"SET VARIABLE recon_day = DATE '{day.isoformat()}'")   # a constant, not a join with params
-    con.execute(load_sql("reconciliation/sql/pairs.sql"))   # the table key_pairs
-    _pair_exceptions(con)   # the table key_pair_exceptions, which match.sql reads
+    con.execute(load_sql("reconciliation/sql/pairs.sql"))   # the table key_pairs, which match.sql reads
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
@@ -167,6 +163,7 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " OR rule IN ('accepted', 'written_off')",
         params={"day": day},
     ).to_arrow_table()
+    plain_pairs = _plain_pairs(con, day)
     breaks = con.sql(
         "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
         " first_seen,"
@@ -178,22 +175,18 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " WHERE a.matched_on = $day AND EXISTS (SELECT 1 FROM item_status s WHERE s.source = a.carrier_source"
         " AND s.source_ref = a.carrier_ref AND s.status = 'matched' AND s.rule = a.rule_id)"
         " ORDER BY a.idempotency_key", params={"day": day}).to_arrow_table()
-    plain_pairs = con.sql(
-        "SELECT * EXCLUDE (plain), (SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference')"
-        " AS rule_version FROM key_pairs WHERE plain").to_arrow_table().cast(store.PAIRS_SCHEMA)
-    # the day's totals here, where the pairs already are (key_pairs, read once)
-    con.register("day_states", item_status)
-    totals = store.totals_in(con, "day_states", "(SELECT * FROM key_pairs WHERE plain)", day)
-    return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments, plain_pairs=plain_pairs,
-                       totals=totals)
+    return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments, plain_pairs=plain_pairs)
 
 
-def _pair_exceptions(con: duckdb.DuckDBPyConnection) -> None:
-    """key_pair_exceptions: the pairs of key_pairs that are not plain, with both sides' values (pairs.sql); none
-    unless two different values shared a hash (keys.sql), and then the join runs once more for them."""
-    differ = con.execute("SELECT count(*) FROM key_pairs WHERE NOT plain").fetchall()[0][0]
-    con.execute("CREATE OR REPLACE TEMP TABLE key_pair_exceptions AS SELECT * FROM key_pairs_all"
-                + (" WHERE NOT plain" if differ else " WHERE false"))
+def _plain_pairs(con: duckdb.DuckDBPyConnection, day: dt.date) -> pa.Table:
+    """The plain matches of key_pairs (pairs.sql) as store.PAIRS_SCHEMA: a pair's items are the day's when it
+    matched that day (both are dated on or before it). Filtered and shaped in DuckDB, which hands over only the
+    stored columns."""
+    return con.sql(
+        "SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount::BIGINT AS amount_minor,"
+        " i_date, p_date, (SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference')"
+        " AS rule_version FROM key_pairs WHERE plain AND greatest(i_date, p_date) = $day",
+        params={"day": day}).to_arrow_table().cast(store.PAIRS_SCHEMA)
 
 
 def _register_sources(con: duckdb.DuckDBPyConnection, inputs: ReconInputs) -> None:
@@ -295,9 +288,8 @@ def write_results(conn: psycopg.Connection, archive_dir: Path, tenant: str, day:
         copy_into_day(conn, "recon.item_status", day, store.queried_states(result.open_states), ("details",),
                       day_columns)
         copy_arrow(conn, "recon.breaks", result.breaks, ("details",), day_columns)
-        totals = result.totals if result.totals is not None else store.day_totals(result.open_states, day,
-                                                                                   result.plain_pairs)
-        copy_arrow(conn, "recon.day_totals", totals, (), day_columns)
+        copy_arrow(conn, "recon.day_totals", store.day_totals(result.open_states, day, result.plain_pairs), (),
+                   day_columns)
         conn.execute("INSERT INTO recon.runs (tenant, business_date, run_id, code_version) VALUES (%s, %s, %s, %s)",
                      (tenant, day, run_id, code_version()))
         states.result()

@@ -145,28 +145,23 @@ def _day_totals_with_pairs(states: pa.Table, day: dt.date, pairs: pa.Table) -> p
     try:
         con.register("states", states)
         con.register("pairs", pairs)
-        return totals_in(con, "states", "pairs", day)
+        # scope as scope_of: the day's own items, earlier ones matched that day, earlier ones still open. The pairs
+        # are read once: grouped by currency and the scope of each of their two items (a few rows), then counted
+        # as those items (reading them twice, once per item, cost as much again).
+        return con.sql(
+            "WITH p AS (SELECT currency, i_date >= $day AS i_day, p_date >= $day AS p_day, count(*) AS n,"
+            "  sum(amount_minor) AS amt, sum(abs(amount_minor)) AS abs_amt FROM pairs GROUP BY ALL),"
+            " items AS ("
+            " SELECT source, currency, status,"
+            "  CASE WHEN item_date >= $day THEN 'day' WHEN status = 'matched' THEN 'carried_matched'"
+            "       ELSE 'carried_open' END AS scope, 1 AS n, amount_minor AS amt, abs(amount_minor) AS abs_amt"
+            "  FROM states"
+            " UNION ALL SELECT 'internal', currency, 'matched', CASE WHEN i_day THEN 'day' ELSE 'carried_matched' END,"
+            "  n, amt, abs_amt FROM p"
+            " UNION ALL SELECT 'processor', currency, 'matched', CASE WHEN p_day THEN 'day' ELSE 'carried_matched'"
+            "  END, n, amt, abs_amt FROM p)"
+            " SELECT source, currency, status, scope, sum(n)::BIGINT AS items, sum(amt)::BIGINT AS amount_minor,"
+            " sum(abs_amt)::BIGINT AS abs_amount_minor FROM items GROUP BY ALL"
+            " ORDER BY source, currency, status, scope", params={"day": day}).to_arrow_table()
     finally:
         con.close()
-
-
-def totals_in(con, states: str, pairs: str, day: dt.date) -> pa.Table:
-    """day_totals on a DuckDB connection: `states` a relation of item states, `pairs` one of plain pairs (currency,
-    amount_minor, i_date, p_date). The pairs are read once: grouped by currency and the scope of each of their two
-    items (a few rows), then counted as those items."""
-    # scope as scope_of: the day's own items, earlier ones matched that day, earlier ones still open
-    return con.sql(
-        "WITH p AS (SELECT currency, i_date >= $day AS i_day, p_date >= $day AS p_day, count(*) AS n,"
-        "  sum(amount_minor) AS amt, sum(abs(amount_minor)) AS abs_amt FROM " + pairs + " GROUP BY ALL),"
-        " items AS ("
-        " SELECT source, currency, status,"
-        "  CASE WHEN item_date >= $day THEN 'day' WHEN status = 'matched' THEN 'carried_matched'"
-        "       ELSE 'carried_open' END AS scope, 1 AS n, amount_minor AS amt, abs(amount_minor) AS abs_amt"
-        "  FROM " + states +
-        " UNION ALL SELECT 'internal', currency, 'matched', CASE WHEN i_day THEN 'day' ELSE 'carried_matched' END,"
-        "  n, amt, abs_amt FROM p"
-        " UNION ALL SELECT 'processor', currency, 'matched', CASE WHEN p_day THEN 'day' ELSE 'carried_matched' END,"
-        "  n, amt, abs_amt FROM p)"
-        " SELECT source, currency, status, scope, sum(n)::BIGINT AS items, sum(amt)::BIGINT AS amount_minor,"
-        " sum(abs_amt)::BIGINT AS abs_amount_minor FROM items GROUP BY ALL"
-        " ORDER BY source, currency, status, scope", params={"day": day}).to_arrow_table()

@@ -9,7 +9,7 @@
 -- processor reference. keys.sql and engine.py find, from 64-bit hashes of the keys and a sort, the few keys that
 -- are not one record on each side (open_keys) and the ids delivered more than once (repeated_int, repeated_proc).
 -- Every other keyed record is one side of a 1:1 pair, joined to the other by the key's hash with the strings
--- compared (pairs.sql, straight into Arrow: engine.py): no window, no aggregate and
+-- compared (pairs.sql, the table key_pairs): no window, no aggregate and
 -- no join back over the day's rows. A hash collision (strings
 -- differ under one hash) only sends its rows to the general rules. The general rules (splits, duplicates by
 -- amount, merchant reference, pending and one-sided items) are exact and see only the rows of the open keys
@@ -17,25 +17,22 @@
 -- (plain_pairs, one row per two items); item_status holds every other state, which the later steps update.
 
 -- The pairs that are not plain matches: a currency or amount mismatch, or a hash collision (not the same key).
--- keys.sql sends such keys to the general rules (open_keys), which state them as this would; these are only the
--- pairs whose two different values shared a hash (engine.py, key_pair_exceptions).
 CREATE OR REPLACE TEMP TABLE pair_exceptions AS
 SELECT g, i_ref, p_ref, processor, pref, kind, i_currency, p_currency,
        i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on, same_key,
        CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
             WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
-FROM key_pair_exceptions WHERE NOT plain;
+FROM key_pairs WHERE NOT plain;
 
 -- 1:1 pairs with a difference (their states are in item_status, as rule 1 states them).
 CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE same_key;
 
--- The plain 1:1 matches of the window, one row per pair (two items each): never rows of item_status. engine.py
--- keeps those of the day, stored in this compact form (reconciliation/store.py: expand_pairs gives the
--- items). This view of every one of them (the join again) is only read when people's resolutions are applied.
+-- The plain 1:1 matches, one row per pair (two items each): never rows of item_status. engine.py reads them once
+-- at the end, and they are stored in this compact form (reconciliation/store.py: expand_pairs gives the items).
 CREATE OR REPLACE TEMP VIEW plain_pairs AS
 SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount AS amount_minor, i_date, p_date,
        greatest(i_date, p_date) AS matched_on
-FROM key_pairs_all WHERE plain;
+FROM key_pairs WHERE plain;
 
 -- Both sides of each plain match as item states (for lookups by item: apply_resolutions.sql).
 CREATE OR REPLACE TEMP VIEW plain_pair_states AS
@@ -126,7 +123,7 @@ SELECT i.processor, i.pref, i.kind, i.currency AS i_currency, p.currency AS p_cu
 FROM i JOIN p USING (processor, pref, kind)
 QUALIFY row_number() OVER (PARTITION BY i.processor, i.pref, i.kind ORDER BY (i.currency = p.currency) DESC) = 1;
 
--- The pairs of rule 1 that are not plain 1:1 matches (those are in key_pairs_all).
+-- The pairs of rule 1 that are not plain 1:1 matches (those are in key_pairs).
 CREATE OR REPLACE TEMP VIEW ref_pairs AS
 SELECT * FROM ref_pairs_rest
 UNION ALL

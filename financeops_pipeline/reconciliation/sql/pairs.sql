@@ -22,12 +22,9 @@ ANTI JOIN open_keys k ON k.g = s.g;
 -- The 1:1 pairs, joined by the key's hash. same_key: the strings agree (false for a hash collision, and where a
 -- key column is NULL, which rule 1 never joins); plain: a plain match (same key, currency and amount: anything
 -- else, NULLs included, goes to the states of rule 1 as before, match.sql).
--- key_pairs_all is a view: key_pairs materializes, once, what is kept of it: the plain matches of the day (a
--- pair's items are the day's when it matched that day, both dated on or before it; earlier plain matches are
--- earlier days' results) in their stored form, which engine.py reads and totals, and the pairs that are not plain.
--- keys.sql left only keys whose two records hash to the same value v, so those are none unless two different
--- values shared a hash (engine.py then runs the join once more for them: key_pair_exceptions, match.sql).
-CREATE OR REPLACE TEMP VIEW key_pairs_all AS
+-- Materialized once, here in DuckDB: match.sql reads the pairs with a difference from it and engine.py the plain
+-- matches, straight to their stored form (no round trip of the 10M pairs of a 10M day through Arrow).
+CREATE OR REPLACE TEMP TABLE key_pairs AS
 SELECT i.g, i.ref AS i_ref, p.processor || ':' || p.line_id AS p_ref, i.processor, i.pref, i.kind,
        i.currency AS i_currency, p.currency AS p_currency, i.amount_minor AS i_amount, p.amount_minor AS p_amount,
        i.item_date AS i_date, p.item_date AS p_date,
@@ -36,7 +33,3 @@ SELECT i.g, i.ref AS i_ref, p.processor || ':' || p.line_id AS p_ref, i.processo
                 AND i.currency = p.currency AND i.amount_minor = p.amount_minor, false) AS plain
 FROM int_keyed i JOIN proc_keyed p ON i.g = p.g;
 
-CREATE OR REPLACE TEMP TABLE key_pairs AS
-SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount::BIGINT AS amount_minor, i_date, p_date,
-       plain
-FROM key_pairs_all WHERE NOT plain OR greatest(i_date, p_date) = getvariable('recon_day');   -- engine.py sets it
