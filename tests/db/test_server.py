@@ -81,15 +81,29 @@ def _kill_a_user_and_start_again(home: Path) -> None:
 
 def test_the_embedded_server_runs_with_minimal_wal_so_fresh_partitions_skip_it(pg_target):
     # set on the first start of a data folder (a restart), kept after: COPY into a table created in the same
-    # transaction writes no WAL (db/bulk.py)
+    # transaction writes no WAL (db/bulk.py). The WAL position is the server's, and other sessions (the Dagster
+    # daemon of another test on this worker) write beside the probe: so the fresh table's COPY is compared with
+    # the same COPY into a table created before the transaction, which logs every row (~6 MB).
+    def wal_of_copy(conn: psycopg.Connection, table: str, options: str) -> int:
+        before = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
+        with conn.cursor().copy(f"COPY {table} FROM STDIN {options}") as copy:
+            for i in range(100_000):
+                copy.write_row((i, "x" * 40))
+        return int(conn.execute("SELECT pg_current_wal_insert_lsn() - %s::pg_lsn", (before,)).fetchone()[0])
+
     with psycopg.connect(pg_target.admin_url) as conn:
         assert conn.execute("SELECT current_setting('wal_level'), current_setting('max_wal_senders')").fetchone() \
             == ("minimal", "0")
         conn.execute("CREATE TABLE wal_probe (a int, b text)")
-        before = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
-        with conn.cursor().copy("COPY wal_probe FROM STDIN WITH (FREEZE)") as copy:
-            for i in range(100_000):
-                copy.write_row((i, "x" * 40))
-        written = conn.execute("SELECT pg_current_wal_insert_lsn() - %s::pg_lsn", (before,)).fetchone()[0]
+        fresh = wal_of_copy(conn, "wal_probe", "WITH (FREEZE)")
         conn.rollback()
-    assert written < 100_000   # bytes of WAL for ~6 MB of rows: only the catalog's few records
+        conn.execute("CREATE TABLE wal_probe_logged (a int, b text)")
+        conn.commit()
+        try:
+            logged = wal_of_copy(conn, "wal_probe_logged", "")
+            conn.rollback()
+        finally:
+            conn.execute("DROP TABLE wal_probe_logged")
+            conn.commit()
+    assert logged > 4_000_000   # every row of ~6 MB logged
+    assert fresh < logged / 20   # the fresh table's rows are not: only the catalog's few records (and others')
