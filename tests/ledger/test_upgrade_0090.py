@@ -5,14 +5,14 @@ again, and new days post with the batch's tenant, day and id filled in by their 
 from __future__ import annotations
 
 import psycopg
-import pyarrow as pa
 import pytest
 
 from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.db.migrate import migrate
-from financeops_pipeline.ledger.posting import fresh_partition, key_slice, post_day
+from financeops_pipeline.ledger.posting import post_day
 from tests.conftest import database_at_release
 from tests.ledger import test_posting_rules as planted
+from tests.ledger.old_releases import old_batch_with_keys
 from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA
 
 ENTRIES = "SELECT * FROM ledger.journal_entries ORDER BY entry_id"
@@ -28,20 +28,7 @@ def old_db(pg_target):
 def _old_batch(conn: psycopg.Connection, keys: list[str]) -> None:
     """A batch as the release before 0090 wrote it: transfer_id on every row, every key column sent (the keys of
     records dated DAY)."""
-    batch = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
-    entries = [batch * 2**32 + n for n in range(1, len(keys) + 1)]
-    conn.execute("INSERT INTO ledger.posting_batches (batch_id, tenant, business_date, kind, entries, transfers,"
-                 " rule_version, run_id, code_version) VALUES (%s, 'acme', %s, 'day', %s, %s, 'v1', 'old-run',"
-                 " 'old-code')", (batch, DAY, len(keys), len(keys)))
-    parts = []
-    for k_slice in sorted({key_slice(k) for k in keys}):
-        mine = [(k, e) for k, e in zip(keys, entries, strict=True) if key_slice(k) == k_slice]
-        part = fresh_partition(conn, "ledger.entry_keys", ["acme", DAY, k_slice], ["acme", DAY, k_slice + 1])
-        part.copy(pa.table({"tenant": ["acme"] * len(mine), "key_date": pa.array([DAY] * len(mine), pa.date32()),
-                            "key_slice": pa.array([k_slice] * len(mine), pa.int16()),
-                            "idempotency_key": [k for k, _ in mine], "entry_id": [e for _, e in mine]}))
-        part.prepare()
-        parts.append(part)
+    batch, entries, parts = old_batch_with_keys(conn, DAY, keys, DAY)
     table = conn.execute("SELECT ops.create_load_table('ledger.transfers', %s::text[], %s::text[])::text",
                          (["acme", str(DAY), str(batch)], ["acme", str(DAY), str(batch + 1)])).fetchone()[0]
     for entry, key in zip(entries, keys, strict=True):
