@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import duckdb
 
 SOURCES = ("bank", "processor", "internal")
+# the imports table each source's records are loaded into (schema imports)
+SOURCE_TABLES = {"bank": "bank_lines", "processor": "processor_lines", "internal": "internal_transactions"}
 
 
 def records_path(archive_dir: Path, source: str, sha256: str) -> Path:
@@ -80,8 +82,7 @@ def _records_from_postgres(conn: psycopg.Connection, source: str, sha256: str, d
     before the record store existed; migration 0026 numbered their records in source_position order)."""
     from financeops_pipeline.imports.records import SCHEMAS
 
-    table = {"bank": "imports.bank_lines", "processor": "imports.processor_lines",
-             "internal": "imports.internal_transactions"}[source]
+    table = f"imports.{SOURCE_TABLES[source]}"
     columns = [*SCHEMAS[source].names, *(["classification", "processor"] if source == "bank" else [])]
     cur = conn.execute(
         f"SELECT {', '.join(dict.fromkeys(columns))}, record_no, r.business_date, f.sha256 AS file_sha256"

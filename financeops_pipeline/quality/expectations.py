@@ -22,6 +22,7 @@ from pathlib import Path
 import psycopg
 import pyarrow as pa
 
+from financeops_pipeline.imports.record_store import SOURCE_TABLES
 from financeops_pipeline.imports.records import PROCESSORS
 from financeops_pipeline.money import CURRENCY_EXPONENTS
 
@@ -38,7 +39,7 @@ COLUMNS = {
     "bank_lines": "account_id, currency::text AS currency, amount_minor, booking_date, classification,"
                   " business_date, file_id, record_no, source_position",
 }
-SOURCE_TABLE = {"internal": "internal_transactions", "processor": "processor_lines", "bank": "bank_lines"}
+SOURCE_TABLE = SOURCE_TABLES   # the imports table of each source
 
 
 @dataclass(frozen=True)
@@ -351,15 +352,17 @@ def validate_records(conn: psycopg.Connection, archive_dir: Path, table: str, te
     from financeops_pipeline.duckdb_memory import default_memory_limit
     from financeops_pipeline.imports.record_store import records_view
 
-    source = {v: k for k, v in SOURCE_TABLE.items()}[table]
+    source = next(s for s, t in SOURCE_TABLES.items() if t == table)
     columns = [c.split(" AS ")[-1].strip() for c in COLUMNS[table].split(",")]
     con = duckdb.connect(config={"threads": 2, "memory_limit": default_memory_limit()})
     try:
         in_files = records_view(con, conn, archive_dir, tenant, source, "records", columns, start, end)
+        if in_files is None:
+            return None
         in_postgres = conn.execute(f"SELECT count(*) FROM imports.{table} WHERE tenant = %s"   # noqa: S608
                                    " AND business_date BETWEEN %s AND %s", (tenant, start, end)).fetchone()[0]
         conn.rollback()
-        if in_files is None or in_files != in_postgres:
+        if in_files != in_postgres:
             return None
         return validate_duckdb(con, "records", table, start, end)
     finally:

@@ -23,7 +23,7 @@ import pyarrow as pa
 from psycopg import sql
 
 from financeops_pipeline.db.connect import copy_arrow, fetch_arrow, tenant_connection
-from financeops_pipeline.imports.record_store import records_view
+from financeops_pipeline.imports.record_store import SOURCE_TABLES, records_view
 from financeops_pipeline.sql_models.model import DAY_COLUMN, TENANT_COLUMN, ModelError, ModelTest, SqlModel
 from financeops_pipeline.sql_models.project import render_model, sql_error
 from financeops_pipeline.sql_models.templating import render
@@ -162,7 +162,7 @@ def _select_list(conn: psycopg.Connection, schema: str, table: str) -> tuple[str
 
 # The imported records' tables, read from the import's Parquet record files (imports/record_store.py) instead of
 # a second full read from Postgres: a 10M day's processor lines took 40 s through ADBC, all columns.
-RECORD_SOURCES = {"internal_transactions": "internal", "processor_lines": "processor", "bank_lines": "bank"}
+RECORD_SOURCES = {table: source for source, table in SOURCE_TABLES.items()}
 
 
 def _run_duckdb(conninfo: str, conn: psycopg.Connection, model: SqlModel, tenant: str, day: dt.date | None,
