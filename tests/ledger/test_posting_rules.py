@@ -20,17 +20,13 @@ FILE_ID = 900_001
 RECORD_NO = itertools.count(1)   # record numbers of the planted rows
 
 
-@pytest.fixture
-def owner(db_url):
-    with psycopg.connect(db_url) as conn:
-        conn.execute("SELECT ops.register_tenant('acme')")
-        # the records' file (rows planted by hand land in each table's default partition)
-        conn.execute("INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
-                     " archive_path, size_bytes, status, records_loaded, records_quarantined, run_id, code_version,"
-                     " file_id) VALUES ('acme', %s, %s, 'internal', 'test', 'planted.csv', '-', 0, 'loaded', 0, 0,"
-                     " 'test', 'test', %s)", (SHA, DAY, FILE_ID))
-        conn.commit()
-        yield conn
+def plant_file(conn: psycopg.Connection) -> None:
+    """Tenant acme and the file the records planted by hand name (they land in each table's default partition)."""
+    conn.execute("SELECT ops.register_tenant('acme')")
+    conn.execute("INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
+                 " archive_path, size_bytes, status, records_loaded, records_quarantined, run_id, code_version,"
+                 " file_id) VALUES ('acme', %s, %s, 'internal', 'test', 'planted.csv', '-', 0, 'loaded', 0, 0,"
+                 " 'test', 'test', %s)", (SHA, DAY, FILE_ID))
 
 
 def internal(conn, tx_id: str, type_: str, amount: int, currency: str = "USD", processor: str = "stripe") -> None:

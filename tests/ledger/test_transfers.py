@@ -10,21 +10,9 @@ import pytest
 
 from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.ledger.posting import UNDATED, key_slice, post_day, register_keys
-from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA, internal, posted
+from tests.ledger.test_posting_rules import DAY, SHA, internal, posted
 
 NEXT_DAY = DAY + dt.timedelta(days=1)
-
-
-@pytest.fixture
-def owner(db_url):
-    with psycopg.connect(db_url) as conn:
-        conn.execute("SELECT ops.register_tenant('acme')")
-        conn.execute("INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
-                     " archive_path, size_bytes, status, records_loaded, records_quarantined, run_id, code_version,"
-                     " file_id) VALUES ('acme', %s, %s, 'internal', 'test', 'planted.csv', '-', 0, 'loaded', 0, 0,"
-                     " 'test', 'test', %s)", (SHA, DAY, FILE_ID))
-        conn.commit()
-        yield conn
 
 
 def _post(db_url: str, day: dt.date = DAY, run_id: str = "run-1"):

@@ -16,7 +16,7 @@ from financeops_pipeline.ledger.posting import post_day
 from financeops_pipeline.ledger.rules import load_rules
 from tests.conftest import database_at_release
 from tests.ledger import test_posting_rules as planted
-from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA
+from tests.ledger.test_posting_rules import DAY, FILE_ID, plant_file
 
 LEGACY = planted.__file__.rsplit("/", 1)[0] + "/legacy/"
 NEXT_DAY = DAY + dt.timedelta(days=1)
@@ -76,11 +76,7 @@ def old_db(pg_target):
 
 def test_a_ledger_posted_by_the_old_layout_upgrades_without_losing_a_row(old_db):
     with psycopg.connect(old_db) as owner:
-        owner.execute("SELECT ops.register_tenant('acme')")
-        owner.execute("INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
-                      " archive_path, size_bytes, status, records_loaded, records_quarantined, run_id, code_version,"
-                      " file_id) VALUES ('acme', %s, %s, 'internal', 'test', 'planted.csv', '-', 0, 'loaded', 0, 0,"
-                      " 'test', 'test', %s)", (SHA, DAY, FILE_ID))
+        plant_file(owner)
         planted.internal(owner, "T1", "payment", 10_000)
         planted.internal(owner, "T2", "refund", 2_500)
         planted.processor_line(owner, "txn_1", "charge", gross=10_000, fee=320, payout_id="po_1")

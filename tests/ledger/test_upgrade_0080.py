@@ -17,7 +17,7 @@ from financeops_pipeline.ledger.posting import UNDATED, post_day
 from tests.conftest import database_at_release
 from tests.ledger import test_posting_rules as planted
 from tests.ledger.old_releases import old_batch_with_keys
-from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA
+from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA, plant_file
 
 ENTRIES = ("SELECT entry_id, tenant, idempotency_key, business_date, rule_id, rule_version, description, source_kind,"
            " source_file_sha256, source_position, source_ref, reverses_entry_id, run_id, code_version, posted_at"
@@ -51,11 +51,7 @@ def _old_batch(conn: psycopg.Connection, keys: list[str], descriptions: list[str
 
 def test_descriptions_and_reversal_links_of_old_rows_survive_the_narrow_rows(old_db):
     with psycopg.connect(old_db) as owner:
-        owner.execute("SELECT ops.register_tenant('acme')")
-        owner.execute("INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
-                      " archive_path, size_bytes, status, records_loaded, records_quarantined, run_id, code_version,"
-                      " file_id) VALUES ('acme', %s, %s, 'internal', 'test', 'planted.csv', '-', 0, 'loaded', 0, 0,"
-                      " 'test', 'test', %s)", (SHA, DAY, FILE_ID))
+        plant_file(owner)
         owner.commit()
     with tenant_connection(old_db, "acme") as conn, conn.transaction():
         first = _old_batch(conn, ["old:1", "old:2"], ["payment old 1", None], [None, None])
@@ -125,11 +121,7 @@ def test_a_note_belongs_to_a_batch_of_its_own_tenant_and_day(db_url):
 
 def test_a_days_rows_leave_out_the_source_kind_and_ref_that_the_view_derives(db_url):
     with psycopg.connect(db_url) as owner:
-        owner.execute("SELECT ops.register_tenant('acme')")
-        owner.execute("INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
-                      " archive_path, size_bytes, status, records_loaded, records_quarantined, run_id, code_version,"
-                      " file_id) VALUES ('acme', %s, %s, 'internal', 'test', 'planted.csv', '-', 0, 'loaded', 0, 0,"
-                      " 'test', 'test', %s)", (SHA, DAY, FILE_ID))
+        plant_file(owner)
         planted.internal(owner, "T:1", "payment", 10_000)            # a colon in the id: the tail after internal:
         planted.processor_line(owner, "txn:1", "charge", gross=10_000, fee=320, payout_id="po_1")
         planted.processor_line(owner, "txn_po", "payout", gross=-9_680, fee=0, payout_id="po_1")

@@ -13,7 +13,7 @@ from financeops_pipeline.ledger.posting import post_day
 from tests.conftest import database_at_release
 from tests.ledger import test_posting_rules as planted
 from tests.ledger.old_releases import old_batch_with_keys
-from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA
+from tests.ledger.test_posting_rules import DAY, FILE_ID, plant_file
 
 ENTRIES = "SELECT * FROM ledger.journal_entries ORDER BY entry_id"
 POSTINGS = "SELECT * FROM ledger.postings ORDER BY entry_id, line_no"
@@ -45,11 +45,7 @@ def _old_batch(conn: psycopg.Connection, keys: list[str]) -> None:
 
 def test_transfer_rows_of_the_old_release_survive_the_dropped_transfer_id(old_db):
     with psycopg.connect(old_db) as owner:
-        owner.execute("SELECT ops.register_tenant('acme')")
-        owner.execute("INSERT INTO imports.files (tenant, sha256, business_date, source, format, original_name,"
-                      " archive_path, size_bytes, status, records_loaded, records_quarantined, run_id, code_version,"
-                      " file_id) VALUES ('acme', %s, %s, 'internal', 'test', 'planted.csv', '-', 0, 'loaded', 0, 0,"
-                      " 'test', 'test', %s)", (SHA, DAY, FILE_ID))
+        plant_file(owner)
         owner.commit()
     with tenant_connection(old_db, "acme") as conn, conn.transaction():
         _old_batch(conn, ["internal:old1", "internal:old2"])
