@@ -1,15 +1,21 @@
 -- name: day_breaks
 -- The open breaks of a tenant-day with what people did to them: assignee (latest assignment), the proposal
 -- waiting for approval, whether the reconciliation reopened it (a resolution that no longer fits).
+-- The reopened breaks are found in one scan of the day's items, not per break: right after a close the day's
+-- breaks have no statistics yet, the planner expects one, and a per-break subquery scanned the day's items once
+-- for each of them (33 s for 8,788 breaks over 12,750 items; 0.2 s this way).
 -- Parameters: %(tenant)s, %(day)s.
+WITH reopened AS MATERIALIZED (
+    SELECT DISTINCT s.break_id FROM recon.item_status s
+    WHERE s.tenant = %(tenant)s AND s.business_date = %(day)s AND s.status = 'break' AND s.details ? 'reopened'
+)
 SELECT b.break_id, b.break_type, b.source, b.source_ref, b.currency::text AS currency, b.amount_minor,
        b.first_seen, (%(day)s::date - b.first_seen) AS age_days, b.lifecycle, b.details::text AS details,
        a.after->>'assignee' AS assignee,
        w.proposal_id AS waiting_proposal, w.action AS waiting_action,
-       EXISTS (SELECT 1 FROM recon.item_status s
-               WHERE s.tenant = b.tenant AND s.business_date = b.business_date AND s.break_id = b.break_id
-                 AND s.status = 'break' AND s.details ? 'reopened') AS reopened
+       r.break_id IS NOT NULL AS reopened
 FROM recon.breaks b
+LEFT JOIN reopened r ON r.break_id = b.break_id
 LEFT JOIN LATERAL (
     SELECT e.after FROM workbench.events e
     WHERE e.tenant = b.tenant AND e.break_id = b.break_id AND e.kind = 'assigned'
