@@ -30,7 +30,7 @@ PANDAS_MAX_ITEMS = 4_000_000
 SLICE_ITEMS = 2_000_000
 
 
-IMPORT_WORKERS = 2   # the daily job's multiprocess executor runs its import assets one per core at once
+IMPORT_WORKERS = 2   # the daily job's import step imports two sources at a time (assets/imports.py)
 
 
 def _import_day(database_url: str, landing: Path, archive: Path, log: Callable[[str], None]

@@ -19,7 +19,7 @@ from financeops_pipeline.reports.build import markdown_table
 
 
 @dg.asset(
-    # The match reads the imports, never the ledger: the daily job's multiprocess executor runs it beside posting.
+    # The match reads the imports (their record files), never the ledger.
     key_prefix=["recon"], group_name="reconciliation", partitions_def=tenant_day_partitions,
     deps=[bank_records, processor_records, internal_records],
     backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=RETRY_POLICY, kinds={"duckdb", "postgres"},
