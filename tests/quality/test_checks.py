@@ -321,6 +321,22 @@ def test_existing_ledger_and_recon_gates_fail_on_a_bad_day(scratch):
     assert not any(e.passed for e in ev.values())
 
 
+@pytest.mark.parametrize("day, shown", [(D4, "| cash:123456789 | USD | 63619 | 63519 |"),
+                                         ("2026-11-03", "| cash:123456789 | USD | 63519 | 63619 |")])
+def test_a_snapshot_that_moved_without_postings_fails(scratch, day, shown):
+    """The check reads only the day (the snapshot before it + the day's postings): a snapshot moved by 1.00 that no
+    posting moved is caught on its own day, and on the next day through the snapshot before it."""
+    query(scratch, "UPDATE ledger.daily_balances SET balance_minor = balance_minor + 100 WHERE tenant = 'acme'"
+                   " AND account_code = 'cash:123456789' AND business_date = %s RETURNING 1", (day,))
+    checks = [("ledger/journal_entries", "snapshots_match_postings")]
+    key = "ledger/journal_entries/snapshots_match_postings"
+    for checked in sorted({day, D4}):
+        ev = evaluations(materialize(scratch, checked, checks=checks))[key]
+        assert not ev.passed and ev.metadata["violations"].value == 1, checked
+    assert shown in md(ev)   # the 11-04 check: the snapshot at the day, the snapshot before it + the day's postings
+    assert materialize(scratch, "2026-11-02", checks=checks).success   # the day before is untouched
+
+
 def test_quarantined_records_warn(db_url, tmp_path):
     landing = tmp_path / "landing" / "acme" / "2026-11-02" / "internal"
     landing.mkdir(parents=True)
