@@ -291,3 +291,19 @@ def test_fast_and_row_paths_agree_on_generated_adyen_files(lines):
     fast, rows = adyen.parse(data, "a.csv"), adyen.parse_rows(data, "a.csv")
     assert fast.errors == rows.errors
     assert fast.to_arrow().equals(rows.to_arrow())
+
+
+@given(st.lists(st.tuples(st.sampled_from(["", "AcmeCorp", 'say "hi"', "c:\\x", "\x01tab\t", "é ü", " padded "]),
+                          st.sampled_from(["", "mc", "visa", "ideal"])), min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_json_of_few_combinations_is_the_row_writers_text(rows):
+    """The per-combination JSON of low-cardinality extras is byte for byte the row path's writer's text."""
+    import pyarrow as pa
+
+    from financeops_pipeline.imports import columnar, csvutil
+
+    table = pa.table({"A": [a for a, _ in rows], "B": [b for _, b in rows]})
+    write = csvutil.json_extra_writer(["A", "B"], [0, 1])
+    assert columnar.json_objects(table, ["A", "B"]).to_pylist() == [write(list(r)) for r in rows]
+    write_b = csvutil.json_extra_writer(["B"], [0])
+    assert columnar.json_objects(table, ["B"]).to_pylist() == [write_b([b]) for _, b in rows]
