@@ -463,25 +463,33 @@ def merge_by_line(good: pa.Table, good_rows: pa.Array, late: pa.Table, late_line
 def _distinct(columns: Sequence[pa.ChunkedArray | pa.Array]) -> tuple[list[pa.ChunkedArray], pa.Array] | None:
     """(the distinct rows of `columns`, as columns, and each row's index into them), or None when they are nearly
     all distinct (more than 3/4 of a 64k-row sample of the first column: ids, descriptions; a whole file repeats
-    more than its first rows), have nulls, or do not fit one array."""
+    more than its first rows), have nulls, or do not fit one array. A column after the first with one value (one
+    currency's exponent) is not encoded: its value is repeated beside the others' distinct rows."""
     n = len(columns[0])
     if n < 2 or any(c.null_count for c in columns):
         return None
     sample = min(n, _SAMPLE_ROWS)
     if pc.count_distinct(columns[0].slice(0, sample)).as_py() > sample * 3 // 4:
         return None
+    constant: dict[int, pa.Scalar] = {}
+    for i, column in enumerate(columns[1:], 1):
+        bounds = pc.min_max(column)
+        if bounds["min"] == bounds["max"]:
+            constant[i] = bounds["min"]
+    encoded_columns = [c for i, c in enumerate(columns) if i not in constant]
     dictionaries: list[pa.Array] = []
     codes: pa.Array | None = None
     width = 1
     try:
-        for column in columns:
+        for column in encoded_columns:
             encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
             dictionaries.append(encoded.dictionary)
             width *= max(len(encoded.dictionary), 1)
             if width >= 2**62:
                 return None
-            index = pc.cast(encoded.indices, pa.int64())
-            codes = index if codes is None else pc.add(pc.multiply(codes, len(encoded.dictionary)), index)
+            if len(encoded_columns) > 1:
+                index = pc.cast(encoded.indices, pa.int64())
+                codes = index if codes is None else pc.add(pc.multiply(codes, len(encoded.dictionary)), index)
     except pa.ArrowInvalid:   # e.g. more than 2 GiB of text in one column
         return None
     if len(dictionaries) == 1:
@@ -496,6 +504,8 @@ def _distinct(columns: Sequence[pa.ChunkedArray | pa.Array]) -> tuple[list[pa.Ch
             distinct.append(pc.take(dictionary, pa.array(left % len(dictionary))))
             left = left // len(dictionary)
         distinct.reverse()
+    for i in sorted(constant):
+        distinct.insert(i, pa.repeat(constant[i], len(distinct[0])))
     return [pa.chunked_array([d]) for d in distinct], rows
 
 
