@@ -275,7 +275,7 @@ def bench_day(database_url: str, transactions: int, workdir: Path, log: Callable
 # A file's import steps as the bench prints them (seconds of each: read = read + hash + archive, parse = the
 # parser, copy = binary COPY into the file's fresh partition, index = its indexes + ANALYZE, attach = the
 # checker + ATTACH (check_attach), parquet = the record file, written on another thread during the COPY, commit).
-_STEPS = ("read", "parse", "copy", "index", "check_attach", "parquet", "commit")
+_STEPS = ("read", "parse", "totals", "copy", "index", "check_attach", "parquet", "commit")
 
 
 def _steps(outcome) -> str:

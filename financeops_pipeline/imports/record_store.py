@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ def write_records(archive_dir: Path, source: str, sha256: str, table: pa.Table,
     target = records_path(archive_dir, source, sha256)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    options = {"compression": "zstd", "compression_level": 1}
+    options = {"compression": "zstd", "compression_level": 1, **_encodings(
+        table.slice(0, SAMPLE_ROWS) if extend is None else extend(table.slice(0, SAMPLE_ROWS), 0))}
     if extend is None:
         pq.write_table(table, tmp, row_group_size=row_group_rows, **options)
     else:
@@ -56,6 +58,27 @@ def write_records(archive_dir: Path, source: str, sha256: str, table: pa.Table,
                 writer.write_table(extend(table.slice(offset, row_group_rows), offset), row_group_size=row_group_rows)
     tmp.replace(target)
     return target
+
+
+SAMPLE_ROWS = 65_536
+FEW_VALUES = 4096
+
+
+def _encodings(sample: pa.Table) -> dict[str, list[str]]:
+    """Dictionary pages and min/max statistics only where they pay (judged on the first rows): a column of few
+    values (currency, category, the file's hash) gets both; a text column of many (ids, references, descriptions,
+    JSON) neither: its dictionary would be abandoned after being built, and every reader here reads a day's files
+    whole (no row group is skipped on them). Numbers, dates and times keep their (cheap) statistics.
+    Measured on the 1M day's three record files: 1.79 s -> 1.12 s CPU, 37 -> 32 MB."""
+    few, stats = [], []
+    for field in sample.schema:
+        text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        if sample.num_rows and len(pc.unique(sample[field.name])) <= FEW_VALUES:
+            few.append(field.name)
+            stats.append(field.name)
+        elif not text:
+            stats.append(field.name)
+    return {"use_dictionary": few, "write_statistics": stats}
 
 
 def day_record_paths(conn: psycopg.Connection, archive_dir: Path, tenant: str, source: str, first_day: dt.date,

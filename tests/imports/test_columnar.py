@@ -291,3 +291,45 @@ def test_fast_and_row_paths_agree_on_generated_adyen_files(lines):
     fast, rows = adyen.parse(data, "a.csv"), adyen.parse_rows(data, "a.csv")
     assert fast.errors == rows.errors
     assert fast.to_arrow().equals(rows.to_arrow())
+
+
+@given(st.lists(st.tuples(st.sampled_from(["", "AcmeCorp", 'say "hi"', "c:\\x", "\x01tab\t", "é ü", " padded "]),
+                          st.sampled_from(["", "mc", "visa", "ideal"])), min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_json_of_few_combinations_is_the_row_writers_text(rows):
+    """The per-combination JSON of low-cardinality extras is byte for byte the row path's writer's text."""
+    import pyarrow as pa
+
+    from financeops_pipeline.imports import columnar, csvutil
+
+    table = pa.table({"A": [a for a, _ in rows], "B": [b for _, b in rows]})
+    write = csvutil.json_extra_writer(["A", "B"], [0, 1])
+    assert columnar.json_objects(table, ["A", "B"]).to_pylist() == [write(list(r)) for r in rows]
+    write_b = csvutil.json_extra_writer(["B"], [0])
+    assert columnar.json_objects(table, ["B"]).to_pylist() == [write_b([b]) for _, b in rows]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["", "0", "12.5", "-3.10", "+7", "1.234", "abc", " 4.00 ", "9" * 16, "1e3",
+                                           "0.000", "5.", ".5"]),
+                          st.sampled_from([0, 2, 3])), min_size=1, max_size=60))
+@settings(max_examples=80, deadline=None)
+def test_once_per_distinct_gives_the_whole_column_results(rows):
+    """The checks computed once per distinct value give exactly what they give computed on every row."""
+    import pyarrow as pa
+
+    from financeops_pipeline.imports import columnar
+
+    texts = pa.chunked_array([[t for t, _ in rows]])
+    exponents = pa.chunked_array([pa.array([e for _, e in rows], pa.int64())])
+
+    def same(a, b):
+        if a is None or b is None:
+            return a is b
+        return all(x.to_pylist() == y.to_pylist() for x, y in zip(a, b, strict=True))
+
+    for empty_is_zero in (False, True):
+        assert same(columnar.to_minor_mask(texts, exponents, empty_is_zero),
+                    columnar._to_minor_mask(texts, exponents, empty_is_zero))
+    assert same(columnar.currency_mask(texts), columnar._currency_mask(texts))
+    stamps = pa.chunked_array([[("2026-11-02 10:00:0" + t[-1:]) if t else "" for t, _ in rows]])
+    assert same(columnar.timestamp_mask(stamps, True), columnar._timestamp_mask(stamps, True))
