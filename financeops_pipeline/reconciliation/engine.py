@@ -25,7 +25,7 @@ from financeops_pipeline.db.connect import copy_arrow, copy_into_day
 from financeops_pipeline.imports.record_store import day_record_paths
 from financeops_pipeline.imports.records import SCHEMAS
 from financeops_pipeline.money import CURRENCY_EXPONENTS
-from financeops_pipeline.reconciliation import store
+from financeops_pipeline.reconciliation import keys, store
 from financeops_pipeline.reconciliation.config import ReconConfig, load_recon_config
 from financeops_pipeline.sqlfiles import load_named_sql, load_sql
 from financeops_pipeline.workbench.daylock import day_locked
@@ -132,7 +132,10 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         schema=pa.schema([("processor", pa.string()), ("pattern", pa.string())])))
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
-    con.execute(load_sql("reconciliation/sql/keys.sql"))   # repeated_int, repeated_proc, open_keys
+    con.execute(load_sql("reconciliation/sql/keys.sql"))   # int_keys, proc_keys: two hashes and a flag per row
+    for name, table in keys.key_tables(con.sql("SELECT * FROM int_keys").to_arrow_table(),
+                                       con.sql("SELECT * FROM proc_keys").to_arrow_table()).items():
+        con.register(name, table)   # repeated_int, repeated_proc, open_keys
     con.execute(load_sql("reconciliation/sql/pairs.sql"))   # the table key_pairs, which match.sql reads
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
