@@ -25,7 +25,7 @@ from financeops_pipeline.db.connect import copy_arrow, copy_into_day
 from financeops_pipeline.imports.record_store import day_record_paths
 from financeops_pipeline.imports.records import SCHEMAS
 from financeops_pipeline.money import CURRENCY_EXPONENTS
-from financeops_pipeline.reconciliation import store
+from financeops_pipeline.reconciliation import keys, store
 from financeops_pipeline.reconciliation.config import ReconConfig, load_recon_config
 from financeops_pipeline.sqlfiles import load_named_sql, load_sql
 from financeops_pipeline.workbench.daylock import day_locked
@@ -132,8 +132,16 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         schema=pa.schema([("processor", pa.string()), ("pattern", pa.string())])))
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
-    con.execute(load_sql("reconciliation/sql/keys.sql"))   # repeated_int, repeated_proc, open_keys
-    con.execute(load_sql("reconciliation/sql/pairs.sql"))   # the table key_pairs, which match.sql reads
+    con.execute(load_sql("reconciliation/sql/keys.sql"))   # int_rows, proc_rows: each source read once
+    con.execute("SET preserve_insertion_order = true")   # the sources' order: keys.py takes the lines in it
+    rows = [con.sql(f"SELECT * FROM {view}").to_arrow_table() for view in ("int_rows", "proc_rows")]
+    con.execute("SET preserve_insertion_order = false")
+    split = keys.split_keys(*rows)
+    del rows
+    # the 1:1 pairs and the rows of the general rules, which match.sql reads
+    con.register("key_pairs", split.key_pairs)
+    con.register("int_rest_rows", split.int_rest)
+    con.register("proc_rest_rows", split.proc_rest)
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
@@ -163,7 +171,7 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " OR rule IN ('accepted', 'written_off')",
         params={"day": day},
     ).to_arrow_table()
-    plain_pairs = _plain_pairs(con, day)
+    plain_pairs = _plain_pairs(con, split.key_pairs, day)
     breaks = con.sql(
         "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
         " first_seen,"
@@ -178,15 +186,18 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments, plain_pairs=plain_pairs)
 
 
-def _plain_pairs(con: duckdb.DuckDBPyConnection, day: dt.date) -> pa.Table:
-    """The plain matches of key_pairs (pairs.sql) as store.PAIRS_SCHEMA: a pair's items are the day's when it
-    matched that day (both are dated on or before it). Filtered and shaped in DuckDB, which hands over only the
-    stored columns."""
-    return con.sql(
-        "SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount::BIGINT AS amount_minor,"
-        " i_date, p_date, (SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference')"
-        " AS rule_version FROM key_pairs WHERE plain AND greatest(i_date, p_date) = $day",
-        params={"day": day}).to_arrow_table().cast(store.PAIRS_SCHEMA)
+def _plain_pairs(con: duckdb.DuckDBPyConnection, key_pairs: pa.Table, day: dt.date) -> pa.Table:
+    """The plain matches of key_pairs (keys.py) as store.PAIRS_SCHEMA: a pair's items are the day's when it
+    matched that day (both are dated on or before it). Filtered and shaped in Arrow, where the pairs are."""
+    version = con.execute("SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference'"
+                          ).fetchall()[0][0]
+    later = pc.max_element_wise(key_pairs["i_date"], key_pairs["p_date"])
+    pairs = key_pairs.filter(pc.and_(key_pairs["plain"], pc.equal(later, pa.scalar(day, pa.date32()))))
+    return pa.table({"i_ref": pairs["i_ref"], "p_ref": pairs["p_ref"], "processor": pairs["processor"],
+                     "pref": pairs["pref"], "kind": pairs["kind"], "currency": pairs["i_currency"],
+                     "amount_minor": pairs["i_amount"], "i_date": pairs["i_date"], "p_date": pairs["p_date"],
+                     "rule_version": pa.repeat(pa.scalar(version, pa.string()), pairs.num_rows)}
+                    ).cast(store.PAIRS_SCHEMA)
 
 
 def _register_sources(con: duckdb.DuckDBPyConnection, inputs: ReconInputs) -> None:

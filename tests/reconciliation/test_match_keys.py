@@ -1,4 +1,4 @@
-"""Issue 13: the match decides the 1:1 pairs from 64-bit hashes of the keys (keys.sql, pairs.sql, engine.py).
+"""Issue 13: the match decides the 1:1 pairs from 64-bit hashes of the keys (keys.sql, keys.py).
 A hash collision must never change a state: with the hashes made coarse (every key colliding with many others,
 ids too), a generated window with every break type gets exactly the states and breaks of the full hashes."""
 
@@ -66,7 +66,6 @@ def _coarse_sql(buckets: int):
                    .replace("AS hash(processor, reference, category);",
                             f"AS hash(processor, reference, category) % {buckets};"))
             assert sql.count(f"% {buckets}") == 2
-        if name.rsplit("/", 1)[-1] in ("keys.sql", "pairs.sql", "match.sql"):
             sql = (sql.replace("hash(transaction_id) AS h", "hash(transaction_id) % 5 AS h")
                    .replace("hash(processor, line_id) AS h", "hash(processor, line_id) % 5 AS h"))
             assert sql.count("% 5 AS h") == 2

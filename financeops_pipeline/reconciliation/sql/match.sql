@@ -6,15 +6,13 @@
 -- Output: item_status (one row per item, exactly one state: matched, explained, pending, suggested or break).
 --
 -- Where the time goes (issue 13): almost every internal record meets exactly one processor line under its
--- processor reference. keys.sql and engine.py find, from 64-bit hashes of the keys and a sort, the few keys that
--- are not one record on each side (open_keys) and the ids delivered more than once (repeated_int, repeated_proc).
--- Every other keyed record is one side of a 1:1 pair, joined to the other by the key's hash with the strings
--- compared (pairs.sql, the table key_pairs): no window, no aggregate and
--- no join back over the day's rows. A hash collision (strings
--- differ under one hash) only sends its rows to the general rules. The general rules (splits, duplicates by
--- amount, merchant reference, pending and one-sided items) are exact and see only the rows of the open keys
--- (int_rest, proc_rest). Plain matches never become rows of item_status: engine.py reads them as pairs
--- (plain_pairs, one row per two items); item_status holds every other state, which the later steps update.
+-- processor reference. keys.sql reads each source once and keys.py finds, from 64-bit hashes of the keys and
+-- numpy's sorts, those 1:1 pairs (key_pairs, the strings compared: a hash collision only sends its rows to the
+-- general rules) and every other row (int_rest_rows, proc_rest_rows): no window, no aggregate and no join over
+-- the day's rows. The general rules (splits, duplicates by amount, merchant reference, pending and one-sided
+-- items) are exact and see only those rows (int_rest, proc_rest). Plain matches never become rows of
+-- item_status: engine.py reads them as pairs (plain_pairs, one row per two items); item_status holds every other
+-- state, which the later steps update.
 
 -- The pairs that are not plain matches: a currency or amount mismatch, or a hash collision (not the same key).
 CREATE OR REPLACE TEMP TABLE pair_exceptions AS
@@ -42,38 +40,22 @@ SELECT CASE WHEN s.internal THEN 'internal' ELSE 'processor' END AS source,
        'processor_reference' AS rule, 'ref:' || processor || ':' || pref || ':' || kind AS match_group, matched_on
 FROM plain_pairs CROSS JOIN (VALUES (true), (false)) s(internal);
 
--- The keys of the general rules: the open keys and any hash collision of a pair.
-CREATE OR REPLACE TEMP TABLE rest_keys AS
-SELECT g FROM open_keys UNION SELECT g FROM pair_exceptions WHERE NOT same_key;
-
--- The rows of the general rules: every record that is not one side of a 1:1 pair (whole keys and every
--- delivery of a repeated id go together, so what the rules compute per key or per id sees all its rows).
+-- The rows of the general rules (int_rest_rows, proc_rest_rows from keys.py): every record that is not one side
+-- of a 1:1 pair (whole keys and every delivery of a repeated id go together, so what the rules compute per key or
+-- per id sees all its rows).
 -- A transaction id delivered again keeps dup_rank 1 on its first delivery (by day, file, position) and is
 -- `duplicate` after.
 CREATE OR REPLACE TEMP TABLE int_rest AS
 SELECT ref, processor, pref, kind, currency, amount_minor, item_date,
        row_number() OVER (PARTITION BY ref ORDER BY item_date, file_order, source_position) AS dup_rank
-FROM (SELECT transaction_id AS ref, processor, processor_reference AS pref, internal_kind(type) AS kind, currency,
-             amount_minor, business_date AS item_date, file_order, source_position, hash(transaction_id) AS h,
-             int_key(processor, processor_reference, type) AS g
-      FROM internal_src) s
-LEFT JOIN repeated_int r ON r.h = s.h
-LEFT JOIN rest_keys k ON k.g = s.g
-WHERE s.pref IS NULL OR r.h IS NOT NULL OR k.g IS NOT NULL;
+FROM int_rest_rows;
 
 -- Processor lines likewise (dup_rank over every line of the id, as a line id may repeat under another category).
 CREATE OR REPLACE TEMP TABLE proc_rest AS
 WITH r AS (
     SELECT s.*, row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_order, source_position)
                AS dup_rank
-    FROM (SELECT processor, line_id, category, reference, merchant_reference, currency, gross_minor, business_date,
-                 file_order, source_position, hash(processor, line_id) AS h,
-                 proc_key(processor, reference, category) AS g,
-                 category IN ('charge', 'refund', 'dispute') AS item
-          FROM processor_src) s
-    LEFT JOIN repeated_proc x ON x.h = s.h
-    LEFT JOIN rest_keys k ON k.g = s.g
-    WHERE x.h IS NOT NULL OR (s.item AND (s.reference IS NULL OR k.g IS NOT NULL)))
+    FROM (SELECT *, category IN ('charge', 'refund', 'dispute') AS item FROM proc_rest_rows) s)
 SELECT processor || ':' || line_id AS ref, processor, line_id, reference AS pref, category AS kind, currency,
        abs(gross_minor) AS amount_minor, merchant_reference, business_date AS item_date, dup_rank
 FROM r WHERE item;
