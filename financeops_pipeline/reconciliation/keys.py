@@ -2,7 +2,7 @@
 (keys.sql), by numpy's sorts.
 
 Almost every internal record meets exactly one processor line under its rule-1 key (processor, processor
-reference, kind). keys.sql reads each source once (int_rows, proc_rows: the columns the match needs, with h, the
+reference, kind). keys.sql reads each source once (int_rows, proc_rows: the columns of the pairs, with h, the
 hash of the record's id, a delivery of it again repeats h, and g, the hash of its key, where it has one: keyed).
 From those:
 - repeated ids: rows whose h another row of the same side shares;
@@ -12,6 +12,7 @@ From those:
   plain (same key, currency and amount);
 - the rest: every row that is not one side of a same-key pair, for the general rules (match.sql), which are
   exact. A whole hash group goes there together, so every record of a key and every delivery of an id does.
+  match.sql reads those rows again by their h (a few thousand), with the columns only they need.
 
 Each sort is of one array of 64-bit words packing the hash's high bits above the row's position (and the side):
 numpy sorts those with AVX-512 in a fraction of an argsort's time, and of DuckDB's hash aggregates and join over
@@ -36,18 +37,25 @@ _PROC_COLUMNS = ["processor", "line_id", "reference", "category", "currency", "g
 class KeySplit:
     key_pairs: pa.Table   # every lone pair: g, i_ref, p_ref, processor, pref, kind, both sides' currency, amount
     #                       and date, same_key, plain
-    int_rest: pa.Table    # internal rows for the general rules (int_rows' columns)
-    proc_rest: pa.Table   # processor lines for the general rules (proc_rows' columns)
+    int_rest_h: pa.Table  # h of every internal row for the general rules
+    proc_rest_h: pa.Table  # h of every processor line for the general rules
 
 
 def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
-    """Lone pairs and rests of the rows keys.sql gives."""
+    """Lone pairs and rests of the rows keys.sql gives (its columns but the rest's ordering columns).
+
+    The rest is given by its rows' h: a side of a pair is no repeated id, so its h is no other row's and the rows
+    whose h is a rest row's are exactly the rest (match.sql reads them again with every column: the ordering
+    columns of the 10M paired rows are never read into Arrow)."""
+    h_int, h_proc = _u64(int_rows["h"]), _u64(proc_rows["h"])
     i_row, p_row = _lone_pairs(_u64(int_rows["g"]), _flag(int_rows["keyed"]),
                                _u64(proc_rows["g"]), _flag(proc_rows["keyed"]))
-    keep = ~(_repeated(_u64(int_rows["h"]))[i_row] | _repeated(_u64(proc_rows["h"]))[p_row])
+    keep = ~(_repeated(h_int)[i_row] | _repeated(h_proc)[p_row])
     i_row, p_row = _by_first(i_row[keep], p_row[keep])
     i = int_rows.select(_INT_COLUMNS).filter(pa.array(_mask(int_rows.num_rows, i_row)))   # i_row ascending
+    n_int, n_proc = int_rows.num_rows, proc_rows.num_rows
     p = proc_rows.select(_PROC_COLUMNS).take(p_row)
+    del int_rows, proc_rows
     same_key = pc.fill_null(pc.and_(pc.and_(pc.equal(i["processor"], p["processor"]),
                                             pc.equal(i["pref"], p["reference"])),
                                     pc.equal(i["kind"], p["category"])), False)
@@ -62,9 +70,12 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
         "same_key": same_key, "plain": plain,
     })
     paired = _flag(same_key)
-    return KeySplit(key_pairs=key_pairs,
-                    int_rest=int_rows.filter(pa.array(~_mask(int_rows.num_rows, i_row[paired]))),
-                    proc_rest=proc_rows.filter(pa.array(~_mask(proc_rows.num_rows, p_row[paired]))))
+    return KeySplit(key_pairs=key_pairs, int_rest_h=_table(h_int[~_mask(n_int, i_row[paired])]),
+                    proc_rest_h=_table(h_proc[~_mask(n_proc, p_row[paired])]))
+
+
+def _table(h: np.ndarray) -> pa.Table:
+    return pa.table({"h": pa.array(h, pa.uint64())})
 
 
 def _u64(column: pa.ChunkedArray) -> np.ndarray:
