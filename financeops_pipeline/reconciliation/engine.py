@@ -137,7 +137,8 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     # (but the columns only the general rules' few rows need: match.sql reads those rows again)
     split = keys.split_keys(
         con.sql("SELECT * EXCLUDE (file_order, source_position) FROM int_rows").to_arrow_table(),
-        con.sql("SELECT * EXCLUDE (file_order, source_position, merchant_reference) FROM proc_rows").to_arrow_table())
+        con.sql("SELECT * EXCLUDE (file_order, source_position, merchant_reference, net_minor, payout_id)"
+                " FROM proc_rows").to_arrow_table())
     con.execute("SET preserve_insertion_order = false")
     # the 1:1 pairs and the rows of the general rules, which match.sql reads
     con.register("key_pairs", split.key_pairs)
