@@ -7,9 +7,9 @@ hash of the record's id, a delivery of it again repeats h, and g, the hash of it
 From those:
 - repeated ids: rows whose h another row of the same side shares;
 - lone pairs: hash groups of g holding exactly one keyed record of each side, neither of them a repeated id.
-  Their columns are taken by position, in the internal rows' order (the processor lines follow it closely: both
-  files are in time order), and the strings compared: same_key (the key agrees; false for a hash collision) and
-  plain (same key, currency and amount);
+  The processor lines' columns are taken by position beside the internal rows, in these rows' order (the
+  lines follow it closely: both files are in time order; a random order cost 5x), and the strings compared:
+  same_key (the key agrees; false for a hash collision) and plain (same key, currency and amount);
 - the rest: every row that is not one side of a same-key pair, for the general rules (match.sql), which are
   exact. A whole hash group goes there together, so every record of a key and every delivery of an id does.
   match.sql reads those rows again by their h (a few thousand), with the columns only they need.
@@ -35,8 +35,8 @@ _PROC_COLUMNS = ["processor", "line_id", "reference", "category", "currency", "g
 
 @dataclass
 class KeySplit:
-    key_pairs: pa.Table   # every lone pair: g, i_ref, p_ref, processor, pref, kind, both sides' currency, amount
-    #                       and date, same_key, plain
+    key_pairs: pa.Table   # every internal row, a lone pair where `pair`: g, i_ref, p_ref, processor, pref, kind,
+    #                       both sides' currency, amount and date, same_key, plain (false where no pair)
     int_rest_h: pa.Table  # h of every internal row for the general rules
     proc_rest_h: pa.Table  # h of every processor line for the general rules
 
@@ -51,10 +51,14 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
     i_row, p_row = _lone_pairs(_u64(int_rows["g"]), _flag(int_rows["keyed"]),
                                _u64(proc_rows["g"]), _flag(proc_rows["keyed"]))
     keep = ~(_repeated(h_int)[i_row] | _repeated(h_proc)[p_row])
-    i_row, p_row = _by_first(i_row[keep], p_row[keep])
-    i = int_rows.select(_INT_COLUMNS).filter(pa.array(_mask(int_rows.num_rows, i_row)))   # i_row ascending
+    i_row, p_row = i_row[keep], p_row[keep]
     n_int, n_proc = int_rows.num_rows, proc_rows.num_rows
-    p = proc_rows.select(_PROC_COLUMNS).take(p_row)
+    # every internal row as it is (no copy), beside its pair's processor line or nulls (pair false)
+    partner = np.full(n_int, -1, dtype=np.int64)
+    partner[i_row] = p_row
+    pair = partner >= 0
+    i = int_rows.select(_INT_COLUMNS)
+    p = proc_rows.select(_PROC_COLUMNS).take(pa.array(partner, mask=~pair))
     del int_rows, proc_rows
     same_key = pc.fill_null(pc.and_(pc.and_(pc.equal(i["processor"], p["processor"]),
                                             pc.equal(i["pref"], p["reference"])),
@@ -63,15 +67,16 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
     plain = pc.fill_null(pc.and_(same_key, pc.and_(pc.equal(i["currency"], p["currency"]),
                                                    pc.equal(i["amount_minor"], p_amount))), False)
     key_pairs = pa.table({
-        "g": i["g"], "i_ref": i["ref"], "p_ref": pc.binary_join_element_wise(p["processor"], p["line_id"], ":"),
+        "pair": pa.array(pair), "g": i["g"], "i_ref": i["ref"],
+        "p_ref": pc.binary_join_element_wise(p["processor"], p["line_id"], ":"),
         "processor": i["processor"], "pref": i["pref"], "kind": i["kind"],
         "i_currency": i["currency"], "p_currency": p["currency"], "i_amount": i["amount_minor"],
         "p_amount": p_amount, "i_date": i["item_date"], "p_date": p["business_date"],
         "same_key": same_key, "plain": plain,
     })
-    paired = _flag(same_key)
-    return KeySplit(key_pairs=key_pairs, int_rest_h=_table(h_int[~_mask(n_int, i_row[paired])]),
-                    proc_rest_h=_table(h_proc[~_mask(n_proc, p_row[paired])]))
+    paired = _flag(same_key)   # the internal rows that are one side of a same-key pair
+    return KeySplit(key_pairs=key_pairs, int_rest_h=_table(h_int[~paired]),
+                    proc_rest_h=_table(h_proc[~_mask(n_proc, partner[paired])]))
 
 
 def _table(h: np.ndarray) -> pa.Table:
@@ -133,10 +138,3 @@ def _lone_pairs(g_int: np.ndarray, keyed_int: np.ndarray, g_proc: np.ndarray, ke
     pair = ((a & side) == 0) & ((b & side) != 0)
     row = side - np.uint64(1)
     return (a[pair] & row).astype(np.int64), (b[pair] & row).astype(np.int64)
-
-
-def _by_first(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs ordered by their first row (one sort of both packed in a word: rows are below 2^32)."""
-    words = (first.astype(np.uint64) << np.uint64(32)) | second.astype(np.uint64)
-    words.sort()
-    return (words >> np.uint64(32)).astype(np.int64), (words & np.uint64(0xFFFFFFFF)).astype(np.int64)
