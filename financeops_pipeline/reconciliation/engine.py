@@ -134,14 +134,16 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/keys.sql"))   # int_rows, proc_rows: each source read once
     con.execute("SET preserve_insertion_order = true")   # the sources' order: keys.py takes the lines in it
-    rows = [con.sql(f"SELECT * FROM {view}").to_arrow_table() for view in ("int_rows", "proc_rows")]
+    # (but the columns only the general rules' few rows need: match.sql reads those rows again)
+    split = keys.split_keys(
+        con.sql("SELECT * EXCLUDE (file_order, source_position) FROM int_rows").to_arrow_table(),
+        con.sql("SELECT * EXCLUDE (file_order, source_position, merchant_reference, net_minor, payout_id)"
+                " FROM proc_rows").to_arrow_table())
     con.execute("SET preserve_insertion_order = false")
-    split = keys.split_keys(*rows)
-    del rows
     # the 1:1 pairs and the rows of the general rules, which match.sql reads
     con.register("key_pairs", split.key_pairs)
-    con.register("int_rest_rows", split.int_rest)
-    con.register("proc_rest_rows", split.proc_rest)
+    con.register("int_rest_h", split.int_rest_h)
+    con.register("proc_rest_h", split.proc_rest_h)
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.

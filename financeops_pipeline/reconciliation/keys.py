@@ -2,16 +2,17 @@
 (keys.sql), by numpy's sorts.
 
 Almost every internal record meets exactly one processor line under its rule-1 key (processor, processor
-reference, kind). keys.sql reads each source once (int_rows, proc_rows: the columns the match needs, with h, the
+reference, kind). keys.sql reads each source once (int_rows, proc_rows: the columns of the pairs, with h, the
 hash of the record's id, a delivery of it again repeats h, and g, the hash of its key, where it has one: keyed).
 From those:
 - repeated ids: rows whose h another row of the same side shares;
 - lone pairs: hash groups of g holding exactly one keyed record of each side, neither of them a repeated id.
-  Their columns are taken by position, in the internal rows' order (the processor lines follow it closely: both
-  files are in time order), and the strings compared: same_key (the key agrees; false for a hash collision) and
-  plain (same key, currency and amount);
+  The processor lines' columns are taken by position beside the internal rows, in these rows' order (the
+  lines follow it closely: both files are in time order; a random order cost 5x), and the strings compared:
+  same_key (the key agrees; false for a hash collision) and plain (same key, currency and amount);
 - the rest: every row that is not one side of a same-key pair, for the general rules (match.sql), which are
   exact. A whole hash group goes there together, so every record of a key and every delivery of an id does.
+  match.sql reads those rows again by their h (a few thousand), with the columns only they need.
 
 Each sort is of one array of 64-bit words packing the hash's high bits above the row's position (and the side):
 numpy sorts those with AVX-512 in a fraction of an argsort's time, and of DuckDB's hash aggregates and join over
@@ -34,20 +35,31 @@ _PROC_COLUMNS = ["processor", "line_id", "reference", "category", "currency", "g
 
 @dataclass
 class KeySplit:
-    key_pairs: pa.Table   # every lone pair: g, i_ref, p_ref, processor, pref, kind, both sides' currency, amount
-    #                       and date, same_key, plain
-    int_rest: pa.Table    # internal rows for the general rules (int_rows' columns)
-    proc_rest: pa.Table   # processor lines for the general rules (proc_rows' columns)
+    key_pairs: pa.Table   # every internal row, a lone pair where `pair`: g, i_ref, p_ref, processor, pref, kind,
+    #                       both sides' currency, amount and date, same_key, plain (false where no pair)
+    int_rest_h: pa.Table  # h of every internal row for the general rules
+    proc_rest_h: pa.Table  # h of every processor line for the general rules
 
 
 def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
-    """Lone pairs and rests of the rows keys.sql gives."""
+    """Lone pairs and rests of the rows keys.sql gives (its columns but the rest's ordering columns).
+
+    The rest is given by its rows' h: a side of a pair is no repeated id, so its h is no other row's and the rows
+    whose h is a rest row's are exactly the rest (match.sql reads them again with every column: the ordering
+    columns of the 10M paired rows are never read into Arrow)."""
+    h_int, h_proc = _u64(int_rows["h"]), _u64(proc_rows["h"])
     i_row, p_row = _lone_pairs(_u64(int_rows["g"]), _flag(int_rows["keyed"]),
                                _u64(proc_rows["g"]), _flag(proc_rows["keyed"]))
-    keep = ~(_repeated(_u64(int_rows["h"]))[i_row] | _repeated(_u64(proc_rows["h"]))[p_row])
-    i_row, p_row = _by_first(i_row[keep], p_row[keep])
-    i = int_rows.select(_INT_COLUMNS).filter(pa.array(_mask(int_rows.num_rows, i_row)))   # i_row ascending
-    p = proc_rows.select(_PROC_COLUMNS).take(p_row)
+    keep = ~(_repeated(h_int)[i_row] | _repeated(h_proc)[p_row])
+    i_row, p_row = i_row[keep], p_row[keep]
+    n_int, n_proc = int_rows.num_rows, proc_rows.num_rows
+    # every internal row as it is (no copy), beside its pair's processor line or nulls (pair false)
+    partner = np.full(n_int, -1, dtype=np.int64)
+    partner[i_row] = p_row
+    pair = partner >= 0
+    i = int_rows.select(_INT_COLUMNS)
+    p = proc_rows.select(_PROC_COLUMNS).take(pa.array(partner, mask=~pair))
+    del int_rows, proc_rows
     same_key = pc.fill_null(pc.and_(pc.and_(pc.equal(i["processor"], p["processor"]),
                                             pc.equal(i["pref"], p["reference"])),
                                     pc.equal(i["kind"], p["category"])), False)
@@ -55,16 +67,20 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
     plain = pc.fill_null(pc.and_(same_key, pc.and_(pc.equal(i["currency"], p["currency"]),
                                                    pc.equal(i["amount_minor"], p_amount))), False)
     key_pairs = pa.table({
-        "g": i["g"], "i_ref": i["ref"], "p_ref": pc.binary_join_element_wise(p["processor"], p["line_id"], ":"),
+        "pair": pa.array(pair), "g": i["g"], "i_ref": i["ref"],
+        "p_ref": pc.binary_join_element_wise(p["processor"], p["line_id"], ":"),
         "processor": i["processor"], "pref": i["pref"], "kind": i["kind"],
         "i_currency": i["currency"], "p_currency": p["currency"], "i_amount": i["amount_minor"],
         "p_amount": p_amount, "i_date": i["item_date"], "p_date": p["business_date"],
         "same_key": same_key, "plain": plain,
     })
-    paired = _flag(same_key)
-    return KeySplit(key_pairs=key_pairs,
-                    int_rest=int_rows.filter(pa.array(~_mask(int_rows.num_rows, i_row[paired]))),
-                    proc_rest=proc_rows.filter(pa.array(~_mask(proc_rows.num_rows, p_row[paired]))))
+    paired = _flag(same_key)   # the internal rows that are one side of a same-key pair
+    return KeySplit(key_pairs=key_pairs, int_rest_h=_table(h_int[~paired]),
+                    proc_rest_h=_table(h_proc[~_mask(n_proc, partner[paired])]))
+
+
+def _table(h: np.ndarray) -> pa.Table:
+    return pa.table({"h": pa.array(h, pa.uint64())})
 
 
 def _u64(column: pa.ChunkedArray) -> np.ndarray:
@@ -122,10 +138,3 @@ def _lone_pairs(g_int: np.ndarray, keyed_int: np.ndarray, g_proc: np.ndarray, ke
     pair = ((a & side) == 0) & ((b & side) != 0)
     row = side - np.uint64(1)
     return (a[pair] & row).astype(np.int64), (b[pair] & row).astype(np.int64)
-
-
-def _by_first(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs ordered by their first row (one sort of both packed in a word: rows are below 2^32)."""
-    words = (first.astype(np.uint64) << np.uint64(32)) | second.astype(np.uint64)
-    words.sort()
-    return (words >> np.uint64(32)).astype(np.int64), (words & np.uint64(0xFFFFFFFF)).astype(np.int64)

@@ -16,8 +16,8 @@ SELECT transaction_id AS ref, processor, processor_reference AS pref, internal_k
 FROM internal_src;
 
 CREATE OR REPLACE TEMP VIEW proc_rows AS
-SELECT processor, line_id, category, reference, merchant_reference, currency, gross_minor, business_date,
-       file_order, source_position,
+SELECT processor, line_id, category, reference, merchant_reference, currency, gross_minor, net_minor, payout_id,
+       business_date, file_order, source_position,
        hash(processor, line_id) AS h, proc_key(processor, reference, category) AS g,
        reference IS NOT NULL AND category IN ('charge', 'refund', 'dispute') AS keyed
 FROM processor_src;

@@ -8,7 +8,7 @@
 -- Where the time goes (issue 13): almost every internal record meets exactly one processor line under its
 -- processor reference. keys.sql reads each source once and keys.py finds, from 64-bit hashes of the keys and
 -- numpy's sorts, those 1:1 pairs (key_pairs, the strings compared: a hash collision only sends its rows to the
--- general rules) and every other row (int_rest_rows, proc_rest_rows): no window, no aggregate and no join over
+-- general rules) and every other row (int_rest_h, proc_rest_h): no window, no aggregate and no join over
 -- the day's rows. The general rules (splits, duplicates by amount, merchant reference, pending and one-sided
 -- items) are exact and see only those rows (int_rest, proc_rest). Plain matches never become rows of
 -- item_status: engine.py reads them as pairs (plain_pairs, one row per two items); item_status holds every other
@@ -20,7 +20,7 @@ SELECT g, i_ref, p_ref, processor, pref, kind, i_currency, p_currency,
        i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on, same_key,
        CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
             WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
-FROM key_pairs WHERE NOT plain;
+FROM key_pairs WHERE pair AND NOT plain;
 
 -- 1:1 pairs with a difference (their states are in item_status, as rule 1 states them).
 CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE same_key;
@@ -40,17 +40,20 @@ SELECT CASE WHEN s.internal THEN 'internal' ELSE 'processor' END AS source,
        'processor_reference' AS rule, 'ref:' || processor || ':' || pref || ':' || kind AS match_group, matched_on
 FROM plain_pairs CROSS JOIN (VALUES (true), (false)) s(internal);
 
--- The rows of the general rules (int_rest_rows, proc_rest_rows from keys.py): every record that is not one side
--- of a 1:1 pair (whole keys and every delivery of a repeated id go together, so what the rules compute per key or
+-- The rows of the general rules (by their h from keys.py: int_rest_h, proc_rest_h): every record that is not one
+-- side of a 1:1 pair (whole keys and every delivery of a repeated id go together, so what the rules compute per key or
 -- per id sees all its rows).
 -- A transaction id delivered again keeps dup_rank 1 on its first delivery (by day, file, position) and is
 -- `duplicate` after.
 CREATE OR REPLACE TEMP TABLE int_rest AS
 SELECT ref, processor, pref, kind, currency, amount_minor, item_date,
        row_number() OVER (PARTITION BY ref ORDER BY item_date, file_order, source_position) AS dup_rank
-FROM int_rest_rows;
+FROM int_rows WHERE h IN (SELECT h FROM int_rest_h);
 
 -- Processor lines likewise (dup_rank over every line of the id, as a line id may repeat under another category).
+-- Every delivery of a line of the rest is a row of the rest (it shares the line's h).
+CREATE OR REPLACE TEMP TABLE proc_rest_rows AS SELECT * FROM proc_rows WHERE h IN (SELECT h FROM proc_rest_h);
+
 CREATE OR REPLACE TEMP TABLE proc_rest AS
 WITH r AS (
     SELECT s.*, row_number() OVER (PARTITION BY processor, line_id ORDER BY business_date, file_order, source_position)
@@ -129,18 +132,35 @@ QUALIFY count(*) OVER (PARTITION BY i.ref) = 1 AND count(*) OVER (PARTITION BY p
 -- Payouts: every processor line with a payout id belongs to one; the payout row (if any) must equal
 -- the sum of its lines' net ("payout proof").
 CREATE OR REPLACE TEMP TABLE payouts AS
--- A processor line delivered twice (amount_dups) counts once.
-SELECT a.processor, payout_id, currency,
-       coalesce(sum(net_minor) FILTER (WHERE category <> 'payout' AND d.line_id IS NULL), 0) AS lines_net,
-       -sum(net_minor) FILTER (WHERE category = 'payout') AS reported,
-       coalesce(max(business_date) FILTER (WHERE category = 'payout'), max(business_date)) AS item_date,
-       coalesce(max(payout_date), max(business_date)) AS payout_date,
-       max(reference) FILTER (WHERE category = 'payout') AS payout_reference   -- PayPal: the Bank Reference ID
-FROM processor_src a
-LEFT JOIN (SELECT DISTINCT r.processor, r.line_id FROM amount_dups d JOIN proc_rest r USING (ref) WHERE d.source = 'processor') d
-       ON d.processor = a.processor AND d.line_id = a.line_id
-WHERE payout_id IS NOT NULL
-GROUP BY a.processor, payout_id, currency;
+-- A processor line delivered twice (amount_dups) counts once: its rows' net (every row of its line id is a row of
+-- the rest, proc_rest_rows) is taken off the lines' net, so the window's lines are read once, without their ids.
+WITH dup_net AS (
+    SELECT x.processor, x.payout_id, x.currency, sum(x.net_minor) AS net
+    FROM proc_rest_rows x
+    SEMI JOIN (SELECT r.processor, r.line_id FROM amount_dups d JOIN proc_rest r USING (ref)
+               WHERE d.source = 'processor') d ON d.processor = x.processor AND d.line_id = x.line_id
+    WHERE x.payout_id IS NOT NULL AND x.category <> 'payout'
+    GROUP BY ALL),
+t AS (   -- the lines (a group's payout row, few of them, apart: u)
+    SELECT processor, payout_id, currency,
+           coalesce(sum(net_minor) FILTER (WHERE category <> 'payout'), 0) AS lines_net,
+           max(business_date) AS last_date, max(payout_date) AS payout_date
+    FROM processor_src
+    WHERE payout_id IS NOT NULL
+    GROUP BY processor, payout_id, currency),
+u AS (
+    SELECT processor, payout_id, currency, -sum(net_minor) AS reported, max(business_date) AS item_date,
+           max(reference) AS payout_reference   -- PayPal: the Bank Reference ID
+    FROM processor_src
+    WHERE payout_id IS NOT NULL AND category = 'payout'
+    GROUP BY processor, payout_id, currency)
+SELECT t.processor, t.payout_id, t.currency, t.lines_net - coalesce(dn.net, 0) AS lines_net, u.reported,
+       coalesce(u.item_date, t.last_date) AS item_date, coalesce(t.payout_date, t.last_date) AS payout_date,
+       u.payout_reference
+FROM t LEFT JOIN u ON u.processor = t.processor AND u.payout_id = t.payout_id
+                  AND u.currency IS NOT DISTINCT FROM t.currency
+LEFT JOIN dup_net dn ON dn.processor = t.processor AND dn.payout_id = t.payout_id
+                    AND dn.currency IS NOT DISTINCT FROM t.currency;
 
 CREATE OR REPLACE TEMP TABLE payout_items AS
 SELECT 'payout' AS source, processor || ':' || payout_id AS ref, processor, payout_id, currency,
