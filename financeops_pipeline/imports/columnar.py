@@ -264,16 +264,32 @@ def json_objects(table: pa.Table, columns: list[str],
                 return None
             escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
         key = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '": "'
+        if len(columns) == 1 and not members:   # one column (Stripe's description): the object in one join
+            return _null_where(pc.binary_join_element_wise("{" + key, escaped, '"}', ""), pc.equal(values, ""))
         piece = pc.binary_join_element_wise(key, escaped, '"', "")
         pieces.append(pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), piece))
-    if len(pieces) == 1 and not members:   # one column: '{' + its member + '}' where it is not empty
-        return pc.binary_join_element_wise("{", pieces[0], "}", "")
     pieces.extend(members)
     # A leading always-present "" keeps rows whose cells are all empty: Arrow 26 drops rows that are
     # entirely null under null_handling="skip". Its separator is then cut off again.
     body = pc.binary_join_element_wise(pa.repeat("", n), *pieces, ", ", null_handling="skip")
     wrapped = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 2), "}", "")
     return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), wrapped)
+
+
+def _null_where(values: pa.ChunkedArray, blank: pa.ChunkedArray) -> pa.ChunkedArray:
+    """`values` (strings without nulls) with nulls where `blank`, chunk for chunk: only a validity bitmap is made
+    (if_else would copy every string)."""
+    chunks, start = [], 0
+    for chunk in values.chunks:
+        mask = blank.slice(start, len(chunk)).combine_chunks()
+        start += len(chunk)
+        if chunk.type != pa.string() or chunk.offset or chunk.null_count or mask.offset or mask.null_count:
+            chunks.append(pc.if_else(mask, pa.scalar(None, pa.string()), chunk))
+            continue
+        valid = pc.invert(mask)
+        chunks.append(pa.Array.from_buffers(pa.string(), len(chunk), [valid.buffers()[1], *chunk.buffers()[1:]],
+                                            null_count=len(chunk) - (pc.sum(valid).as_py() or 0)))
+    return pa.chunked_array(chunks, pa.string())
 
 
 # Unmodelled columns are mostly a few values (Adyen's Company Account, Payment Method, ...): when every one has at
