@@ -118,3 +118,24 @@ def test_most_items_are_plain_pairs_and_the_rest_is_small(window):
     assert result.plain_pairs.num_rows > 0
     assert result.item_count == result.item_status.num_rows
     assert result.open_states.num_rows < result.item_count / 2
+
+
+def test_packed_sorts_find_the_lone_pairs_and_the_repeated_ids():
+    """keys.py's sorts of packed words (hash high bits | side | row): a group is a pair only with exactly one
+    keyed row of each side; hashes that differ in the dropped low bits share a group (a collision: the strings
+    decide, split_keys compares them)."""
+    from financeops_pipeline.reconciliation import keys
+
+    big = np.uint64(1 << 40)
+    g_int = np.array([5, 7, 7, 9, 13, 21], dtype=np.uint64) * big
+    keyed_int = np.array([True, True, True, True, False, True])
+    g_proc = np.array([5, 7, 11, 9, 9, 13], dtype=np.uint64) * big
+    g_proc[-1] += np.uint64(1)   # 13 against no keyed internal row; low bits differ from the internal 13
+    keyed_proc = np.ones(6, dtype=bool)
+    g_proc = np.append(g_proc, 21 * big + np.uint64(3))   # 21: one each side, low bits differ: one group
+    keyed_proc = np.append(keyed_proc, True)
+    i_row, p_row = keys._lone_pairs(g_int, keyed_int, g_proc, keyed_proc)
+    assert sorted(zip(i_row.tolist(), p_row.tolist(), strict=True)) == [(0, 0), (5, 6)]
+    h = np.array([3, 8, 3, 1], dtype=np.uint64) * big
+    assert keys._repeated(h).tolist() == [True, False, True, False]
+    assert keys._repeated(np.zeros(0, np.uint64)).tolist() == []
