@@ -70,9 +70,39 @@ def line_positions(n: int) -> pa.Array:
 _ASCII_SPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
 
 
+# Bytes a value may not start or end with for str.strip() to be sure to leave it alone: ASCII whitespace, and any
+# non-ASCII byte (a multi-byte character there may be Unicode whitespace such as U+00A0).
+_MAY_STRIP = np.array([chr(b).isspace() or b >= 0x80 for b in range(256)], dtype=bool)
+
+
+def _nothing_to_strip(values: pa.ChunkedArray | pa.Array) -> bool:
+    """True when no value starts or ends with a byte in _MAY_STRIP, read off the string buffers (two gathers of
+    one byte per value instead of a trim that copies the column); False when unsure (nulls, other types)."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    for chunk in chunks:
+        if chunk.type != pa.string() or chunk.null_count:
+            return False
+        if not len(chunk):
+            continue
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+        if data_buffer is None or offsets[-1] == offsets[0]:
+            continue   # every value empty
+        data = np.frombuffer(data_buffer, dtype=np.uint8)
+        starts, ends = offsets[:-1], offsets[1:]
+        # an empty value reads a neighbour's byte (in bounds): harmless, it only makes the answer more careful
+        first = data[np.minimum(starts, len(data) - 1)]
+        last = data[np.maximum(ends - 1, 0)]
+        if _MAY_STRIP[first].any() or _MAY_STRIP[last].any():
+            return False
+    return True
+
+
 def trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
     """The values stripped as str.strip() strips them; the very same column when nothing is stripped (the usual
     case: no copy of a 10M-row column stays alive beside the one the CSV reader made)."""
+    if _nothing_to_strip(values):
+        return values
     if pc.all(pc.string_is_ascii(values)).as_py() is not False:
         out = pc.ascii_trim(values, _ASCII_SPACE)
     else:

@@ -333,3 +333,17 @@ def test_once_per_distinct_gives_the_whole_column_results(rows):
     assert same(columnar.currency_mask(texts), columnar._currency_mask(texts))
     stamps = pa.chunked_array([[("2026-11-02 10:00:0" + t[-1:]) if t else "" for t, _ in rows]])
     assert same(columnar.timestamp_mask(stamps, True), columnar._timestamp_mask(stamps, True))
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from(["a", "1", " ", "\t", "\x1f", "\xa0", "\u2003", "é", "\n"]),
+                        max_size=6), min_size=0, max_size=30))
+@settings(max_examples=150, deadline=None)
+def test_trimmed_strips_as_str_strip(values):
+    """trimmed() (with its shortcut when no value can need stripping) gives str.strip() of every value."""
+    import pyarrow as pa
+
+    from financeops_pipeline.imports import columnar
+
+    column = pa.chunked_array([values[:5], values[5:]], pa.string())
+    assert columnar.trimmed(column).to_pylist() == [v.strip() for v in values]
+    assert columnar.trimmed(column.slice(1)).to_pylist() == [v.strip() for v in values[1:]]
