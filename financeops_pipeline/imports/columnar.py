@@ -123,17 +123,7 @@ def empty_to_null(values: pa.ChunkedArray) -> pa.ChunkedArray:
         values = pa.chunked_array([values])
     if not isinstance(empty, pa.ChunkedArray):
         empty = pa.chunked_array([empty])
-    chunks, start = [], 0
-    for chunk in values.chunks:
-        blank = empty.slice(start, len(chunk)).combine_chunks()   # a bitmap: cheap to copy
-        start += len(chunk)
-        if chunk.type != pa.string() or chunk.offset or chunk.null_count or blank.offset:
-            chunks.append(pc.if_else(blank, pa.scalar(None, pa.string()), chunk))
-            continue
-        valid = pc.invert(blank)
-        chunks.append(pa.Array.from_buffers(pa.string(), len(chunk), [valid.buffers()[1], *chunk.buffers()[1:]],
-                                            null_count=len(chunk) - (pc.sum(valid).as_py() or 0)))
-    return pa.chunked_array(chunks, pa.string())
+    return _null_where(values, empty)
 
 
 def all_in(values: pa.ChunkedArray, allowed: list[str]) -> bool:
