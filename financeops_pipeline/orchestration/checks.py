@@ -65,15 +65,14 @@ def _result(name: str, asset: dg.AssetsDefinition | dg.AssetSpec, severity: dg.A
 
 def _rows_check(name: str, asset: dg.AssetsDefinition | dg.AssetSpec, blocking: bool, severity: dg.AssetCheckSeverity,
                 description: str, violations_of: Callable[..., list[dict]]) -> _Check:
-    """A check that fails on the rows `violations_of(conn, tenant, day, archive_dir)` returns for any tenant-day of
-    the run (archive_dir: the record files, which some checks read)."""
+    """A check that fails on the rows `violations_of(conn, tenant, day)` returns for any tenant-day of the run."""
     def evaluate(context: dg.AssetCheckExecutionContext, financeops: FinanceopsResource) -> dg.AssetCheckResult:
         violations = []
         for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
                 for day in partition_days(context):
                     violations += [{"tenant": tenant, "day": day.isoformat(), **row}
-                                   for row in violations_of(conn, tenant, day, financeops.archive_path)]
+                                   for row in violations_of(conn, tenant, day)]
         return _result(name, asset, severity, violations)
 
     return _Check(name, asset, blocking, description, evaluate)
@@ -89,8 +88,7 @@ def _sql_check_group(names: list[str], asset: dg.AssetsDefinition | dg.AssetSpec
         for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
                 for day in partition_days(context):
-                    for name, rows in run_checks(conn, list(violations), tenant, day,
-                                                 financeops.archive_path).items():
+                    for name, rows in run_checks(conn, list(violations), tenant, day).items():
                         violations[name] += [{"tenant": tenant, "day": day.isoformat(), **row} for row in rows]
         return [_result(c.name, c.asset, dg.AssetCheckSeverity.ERROR, violations[c.name]) for c in checks]
 
@@ -102,7 +100,7 @@ def _sql_check_group(names: list[str], asset: dg.AssetsDefinition | dg.AssetSpec
 def _sql_check(name: str, asset: dg.AssetsDefinition | dg.AssetSpec, blocking: bool,
                severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR, **params: object) -> _Check:
     return _rows_check(name, asset, blocking, severity, CHECKS[name],
-                       lambda conn, tenant, day, archive_dir: run_check(conn, name, tenant, day, archive_dir, **params))
+                       lambda conn, tenant, day: run_check(conn, name, tenant, day, **params))
 
 
 def _freshness_check(asset: dg.AssetsDefinition | dg.AssetSpec, source: str) -> _Check:
@@ -167,7 +165,7 @@ def _expectations_check(asset: dg.AssetsDefinition | dg.AssetSpec, source: str) 
 def _critical_overdue_check() -> _Check:
     """Critical breaks past their deadline (workbench priorities, workbench.yaml): a warning for the team."""
 
-    def overdue(conn, tenant, day, archive_dir):   # noqa: ARG001 - the rows checks' signature
+    def overdue(conn, tenant, day):
         from financeops_pipeline.workbench.views import critical_overdue
 
         found = critical_overdue(conn, tenant, day)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import psycopg
 
@@ -28,57 +27,17 @@ _INCLUDE = re.compile(r"^-- include: (\S+)$", re.MULTILINE)
 _COMMENT_LINE = re.compile(r"^\s*--.*\n", re.MULTILINE)
 
 
-def _includes(text: str) -> list[str]:
-    return list(dict.fromkeys(_INCLUDE.findall(text)))
-
-
-def _with_includes(text: str, materialized: Sequence[str] = ()) -> str:
-    """`text` with its `-- include: FILE` lines (and theirs, in turn) as CTEs named after the files of quality/sql,
-    each before the ones that use it; an include named in `materialized` is left out (with what only it uses): its
-    CTE is a temporary table of that name already."""
-    ordered: list[str] = []
-
-    def visit(include: str) -> None:
-        if include in materialized or include in ordered:
-            return
-        for inner in _includes(load_sql(f"quality/sql/{include}")):
-            visit(inner)
-        ordered.append(include)
-
-    for include in _includes(text):
-        visit(include)
-    body = _INCLUDE.sub("", text)
-    if not ordered:
-        return body
-    ctes = ",\n".join(f"{include.removesuffix('.sql')} AS (\n"
-                       f"{_INCLUDE.sub('', load_sql(f'quality/sql/{include}')).rstrip()}\n)" for include in ordered)
-    own = _COMMENT_LINE.sub("", body).lstrip()
-    if own[:5].upper() == "WITH ":   # the query's own CTEs follow the included ones
-        return f"WITH {ctes},\n{own[5:]}"
-    return f"WITH {ctes}\n{body}"
-
-
 def check_sql(name: str, materialized: Sequence[str] = ()) -> str:
-    """The check's query, each `-- include: FILE` line (a file of quality/sql holding one query, which may include
-    others) a CTE of the file's name; an include named in `materialized` is dropped instead: its CTE is a temporary
-    table of that name already."""
-    return _with_includes(load_sql(f"quality/sql/{name}.sql"), materialized)
-
-
-def _uses(text: str) -> list[str]:
-    """Every include of `text`, its own and theirs."""
-    found: list[str] = []
-    for include in _includes(text):
-        for inner in [*_uses(load_sql(f"quality/sql/{include}")), include]:
-            if inner not in found:
-                found.append(inner)
-    return found
+    """The check's query, with each `-- include: FILE` line replaced by that file of quality/sql (shared CTEs);
+    an include named in `materialized` is dropped instead: its CTE is a temporary table of that name already."""
+    return _INCLUDE.sub(lambda m: "" if m.group(1) in materialized
+                        else load_sql(f"quality/sql/{m.group(1)}").rstrip(),
+                        load_sql(f"quality/sql/{name}.sql"))
 
 
 def shared_includes(names: Sequence[str]) -> list[str]:
-    """The `-- include:` files (own or of an include) that more than one of these checks' queries use, each after
-    the ones it uses."""
-    used = [f for name in names for f in _uses(load_sql(f"quality/sql/{name}.sql"))]
+    """The `-- include:` files that more than one of these checks' queries use."""
+    used = [f for name in names for f in dict.fromkeys(_INCLUDE.findall(load_sql(f"quality/sql/{name}.sql")))]
     return [f for f in dict.fromkeys(used) if used.count(f) > 1]
 
 
@@ -90,49 +49,28 @@ def _settings(conn: psycopg.Connection) -> None:
     conn.execute("SET LOCAL enable_mergejoin = off")
 
 
-def run_check(conn: psycopg.Connection, name: str, tenant: str, day: dt.date, archive_dir: Path | None = None,
-              **params: object) -> list[dict]:
+def run_check(conn: psycopg.Connection, name: str, tenant: str, day: dt.date, **params: object) -> list[dict]:
     """Violations found by the check (empty list = pass); `params` fill the query's other placeholders."""
-    return run_checks(conn, [name], tenant, day, archive_dir, **params)[name]
+    return run_checks(conn, [name], tenant, day, **params)[name]
 
 
 def run_checks(conn: psycopg.Connection, names: Sequence[str], tenant: str, day: dt.date,
-               archive_dir: Path | None = None, **params: object) -> dict[str, list[dict]]:
+               **params: object) -> dict[str, list[dict]]:
     """Several checks of one tenant-day on one session: a CTE that two of them include is computed once, into a
-    temporary table of its name (dropped with the transaction), which each of their queries then reads. With
-    `archive_dir` (the record files), an include that has a builder (BUILDERS) is built by it instead, when it can
-    (else by its SQL)."""
+    temporary table of its name (dropped with the transaction), which each of their queries then reads."""
     values = {"tenant": tenant, "day": day, "source": None, **params}
     _settings(conn)
-    used = [f for name in names for f in _uses(load_sql(f"quality/sql/{name}.sql"))]
-    built = [f for f in dict.fromkeys(used) if archive_dir is not None and f in BUILDERS]
-    materialized: list[str] = []
-    for include in dict.fromkeys(used):
-        if include in built and BUILDERS[include](conn, archive_dir, tenant, day):
-            materialized.append(include)
-        elif include in built or include in shared_includes(names):
-            stem = include.removesuffix(".sql")
-            text = _COMMENT_LINE.sub("", _with_includes(load_sql(f"quality/sql/{include}"), materialized))
-            conn.execute(f"CREATE TEMP TABLE {stem} ON COMMIT DROP AS {text}", values)   # noqa: S608 - a file name
-            materialized.append(include)
+    shared = shared_includes(names)
+    for include in shared:
+        stem = include.removesuffix(".sql")
+        conn.execute(f"CREATE TEMP TABLE {stem} ON COMMIT DROP AS "   # noqa: S608 - a file name of quality/sql
+                     f"{load_sql(f'quality/sql/{include}').rstrip()}\nSELECT * FROM {stem}", values)
     found = {}
     for name in names:
         # whole-line comments out: a placeholder named in one would be a parameter of no type once the query
         # that typed it is a temporary table
-        cur = conn.execute(_COMMENT_LINE.sub("", check_sql(name, materialized)), values)
+        cur = conn.execute(_COMMENT_LINE.sub("", check_sql(name, shared)), values)
         columns = [d.name for d in cur.description]
         found[name] = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
     conn.rollback()
     return found
-
-
-def _build_payouts_to_look_up(conn: psycopg.Connection, archive_dir: Path, tenant: str, day: dt.date) -> bool:
-    from financeops_pipeline.quality.records_posted import build_payouts_to_look_up
-
-    return build_payouts_to_look_up(conn, archive_dir, tenant, day)
-
-
-# includes that Python can build as their temporary table (True when built, False: their SQL must run instead)
-BUILDERS: dict[str, Callable[[psycopg.Connection, Path, str, dt.date], bool]] = {
-    "payouts_to_look_up.sql": _build_payouts_to_look_up,
-}

@@ -7,7 +7,6 @@ assets. Every check runs through Dagster materialization with a partition key, a
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import uuid
 
@@ -353,45 +352,3 @@ def test_quarantined_records_warn(db_url, tmp_path):
     assert "| acme | 2026-11-02 | internal | transactions.csv |" in md(check) and "| amount |" in md(check)
     # each import asset shows only its own source's quarantine
     assert evaluations(result)["imports/bank_records/quarantined_records"].passed
-
-
-LEDGER_PAIR = ["no_duplicate_idempotency_keys", "source_records_posted"]
-
-
-def _pair(url: str, day: str, archive=None) -> tuple[bool | None, list[tuple], dict[str, list[dict]]]:
-    """(whether payouts_to_look_up was built from the record files, its rows, the two checks' violations) for acme."""
-    from financeops_pipeline.db.connect import tenant_connection
-    from financeops_pipeline.quality.checks import check_sql, run_checks
-    from financeops_pipeline.quality.records_posted import build_payouts_to_look_up
-
-    day_date = dt.date.fromisoformat(day)
-    with tenant_connection(url, "acme") as conn:
-        if archive is not None and (built := build_payouts_to_look_up(conn, archive, "acme", day_date)):
-            payouts = conn.execute("SELECT * FROM payouts_to_look_up").fetchall()
-        else:
-            built = False if archive is not None else None
-            payouts = conn.execute(check_sql("payouts_to_look_up"), {"tenant": "acme", "day": day_date}).fetchall()
-        conn.rollback()
-        return built, sorted(payouts), run_checks(conn, LEDGER_PAIR, "acme", day_date, archive)
-
-
-def test_payouts_from_the_record_files_are_the_payouts_of_the_sql(sample, scratch, tmp_path):
-    """The sample days' payouts from the record files (the files are the days' rows) are the SQL's, and so are the
-    checks' results: none. Then a processor line of a payout nobody posted, loaded behind the import's back: with
-    the sample's record files (which lack it) the row counts differ and the SQL runs; with record files written from
-    what Postgres holds (a fresh archive) DuckDB reads it. Both report its payout key as having no entry."""
-    for day in ("2026-11-02", "2026-11-03", D4):
-        built, payouts, found = _pair(scratch, day, sample.archive)
-        assert built is True and payouts and (payouts, found) == _pair(scratch, day)[1:], day
-        assert found == {name: [] for name in LEDGER_PAIR}
-    file_id, processor = query(scratch, "SELECT file_id, processor FROM imports.processor_lines WHERE tenant = 'acme'"
-                                        " AND business_date = %s ORDER BY file_id LIMIT 1", (D4,))[0]
-    query(scratch, "INSERT INTO imports.processor_lines (tenant, business_date, file_id, record_no, source_position,"
-                   " processor, line_id, category, currency, gross_minor, fee_minor, net_minor, created_at, payout_id)"
-                   " VALUES ('acme', %s, %s, 99, 'line 99', %s, 'txn_planted', 'charge', 'USD', 700, 0, 700, %s,"
-                   " 'po_planted') RETURNING 1", (D4, file_id, processor, f"{D4} 10:00:00+00"))
-    _, payouts, sql = _pair(scratch, D4)
-    problems = [(v["idempotency_key"], v["problem"]) for v in sql["source_records_posted"]]
-    assert problems == [(f"payout:{processor}:po_planted", "no journal entry")], sql
-    assert _pair(scratch, D4, sample.archive) == (False, payouts, sql)
-    assert _pair(scratch, D4, tmp_path / "archive") == (True, payouts, sql)
