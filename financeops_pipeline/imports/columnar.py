@@ -319,37 +319,20 @@ _SAMPLE_ROWS = 65_536
 
 
 def _json_of_few_combinations(table: pa.Table, columns: list[str]) -> pa.ChunkedArray | None:
-    """`json_objects` of `columns` when each has at most FEW_VALUES distinct values (else None): each row's
-    combination of values as one int64 code, each distinct code's object written by the row path's own writer
-    (`csvutil.json_extra_writer`, so the text is the row path's exactly), then taken per row. Hashes each column
-    twice instead of joining, slicing and masking whole string columns (a 4M-line Adyen file: ~8 s -> <1 s)."""
-    codes: pa.ChunkedArray | None = None
-    values_of: list[list[str]] = []
-    combinations_bound = 1
-    for name in columns:
-        column = table[name]
-        if pc.count_distinct(column.slice(0, _SAMPLE_ROWS)).as_py() > FEW_VALUES // 4:
-            return None   # plainly many values (descriptions, ids): no full hash pass to learn it
-        distinct = pc.unique(column)
-        combinations_bound *= max(len(distinct), 1)
-        if len(distinct) > FEW_VALUES or combinations_bound >= 2**62:   # the codes must stay in int64
-            return None
-        index = pc.cast(pc.index_in(column, value_set=distinct), pa.int64())
-        codes = index if codes is None else pc.add(pc.multiply(codes, len(distinct)), index)
-        values_of.append(distinct.to_pylist())
-    if codes is None:
+    """`json_objects` of `columns` when each has at most FEW_VALUES distinct values (else None): the distinct
+    combinations of values (`_distinct`, as the whole-column checks find theirs) each written by the row path's own
+    writer (`csvutil.json_extra_writer`, so the text is the row path's exactly), then taken per row. Hashes each
+    column twice instead of joining, slicing and masking whole string columns (a 4M-line Adyen file: ~8 s -> <1 s)."""
+    values = [table[name] for name in columns]
+    if not values or any(pc.count_distinct(v.slice(0, _SAMPLE_ROWS)).as_py() > FEW_VALUES // 4 for v in values):
+        return None   # plainly many values (descriptions, ids): no full hash pass to learn it
+    few = _distinct(values, most_distinct=1.0)   # few values per column: combinations are never too many
+    if few is None or any(len(pc.unique(d)) > FEW_VALUES for d in few[0]):
         return None
+    distinct, rows = few
     write = csvutil.json_extra_writer(columns, range(len(columns)))
-    combinations = pc.unique(codes)
-    texts = []
-    for code in combinations.to_pylist():
-        values = []
-        for distinct in reversed(values_of):
-            code, i = divmod(code, len(distinct))
-            values.append(distinct[i])
-        texts.append(write(values[::-1]))
-    objects = pc.take(pa.array(texts, pa.string()), pc.index_in(codes, value_set=combinations))
-    return objects if isinstance(objects, pa.ChunkedArray) else pa.chunked_array([objects])
+    texts = [write(list(combination)) for combination in zip(*(d.to_pylist() for d in distinct), strict=True)]
+    return _per_row(pa.array(texts, pa.string()), rows)
 
 
 # ------------------------------------------------------------------------------------- rows that fail
@@ -496,16 +479,17 @@ def merge_by_line(good: pa.Table, good_rows: pa.Array, late: pa.Table, late_line
 # combination of values, e.g. amount and exponent) and taken back per row: one hash pass instead of a regular
 # expression, an exact decimal cast and a few masks over every row. The results are the same arrays by construction.
 
-def _distinct(columns: Sequence[pa.ChunkedArray | pa.Array]) -> tuple[list[pa.ChunkedArray], pa.Array] | None:
+def _distinct(columns: Sequence[pa.ChunkedArray | pa.Array], most_distinct: float = 0.75
+              ) -> tuple[list[pa.ChunkedArray], pa.Array] | None:
     """(the distinct rows of `columns`, as columns, and each row's index into them), or None when they are nearly
-    all distinct (more than 3/4 of a 64k-row sample of the first column: ids, descriptions; a whole file repeats
-    more than its first rows), have nulls, or do not fit one array. A column after the first with one value (one
+    all distinct (more than `most_distinct` of a 64k-row sample of the first column: ids, descriptions; a whole file
+    repeats more than its first rows), have nulls, or do not fit one array. A column after the first with one value (one
     currency's exponent) is not encoded: its value is repeated beside the others' distinct rows."""
     n = len(columns[0])
-    if n < 2 or any(c.null_count for c in columns):
+    if not n or any(c.null_count for c in columns):
         return None
     sample = min(n, _SAMPLE_ROWS)
-    if pc.count_distinct(columns[0].slice(0, sample)).as_py() > sample * 3 // 4:
+    if pc.count_distinct(columns[0].slice(0, sample)).as_py() > sample * most_distinct:
         return None
     constant: dict[int, pa.Scalar] = {}
     for i, column in enumerate(columns[1:], 1):
