@@ -81,9 +81,11 @@ def run(start: dt.datetime, end: dt.datetime | None, tenants: tuple[str, ...], d
         # imported here, after runtime() exported the environment its partitions (tenants) are read from
         from financeops_pipeline.orchestration.definitions import defs
         from financeops_pipeline.orchestration.partitions import range_tags
+        from financeops_pipeline.orchestration.resources import hold_storage_connections
 
         job = defs.resolve_job_def("daily_close")
         with DagsterInstance.get() as instance:
+            hold_storage_connections(instance)
             for tenant in chosen:
                 result = job.execute_in_process(tags=range_tags(days[0], days[-1], [tenant]), instance=instance,
                                                 raise_on_error=False, run_config=QUIET_LOGS)

@@ -21,6 +21,9 @@ class FinanceopsResource(dg.ConfigurableResource):
     archive_dir: str
     tenants: str = ""   # comma list; empty = every tenant folder in data_dir
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        hold_storage_connections(context.instance)   # a launched run's worker (daemon, UI) too
+
     def tenant_list(self) -> list[str]:
         chosen = [t.strip() for t in self.tenants.split(",") if t.strip()]
         return chosen or discover_tenants(Path(self.data_dir))
@@ -44,6 +47,16 @@ class FinanceopsResource(dg.ConfigurableResource):
     @property
     def archive_path(self) -> Path:
         return Path(self.archive_dir)
+
+
+def hold_storage_connections(instance: dg.DagsterInstance | None) -> None:
+    """Let the instance's storages keep one connection each for the process, as dagster-webserver's do. A run writes
+    a few hundred events, and dagster-postgres opens a connection for each one (NullPool, so that a long-lived
+    process holds none): 3.0 s of a 1M day's `financeops run`, 1.1 s after. statement_timeout 0: none, as before.
+    Once per instance."""
+    if instance is not None and not getattr(instance, "_financeops_held", False):
+        instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=10)
+        instance._financeops_held = True   # noqa: SLF001 - our own marker on it
 
 
 def partition_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[dt.date]:
