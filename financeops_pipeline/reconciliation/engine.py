@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from financeops_pipeline.audit import code_version
 from financeops_pipeline.db.connect import copy_arrow, copy_into_day
@@ -133,17 +135,19 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
     con.execute(load_sql("reconciliation/sql/keys.sql"))   # int_rows, proc_rows: each source read once
-    con.execute("SET preserve_insertion_order = true")   # the sources' order: keys.py takes the lines in it
-    # (but the columns only the general rules' few rows need: match.sql reads those rows again)
+    con.execute("SET preserve_insertion_order = true")   # the sources' order: keys.py takes the lines in it,
+    # and a row's position is its position in the sources (files in their order, rows in file order)
+    # (but not the columns only the general rules' few rows need: added to those rows by position below)
     split = keys.split_keys(
-        con.sql("SELECT * EXCLUDE (file_order, source_position) FROM int_rows").to_arrow_table(),
-        con.sql("SELECT * EXCLUDE (file_order, source_position, merchant_reference, net_minor, payout_id)"
-                " FROM proc_rows").to_arrow_table())
+        con.sql(f"SELECT * EXCLUDE ({', '.join(_INT_REST_ONLY)}) FROM int_rows").to_arrow_table(),
+        con.sql(f"SELECT * EXCLUDE ({', '.join(_PROC_REST_ONLY)}) FROM proc_rows").to_arrow_table())
     con.execute("SET preserve_insertion_order = false")
     # the 1:1 pairs and the rows of the general rules, which match.sql reads
     con.register("key_pairs", split.key_pairs)
-    con.register("int_rest_h", split.int_rest_h)
-    con.register("proc_rest_h", split.proc_rest_h)
+    con.register("int_rest_rows", _with_source_columns(split.int_rest, inputs.internal, "internal",
+                                                       _INT_REST_ONLY, "amount_minor"))
+    con.register("proc_rest_rows", _with_source_columns(split.proc_rest, inputs.processor, "processor",
+                                                        _PROC_REST_ONLY, "gross_minor"))
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
@@ -186,6 +190,60 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " AND s.source_ref = a.carrier_ref AND s.status = 'matched' AND s.rule = a.rule_id)"
         " ORDER BY a.idempotency_key", params={"day": day}).to_arrow_table()
     return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments, plain_pairs=plain_pairs)
+
+
+# The columns of keys.sql's rows only the rest (~1% of the rows) needs: read for those rows alone, by position
+# (decoding them, and hashing every row again, for every row of the window cost ~5 s CPU at 10M).
+_INT_REST_ONLY = ("file_order", "source_position")
+_PROC_REST_ONLY = ("file_order", "source_position", "merchant_reference", "net_minor", "payout_id")
+
+
+def _with_source_columns(rest: pa.Table, rows: SourceRows, source: str, columns: Sequence[str],
+                         check: str) -> pa.Table:
+    """`rest` (rows of a source with their position `row`, ascending) with `columns` of the source at those rows.
+    `check`, a column both have, must agree row for row (the positions are the sources' order as DuckDB read them)."""
+    positions = rest["row"].to_numpy()
+    wanted = [check, *columns]
+    if isinstance(rows, pa.Table):
+        taken = rows.select(wanted).take(positions)
+    else:
+        taken = _source_rows_at(rows, source, positions, wanted)
+    if not taken[check].equals(rest[check]):
+        raise RuntimeError(f"{source}: the rest's rows are not at their positions in the record files")
+    for name in columns:
+        rest = rest.append_column(name, taken[name])
+    return rest
+
+
+def _source_rows_at(paths: Sequence[Path], source: str, positions: np.ndarray, columns: Sequence[str]) -> pa.Table:
+    """`columns` of the record files' rows at `positions` (ascending, over the files in their order), one row group
+    at a time. file_order is the file's (left(file_sha256, 16), as _register_source); a column a file lacks is null
+    (read_parquet's union_by_name)."""
+    types = {f.name: f.type for f in _empty(source).schema}
+    parts, offset = [], 0
+    for path in paths:
+        pf = pq.ParquetFile(path)
+        present = set(pf.schema_arrow.names)
+        for g in range(pf.metadata.num_row_groups):
+            n = pf.metadata.row_group(g).num_rows
+            lo, hi = np.searchsorted(positions, [offset, offset + n])
+            if hi > lo:
+                read = [c for c in dict.fromkeys(["file_sha256" if c == "file_order" else c for c in columns])
+                        if c in present]
+                group = pf.read_row_group(g, columns=read).take(pa.array(positions[lo:hi] - offset))
+                parts.append(pa.table({c: _source_column(group, c, types[c]) for c in columns}))
+            offset += n
+    if not parts:
+        return pa.schema([(c, types[c]) for c in columns]).empty_table()
+    return pa.concat_tables(parts)
+
+
+def _source_column(group: pa.Table, name: str, type_: pa.DataType) -> pa.ChunkedArray | pa.Array:
+    if name == "file_order":
+        return pc.utf8_slice_codeunits(group["file_sha256"], 0, 16)
+    if name not in group.column_names:
+        return pa.nulls(group.num_rows, type_)
+    return group[name].cast(type_)
 
 
 def _plain_pairs(con: duckdb.DuckDBPyConnection, key_pairs: pa.Table, day: dt.date) -> pa.Table:

@@ -12,7 +12,8 @@ From those:
   same_key (the key agrees; false for a hash collision) and plain (same key, currency and amount);
 - the rest: every row that is not one side of a same-key pair, for the general rules (match.sql), which are
   exact. A whole hash group goes there together, so every record of a key and every delivery of an id does.
-  match.sql reads those rows again by their h (a few thousand), with the columns only they need.
+  Those rows (~1%) are taken by position, with their row number in the source (`row`): engine.py adds the
+  columns only they need from the sources at those rows.
 
 Each sort is of one array of 64-bit words packing the hash's high bits above the row's position (and the side):
 numpy sorts those with AVX-512 in a fraction of an argsort's time, and of DuckDB's hash aggregates and join over
@@ -37,32 +38,34 @@ _PROC_COLUMNS = ["processor", "line_id", "reference", "category", "currency", "g
 class KeySplit:
     key_pairs: pa.Table   # every internal row, a lone pair where `pair`: g, i_ref, p_ref, processor, pref, kind,
     #                       both sides' currency, amount and date, same_key, plain (false where no pair)
-    int_rest_h: pa.Table  # h of every internal row for the general rules
-    proc_rest_h: pa.Table  # h of every processor line for the general rules
+    int_rest: pa.Table    # the internal rows for the general rules (the columns given, and `row`: their position)
+    proc_rest: pa.Table   # the processor lines for the general rules, likewise
 
 
 def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
-    """Lone pairs and rests of the rows keys.sql gives (its columns but the rest's ordering columns).
+    """Lone pairs and rests of the rows keys.sql gives (in the sources' order; not the columns only the rest needs).
 
-    The rest is given by its rows' h: a side of a pair is no repeated id, so its h is no other row's and the rows
-    whose h is a rest row's are exactly the rest (match.sql reads them again with every column: the ordering
-    columns of the 10M paired rows are never read into Arrow)."""
+    The rest is every row that is not one side of a same-key pair (a side of a pair is no repeated id, so every
+    delivery of a rest row's id is in the rest too)."""
     h_int, h_proc = _u64(int_rows["h"]), _u64(proc_rows["h"])
     i_row, p_row = _lone_pairs(_u64(int_rows["g"]), _flag(int_rows["keyed"]),
                                _u64(proc_rows["g"]), _flag(proc_rows["keyed"]))
     keep = ~(_repeated(h_int)[i_row] | _repeated(h_proc)[p_row])
     i_row, p_row = i_row[keep], p_row[keep]
-    n_int, n_proc = int_rows.num_rows, proc_rows.num_rows
+    n_proc = proc_rows.num_rows
     # every internal row as it is (no copy), beside its pair's processor line or nulls (pair false)
-    partner = np.full(n_int, -1, dtype=np.int64)
+    partner = np.full(int_rows.num_rows, -1, dtype=np.int64)
     partner[i_row] = p_row
     pair = partner >= 0
     i = int_rows.select(_INT_COLUMNS)
     p = proc_rows.select(_PROC_COLUMNS).take(pa.array(partner, mask=~pair))
-    del int_rows, proc_rows
     same_key = pc.fill_null(pc.and_(pc.and_(pc.equal(i["processor"], p["processor"]),
                                             pc.equal(i["pref"], p["reference"])),
                                     pc.equal(i["kind"], p["category"])), False)
+    paired = _flag(same_key)   # the internal rows that are one side of a same-key pair
+    int_rest = _rows_at(int_rows, np.flatnonzero(~paired))
+    proc_rest = _rows_at(proc_rows, np.flatnonzero(~_mask(n_proc, partner[paired])))
+    del int_rows, proc_rows
     p_amount = pc.abs(p["gross_minor"])
     plain = pc.fill_null(pc.and_(same_key, pc.and_(pc.equal(i["currency"], p["currency"]),
                                                    pc.equal(i["amount_minor"], p_amount))), False)
@@ -74,13 +77,12 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
         "p_amount": p_amount, "i_date": i["item_date"], "p_date": p["business_date"],
         "same_key": same_key, "plain": plain,
     })
-    paired = _flag(same_key)   # the internal rows that are one side of a same-key pair
-    return KeySplit(key_pairs=key_pairs, int_rest_h=_table(h_int[~paired]),
-                    proc_rest_h=_table(h_proc[~_mask(n_proc, partner[paired])]))
+    return KeySplit(key_pairs=key_pairs, int_rest=int_rest, proc_rest=proc_rest)
 
 
-def _table(h: np.ndarray) -> pa.Table:
-    return pa.table({"h": pa.array(h, pa.uint64())})
+def _rows_at(rows: pa.Table, positions: np.ndarray) -> pa.Table:
+    """The rows at `positions` (ascending), with their positions as `row`."""
+    return rows.take(positions).append_column("row", pa.array(positions, pa.int64()))
 
 
 def _u64(column: pa.ChunkedArray) -> np.ndarray:

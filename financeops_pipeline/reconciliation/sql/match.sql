@@ -8,7 +8,7 @@
 -- Where the time goes (issue 13): almost every internal record meets exactly one processor line under its
 -- processor reference. keys.sql reads each source once and keys.py finds, from 64-bit hashes of the keys and
 -- numpy's sorts, those 1:1 pairs (key_pairs, the strings compared: a hash collision only sends its rows to the
--- general rules) and every other row (int_rest_h, proc_rest_h): no window, no aggregate and no join over
+-- general rules) and every other row (int_rest_rows, proc_rest_rows): no window, no aggregate and no join over
 -- the day's rows. The general rules (splits, duplicates by amount, merchant reference, pending and one-sided
 -- items) are exact and see only those rows (int_rest, proc_rest). Plain matches never become rows of
 -- item_status: engine.py reads them as pairs (plain_pairs, one row per two items); item_status holds every other
@@ -40,19 +40,18 @@ SELECT CASE WHEN s.internal THEN 'internal' ELSE 'processor' END AS source,
        'processor_reference' AS rule, 'ref:' || processor || ':' || pref || ':' || kind AS match_group, matched_on
 FROM plain_pairs CROSS JOIN (VALUES (true), (false)) s(internal);
 
--- The rows of the general rules (by their h from keys.py: int_rest_h, proc_rest_h): every record that is not one
--- side of a 1:1 pair (whole keys and every delivery of a repeated id go together, so what the rules compute per key or
--- per id sees all its rows).
+-- The rows of the general rules (keys.py, with the columns only they need added by engine.py: int_rest_rows,
+-- proc_rest_rows): every record that is not one side of a 1:1 pair (whole keys and every delivery of a repeated id
+-- go together, so what the rules compute per key or per id sees all its rows).
 -- A transaction id delivered again keeps dup_rank 1 on its first delivery (by day, file, position) and is
 -- `duplicate` after.
 CREATE OR REPLACE TEMP TABLE int_rest AS
 SELECT ref, processor, pref, kind, currency, amount_minor, item_date,
        row_number() OVER (PARTITION BY ref ORDER BY item_date, file_order, source_position) AS dup_rank
-FROM int_rows WHERE h IN (SELECT h FROM int_rest_h);
+FROM int_rest_rows;
 
 -- Processor lines likewise (dup_rank over every line of the id, as a line id may repeat under another category).
--- Every delivery of a line of the rest is a row of the rest (it shares the line's h).
-CREATE OR REPLACE TEMP TABLE proc_rest_rows AS SELECT * FROM proc_rows WHERE h IN (SELECT h FROM proc_rest_h);
+-- Every delivery of a line of the rest is a row of the rest (proc_rest_rows).
 
 CREATE OR REPLACE TEMP TABLE proc_rest AS
 WITH r AS (
