@@ -348,8 +348,8 @@ def _copy_records(conn: psycopg.Connection, tenant: str, business_date: dt.date,
         # evaluates every row) instead of decoding three more fields per row.
         part = fresh_partition(conn, TABLES[source], [business_date, tenant, file_id],
                                [business_date, tenant, file_id + 1])
-        part.copy(_FileColumns({}).batches(table, COPY_BATCH_ROWS),
-                  jsonb_columns=("extra",) if source == "processor" else ())
+        # (a processor line's `extra` goes as the parser's JSON text, into a text column: migration 0095)
+        part.copy(_FileColumns({}).batches(table, COPY_BATCH_ROWS))
         waited = time.perf_counter()
         timings["parquet"] = parquet.result()[1]
         file_totals_table, timings["totals"] = totals.result()

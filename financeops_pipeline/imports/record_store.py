@@ -114,10 +114,6 @@ def _records_from_postgres(conn: psycopg.Connection, source: str, sha256: str, d
     names = [c.name for c in cur.description]
     rows = cur.fetchall()
     data = {name: [r[i] for r in rows] for i, name in enumerate(names)}
-    if "extra" in data:   # jsonb comes back parsed: keep it as the JSON text the parsers write
-        import json
-
-        data["extra"] = [None if v is None else json.dumps(v, sort_keys=True) for v in data["extra"]]
     types = {"record_no": pa.int32()}
     return pa.table({name: pa.array(values, types.get(name)) for name, values in data.items()})
 

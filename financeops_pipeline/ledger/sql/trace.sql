@@ -20,6 +20,7 @@ FROM imports.internal_transactions t JOIN imports.files f ON f.tenant = t.tenant
 WHERE t.tenant = %(tenant)s AND f.sha256 = %(sha)s AND t.source_position = %(pos)s
 UNION ALL
 SELECT 'processor', f.original_name, f.archive_path, jsonb_build_object('file_sha256', f.sha256) || to_jsonb(t) - 'tenant' - 'file_id'
+       || jsonb_build_object('extra', t.extra::jsonb)   -- stored as its JSON text (migration 0095)
 FROM imports.processor_lines t JOIN imports.files f ON f.tenant = t.tenant AND f.file_id = t.file_id
 WHERE t.tenant = %(tenant)s AND f.sha256 = %(sha)s AND t.source_position = %(pos)s
 UNION ALL

@@ -65,12 +65,13 @@ FROM imports.internal_transactions t
 WHERE t.tenant = %(tenant)s AND t.business_date BETWEEN %(since)s AND %(day)s
   AND 'internal|' || t.transaction_id = ANY (%(refs)s)
 UNION ALL
-SELECT 'processor', t.processor || ':' || t.line_id, to_jsonb(t) - 'tenant'
+SELECT 'processor', t.processor || ':' || t.line_id,
+       to_jsonb(t) - 'tenant' || jsonb_build_object('extra', t.extra::jsonb)   -- extra: JSON text (migration 0095)
 FROM imports.processor_lines t
 WHERE t.tenant = %(tenant)s AND t.business_date BETWEEN %(since)s AND %(day)s
   AND 'processor|' || t.processor || ':' || t.line_id = ANY (%(refs)s)
 UNION ALL
-SELECT 'payout', t.processor || ':' || t.payout_id, to_jsonb(t) - 'tenant'
+SELECT 'payout', t.processor || ':' || t.payout_id, to_jsonb(t) - 'tenant' || jsonb_build_object('extra', t.extra::jsonb)
 FROM imports.processor_lines t
 WHERE t.tenant = %(tenant)s AND t.business_date BETWEEN %(since)s AND %(day)s AND t.category = 'payout'
   AND 'payout|' || t.processor || ':' || t.payout_id = ANY (%(refs)s)
