@@ -41,15 +41,16 @@ ID_SPAN = 2**32                 # entry and transfer ids of a batch: batch_id * 
 RECORD_COLUMNS: dict[str, dict[str, str]] = {
     "internal": {"transaction_id": "VARCHAR", "created_at": "TIMESTAMPTZ", "type": "VARCHAR",
                  "amount_minor": "BIGINT", "currency": "VARCHAR", "processor": "VARCHAR",
-                 "source_position": "VARCHAR", "file_sha256": "VARCHAR"},
+                 "source_position": "VARCHAR", "record_no": "INTEGER", "file_sha256": "VARCHAR"},
     "processor": {"processor": "VARCHAR", "line_id": "VARCHAR", "category": "VARCHAR", "processor_type": "VARCHAR",
                   "reference": "VARCHAR", "created_at": "TIMESTAMPTZ", "currency": "VARCHAR",
                   "gross_minor": "BIGINT", "fee_minor": "BIGINT", "net_minor": "BIGINT", "payout_id": "VARCHAR",
-                  "source_position": "VARCHAR", "file_sha256": "VARCHAR"},
+                  "source_position": "VARCHAR", "record_no": "INTEGER", "file_sha256": "VARCHAR"},
     "bank": {"account_id": "VARCHAR", "currency": "VARCHAR", "booking_date": "DATE", "amount_minor": "BIGINT",
              "acct_svcr_ref": "VARCHAR", "end_to_end_id": "VARCHAR", "remittance_info": "VARCHAR",
              "counterparty_name": "VARCHAR", "booked": "BOOLEAN", "classification": "VARCHAR",
-             "processor": "VARCHAR", "source_position": "VARCHAR", "file_sha256": "VARCHAR"},
+             "processor": "VARCHAR", "source_position": "VARCHAR", "record_no": "INTEGER",
+             "file_sha256": "VARCHAR"},
 }
 
 

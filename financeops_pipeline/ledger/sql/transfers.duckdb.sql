@@ -19,14 +19,14 @@ WITH internal_events AS (
     SELECT 'internal_' || type AS rule_id, 'internal:' || transaction_id AS idempotency_key,
            DATE '1970-01-01' + CAST(epoch_us(created_at) // 86400000000 AS INTEGER) AS key_date,
            currency, amount_minor, processor, CAST(NULL AS VARCHAR) AS bank_account, file_sha256, source_position,
-           CAST(NULL AS VARCHAR) AS source_ref, file_id   -- the key's tail (0081)
+           record_no, CAST(NULL AS VARCHAR) AS source_ref, file_id   -- the key's tail (0081)
     FROM internal
 ), fees AS (
     -- Fees on charges, refunds and disputes; standalone fee lines (category 'fee') carry the fee as -net.
     SELECT 'processor_fee', 'processor_fee:' || processor || ':' || line_id,
            DATE '1970-01-01' + CAST(epoch_us(created_at) // 86400000000 AS INTEGER),
            currency, CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END,
-           processor, NULL, file_sha256, source_position,
+           processor, NULL, file_sha256, source_position, record_no,
            CASE WHEN strpos(processor, ':') = 0 THEN NULL ELSE line_id END, file_id
     FROM processor
     WHERE category <> 'payout' AND (CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END) <> 0
@@ -34,7 +34,7 @@ WITH internal_events AS (
     -- Balance movements that are not sales: the processor balance moves by the gross, and the fee (above) apart.
     SELECT 'processor_adjustment', 'processor_adjustment:' || processor || ':' || line_id,
            DATE '1970-01-01' + CAST(epoch_us(created_at) // 86400000000 AS INTEGER),
-           currency, gross_minor, processor, NULL, file_sha256, source_position,
+           currency, gross_minor, processor, NULL, file_sha256, source_position, record_no,
            CASE WHEN strpos(processor, ':') = 0 THEN NULL ELSE line_id END, file_id
     FROM processor
     WHERE category = 'adjustment' AND gross_minor <> 0
@@ -46,6 +46,7 @@ WITH internal_events AS (
            processor, NULL,
            coalesce(min(file_sha256) FILTER (WHERE category = 'payout'), min(file_sha256)) AS file_sha256,
            coalesce(min(source_position) FILTER (WHERE category = 'payout'), min(source_position)),
+           CAST(NULL AS INTEGER),   -- an aggregate: named by its first position's text (0091)
            CASE WHEN strpos(processor, ':') = 0 THEN NULL ELSE payout_id END
     FROM processor
     WHERE payout_id IS NOT NULL
@@ -58,7 +59,7 @@ WITH internal_events AS (
     SELECT CASE classification WHEN 'payout' THEN 'bank_payout_received' WHEN 'fee' THEN 'bank_fee'
                                WHEN 'interest' THEN 'bank_interest' ELSE 'bank_unidentified' END,
            'bank:' || account_id || ':' || coalesce(acct_svcr_ref, file_sha256 || ':' || source_position),
-           booking_date, currency, amount_minor, processor, account_id, file_sha256, source_position,
+           booking_date, currency, amount_minor, processor, account_id, file_sha256, source_position, record_no,
            coalesce(acct_svcr_ref, end_to_end_id, source_position), file_id
     FROM bank
     WHERE booked
@@ -114,12 +115,16 @@ JOIN rules l USING (rule_id);
 -- name: transfers
 -- Each entry's transfers by its rule; a negative amount swaps the accounts (flipped). The batch's tenant, day and
 -- batch id are its fresh partition's pinned columns (migration 0090): Postgres fills them in; source_kind is
--- left NULL (derived from the rule, see events).
+-- left NULL (derived from the rule, see events). The record is named by its file and record number; its text
+-- position is stored only where ledger.transfer_source_position (migration 0091) would not derive it from the
+-- number ('line ' || (record_no + 1): a CSV record under its header, no line skipped before it).
 SELECT t.entry_id, CAST(t.leg_no AS SMALLINT) AS leg_no,
        CASE WHEN t.amount < 0 THEN t.credit ELSE t.debit END AS debit_account,
        CASE WHEN t.amount < 0 THEN t.debit ELSE t.credit END AS credit_account,
        abs(t.amount) AS amount_minor, t.currency, t.amount < 0 AS flipped, t.idempotency_key, t.key_date,
-       t.rule_id, t.file_id AS source_file_id, t.source_position, t.source_ref
+       t.rule_id, t.file_id AS source_file_id, t.record_no AS source_record_no,
+       CASE WHEN t.source_position = 'line ' || CAST(t.record_no + 1 AS VARCHAR) THEN NULL
+            ELSE t.source_position END AS source_position, t.source_ref
 FROM (
     SELECT e.*, l.leg_no, l.debit, l.credit,
            CASE l.amount_column WHEN 'amount_minor' THEN e.amount_minor END AS amount

@@ -7,8 +7,8 @@
 -- business_date), entries by primary key), and the transfers, where the entry is the row itself (the partitions of
 -- the days in range, one scan; the account's leg numbered and signed as ledger.postings numbers it). The file of
 -- a row: imports.files by hash (legacy) or by file_id (transfers); a transfer's source kind and reference are
--- derived where its row leaves them NULL (migration 0081). Within a day the lines come in idempotency key
--- order. Parameters: %(tenant)s, %(account)s, %(currency)s (NULL = all), %(since)s (NULL = all), %(day)s.
+-- derived where its row leaves them NULL (migration 0081), and so is its text position (0091). Within a day the
+-- lines come in idempotency key order. Parameters: %(tenant)s, %(account)s, %(currency)s (NULL = all), %(since)s (NULL = all), %(day)s.
 WITH lines AS (
     SELECT p.business_date, p.entry_id, p.line_no, p.account_code, p.currency::text AS currency, p.amount_minor,
            e.rule_id, e.idempotency_key, e.source_kind, e.source_position, e.source_ref, f.original_name,
@@ -24,7 +24,8 @@ WITH lines AS (
            (2 * t.leg_no - CASE WHEN (t.debit_account = %(account)s) <> t.flipped THEN 1 ELSE 0 END)::smallint,
            %(account)s, t.currency::text,
            CASE WHEN t.debit_account = %(account)s THEN t.amount_minor ELSE -t.amount_minor END,
-           t.rule_id, t.idempotency_key, ledger.transfer_source_kind(t.rule_id, t.source_kind), t.source_position,
+           t.rule_id, t.idempotency_key, ledger.transfer_source_kind(t.rule_id, t.source_kind),
+           ledger.transfer_source_position(t.source_position, t.source_record_no),
            ledger.transfer_source_ref(t.rule_id, t.idempotency_key, t.source_ref), f.original_name,
            f.sha256, f.business_date
     FROM ledger.transfers t
