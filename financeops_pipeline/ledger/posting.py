@@ -41,15 +41,16 @@ ID_SPAN = 2**32                 # entry and transfer ids of a batch: batch_id * 
 RECORD_COLUMNS: dict[str, dict[str, str]] = {
     "internal": {"transaction_id": "VARCHAR", "created_at": "TIMESTAMPTZ", "type": "VARCHAR",
                  "amount_minor": "BIGINT", "currency": "VARCHAR", "processor": "VARCHAR",
-                 "source_position": "VARCHAR", "file_sha256": "VARCHAR"},
+                 "source_position": "VARCHAR", "record_no": "INTEGER", "file_sha256": "VARCHAR"},
     "processor": {"processor": "VARCHAR", "line_id": "VARCHAR", "category": "VARCHAR", "processor_type": "VARCHAR",
                   "reference": "VARCHAR", "created_at": "TIMESTAMPTZ", "currency": "VARCHAR",
                   "gross_minor": "BIGINT", "fee_minor": "BIGINT", "net_minor": "BIGINT", "payout_id": "VARCHAR",
-                  "source_position": "VARCHAR", "file_sha256": "VARCHAR"},
+                  "source_position": "VARCHAR", "record_no": "INTEGER", "file_sha256": "VARCHAR"},
     "bank": {"account_id": "VARCHAR", "currency": "VARCHAR", "booking_date": "DATE", "amount_minor": "BIGINT",
              "acct_svcr_ref": "VARCHAR", "end_to_end_id": "VARCHAR", "remittance_info": "VARCHAR",
              "counterparty_name": "VARCHAR", "booked": "BOOLEAN", "classification": "VARCHAR",
-             "processor": "VARCHAR", "source_position": "VARCHAR", "file_sha256": "VARCHAR"},
+             "processor": "VARCHAR", "source_position": "VARCHAR", "record_no": "INTEGER",
+             "file_sha256": "VARCHAR"},
 }
 
 
@@ -103,6 +104,7 @@ def post_day_in_slices(connect: Callable[[], AbstractContextManager[psycopg.Conn
             timings = _compute_events(con, conn, tenant, day, archive_dir, 0, 1)
             with conn.transaction():
                 open_accounts(conn, tenant, [r[0] for r in con.execute(_queries()["accounts"]).fetchall()])
+                _number_legs(con, conn, tenant)
 
         def post_slice(slice_no: int) -> PostingResult:
             with connect() as conn, con.cursor() as cursor:
@@ -177,13 +179,14 @@ def _post_slice(conn: psycopg.Connection, con: duckdb.DuckDBPyConnection, tenant
         entries = keys.num_rows
         if not entries:
             return PostingResult(events, 0, 0, events, 0, timings)
-        # a sliced day opened them all before its slices started
-        accounts = [] if opened else [r[0] for r in con.execute(_queries()["accounts"]).fetchall()]
+        if not opened:   # a sliced day opened and numbered them all before its slices started
+            open_accounts(conn, tenant, [r[0] for r in con.execute(queries["accounts"]).fetchall()])
+            _number_legs(con, conn, tenant)
         # streamed: DuckDB computes the next record batches while Postgres takes the COPY of the last ones
         transfers = con.sql(compose("transfers")).to_arrow_reader(100_000)
         timings["transfers"] = time.perf_counter() - started
         count = write_batch(conn, tenant, day, batch_id, "day", transfers, keys, run_id, book.version, timings,
-                            accounts=accounts)
+                            accounts=())
     return PostingResult(events=events, entries_posted=entries, postings_posted=2 * count,
                          entries_already_posted=events - entries, transfers_posted=count, timings=timings)
 
@@ -231,12 +234,30 @@ def write_batch(conn: psycopg.Connection, tenant: str, day: dt.date, batch_id: i
 
 
 def open_accounts(conn: psycopg.Connection, tenant: str, codes: Iterable[str]) -> None:
-    """The accounts in ledger.accounts (described by the chart, which refuses an unknown one), in code order."""
+    """The accounts in ledger.accounts (described by the chart, which refuses an unknown one), in code order. Only
+    the missing ones are inserted: an insert that meets an existing account still takes a number (0092)."""
+    codes = sorted(set(codes))
+    if not codes:
+        return
+    opened = {c for (c,) in conn.execute("SELECT account_code FROM ledger.accounts WHERE tenant = %s"
+                                         " AND account_code = ANY (%s)", (tenant, codes)).fetchall()}
     conn.cursor().executemany(
         "INSERT INTO ledger.accounts (tenant, account_code, name, account_type, normal_balance)"
         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        [(tenant, a.code, a.name, a.type, a.normal) for a in map(describe_account, sorted(codes))],
+        [(tenant, a.code, a.name, a.type, a.normal) for a in map(describe_account, codes) if a.code not in opened],
     )
+
+
+def _number_legs(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, tenant: str) -> None:
+    """The DuckDB table `legs` with each account's number (ledger.accounts.account_no, migration 0092), read on
+    `conn` after the accounts were opened (in its transaction, or committed before)."""
+    codes = [r[0] for r in con.execute(_queries()["accounts"]).fetchall()]
+    rows = conn.execute("SELECT account_code, account_no FROM ledger.accounts WHERE tenant = %s"
+                        " AND account_code = ANY (%s)", (tenant, codes)).fetchall()
+    con.register("account_numbers", pa.table({"account_code": pa.array([r[0] for r in rows], pa.string()),
+                                              "account_no": pa.array([r[1] for r in rows], pa.int32())}))
+    con.execute(_queries()["numbered_legs"]).fetchall()
+    con.unregister("account_numbers")
 
 
 def register_keys(conn: psycopg.Connection, tenant: str, keys: pa.Table) -> list[FreshPartition]:

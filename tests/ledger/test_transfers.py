@@ -30,8 +30,9 @@ def test_a_day_is_one_fresh_partition_per_batch_and_a_key_partition_per_record_d
                            " ORDER BY 1").fetchall()
     assert [name for (name,) in leaves if name.startswith("transfers_acme_20261102_")] and \
         {("entry_keys_acme_20261102_1",), ("entry_keys_acme_20261102_2",)} <= set(leaves)
-    rows = owner.execute("SELECT debit_account, credit_account, amount_minor, currency, flipped, idempotency_key,"
-                         " key_date FROM ledger.transfers ORDER BY idempotency_key").fetchall()
+    rows = owner.execute("SELECT d.account_code, c.account_code, amount_minor, currency, flipped, idempotency_key,"
+                         " key_date FROM ledger.transfers t JOIN ledger.accounts d ON d.account_no = t.debit_no"
+                         " JOIN ledger.accounts c ON c.account_no = t.credit_no ORDER BY idempotency_key").fetchall()
     assert rows == [("processor_receivable:stripe", "revenue", 10_000, "USD", False, "internal:T1", DAY),
                     ("refunds", "processor_receivable:stripe", 2_500, "USD", False, "internal:T2", DAY)]
     batch = owner.execute("SELECT kind, entries, transfers, run_id FROM ledger.posting_batches").fetchall()
@@ -95,7 +96,9 @@ def test_a_transfer_is_balanced_by_its_checks_which_copy_evaluates(owner, db_url
 
 
 def _planted_batch(conn: psycopg.Connection, *, tenant: str = "acme", currency: str = "USD",
-                   register_key: bool = True, register_batch: bool = True) -> None:
+                   register_key: bool = True, register_batch: bool = True,
+                   numbers: tuple[int, int] | None = None) -> None:
+    """A one-transfer batch cash:A -> revenue, its accounts by code (or by these numbers, as posting writes them)."""
     batch = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
     entry = batch * 2**32 + 1
     if register_batch:
@@ -110,10 +113,12 @@ def _planted_batch(conn: psycopg.Connection, *, tenant: str = "acme", currency: 
             "entry_id": [entry]}))
     table = conn.execute("SELECT ops.create_load_table('ledger.transfers', %s::text[], %s::text[])::text",
                          ([tenant, str(DAY), str(batch)], [tenant, str(DAY), str(batch + 1)])).fetchone()[0]
-    conn.execute(f"INSERT INTO {table} (entry_id, leg_no, tenant, business_date, batch_id,"
-                 " debit_account, credit_account, amount_minor, currency, flipped, idempotency_key, key_date,"
-                 " rule_id, source_kind) VALUES (%s, 1, %s, %s, %s, 'cash:A', 'revenue', 100, %s, false, %s,"
-                 " '1970-01-01', 'manual', 'manual')", (entry, tenant, DAY, batch, currency, f"k{batch}"))
+    accounts = ("debit_no, credit_no", numbers) if numbers else ("debit_account, credit_account",
+                                                                 ("cash:A", "revenue"))
+    conn.execute(f"INSERT INTO {table} (entry_id, leg_no, tenant, business_date, batch_id, {accounts[0]},"
+                 " amount_minor, currency, flipped, idempotency_key, key_date, rule_id, source_kind) VALUES"
+                 " (%s, 1, %s, %s, %s, %s, %s, 100, %s, false, %s, '1970-01-01', 'manual', 'manual')",
+                 (entry, tenant, DAY, batch, *accounts[1], currency, f"k{batch}"))
     conn.execute("SELECT ops.attach_load_table(%s::regclass)", (table,))
     for part in key_parts:
         part.attach()
@@ -134,6 +139,26 @@ def test_the_checker_refuses_a_batch_that_breaks_an_invariant(owner, db_url, kwa
         _planted_batch(conn)   # the same, whole, is attached
         conn.commit()
     assert owner.execute("SELECT count(*) FROM ledger.transfers").fetchone() == (1,)
+    assert owner.execute("SELECT account_code, balance_minor FROM ledger.daily_balances ORDER BY 1").fetchall() == [
+        ("cash:A", 100), ("revenue", -100)]
+
+
+def test_the_checker_refuses_a_transfer_naming_another_tenants_account_number(owner, db_url):
+    # accounts are named by number (migration 0092), unique over all tenants: the number must be the batch tenant's
+    owner.execute("SELECT ops.register_tenant('globex')")
+    for tenant, code, type_ in (("acme", "cash:A", "asset"), ("acme", "revenue", "revenue"),
+                                ("globex", "revenue", "revenue")):
+        owner.execute("INSERT INTO ledger.accounts (tenant, account_code, name, account_type, normal_balance)"
+                      " VALUES (%s, %s, %s, %s, 'debit')", (tenant, code, code, type_))
+    number = dict(owner.execute("SELECT tenant || '/' || account_code, account_no FROM ledger.accounts").fetchall())
+    owner.commit()
+    with tenant_connection(db_url, "acme") as conn:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="no account of acme"), conn.transaction():
+            _planted_batch(conn, numbers=(number["acme/cash:A"], number["globex/revenue"]))
+        _planted_batch(conn, numbers=(number["acme/cash:A"], number["acme/revenue"]))
+        conn.commit()
+        assert conn.execute("SELECT account_code, amount_minor FROM ledger.postings ORDER BY 1").fetchall() == [
+            ("cash:A", 100), ("revenue", -100)]
     assert owner.execute("SELECT account_code, balance_minor FROM ledger.daily_balances ORDER BY 1").fetchall() == [
         ("cash:A", 100), ("revenue", -100)]
 

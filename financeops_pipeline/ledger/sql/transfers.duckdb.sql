@@ -19,14 +19,14 @@ WITH internal_events AS (
     SELECT 'internal_' || type AS rule_id, 'internal:' || transaction_id AS idempotency_key,
            DATE '1970-01-01' + CAST(epoch_us(created_at) // 86400000000 AS INTEGER) AS key_date,
            currency, amount_minor, processor, CAST(NULL AS VARCHAR) AS bank_account, file_sha256, source_position,
-           CAST(NULL AS VARCHAR) AS source_ref, file_id   -- the key's tail (0081)
+           record_no, CAST(NULL AS VARCHAR) AS source_ref, file_id   -- the key's tail (0081)
     FROM internal
 ), fees AS (
     -- Fees on charges, refunds and disputes; standalone fee lines (category 'fee') carry the fee as -net.
     SELECT 'processor_fee', 'processor_fee:' || processor || ':' || line_id,
            DATE '1970-01-01' + CAST(epoch_us(created_at) // 86400000000 AS INTEGER),
            currency, CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END,
-           processor, NULL, file_sha256, source_position,
+           processor, NULL, file_sha256, source_position, record_no,
            CASE WHEN strpos(processor, ':') = 0 THEN NULL ELSE line_id END, file_id
     FROM processor
     WHERE category <> 'payout' AND (CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END) <> 0
@@ -34,7 +34,7 @@ WITH internal_events AS (
     -- Balance movements that are not sales: the processor balance moves by the gross, and the fee (above) apart.
     SELECT 'processor_adjustment', 'processor_adjustment:' || processor || ':' || line_id,
            DATE '1970-01-01' + CAST(epoch_us(created_at) // 86400000000 AS INTEGER),
-           currency, gross_minor, processor, NULL, file_sha256, source_position,
+           currency, gross_minor, processor, NULL, file_sha256, source_position, record_no,
            CASE WHEN strpos(processor, ':') = 0 THEN NULL ELSE line_id END, file_id
     FROM processor
     WHERE category = 'adjustment' AND gross_minor <> 0
@@ -46,6 +46,7 @@ WITH internal_events AS (
            processor, NULL,
            coalesce(min(file_sha256) FILTER (WHERE category = 'payout'), min(file_sha256)) AS file_sha256,
            coalesce(min(source_position) FILTER (WHERE category = 'payout'), min(source_position)),
+           CAST(NULL AS INTEGER),   -- an aggregate: named by its first position's text (0091)
            CASE WHEN strpos(processor, ':') = 0 THEN NULL ELSE payout_id END
     FROM processor
     WHERE payout_id IS NOT NULL
@@ -58,7 +59,7 @@ WITH internal_events AS (
     SELECT CASE classification WHEN 'payout' THEN 'bank_payout_received' WHEN 'fee' THEN 'bank_fee'
                                WHEN 'interest' THEN 'bank_interest' ELSE 'bank_unidentified' END,
            'bank:' || account_id || ':' || coalesce(acct_svcr_ref, file_sha256 || ':' || source_position),
-           booking_date, currency, amount_minor, processor, account_id, file_sha256, source_position,
+           booking_date, currency, amount_minor, processor, account_id, file_sha256, source_position, record_no,
            coalesce(acct_svcr_ref, end_to_end_id, source_position), file_id
     FROM bank
     WHERE booked
@@ -111,17 +112,31 @@ SELECT e.rule_id, e.processor, e.bank_account, l.leg_no, l.amount_column,
 FROM (SELECT DISTINCT rule_id, processor, bank_account FROM events) e
 JOIN rules l USING (rule_id);
 
+-- name: numbered_legs
+-- The legs with their accounts' numbers (ledger.accounts.account_no, migration 0092; `account_numbers` is the
+-- tenant's opened accounts as (account_code, account_no)): a transfer row names its accounts by number.
+CREATE OR REPLACE TABLE legs AS
+SELECT l.*, d.account_no AS debit_no, c.account_no AS credit_no
+FROM legs l
+LEFT JOIN account_numbers d ON d.account_code = l.debit
+LEFT JOIN account_numbers c ON c.account_code = l.credit;
+
 -- name: transfers
 -- Each entry's transfers by its rule; a negative amount swaps the accounts (flipped). The batch's tenant, day and
 -- batch id are its fresh partition's pinned columns (migration 0090): Postgres fills them in; source_kind is
--- left NULL (derived from the rule, see events).
+-- left NULL (derived from the rule, see events), and so are the account codes (named by number, 0092). The
+-- record is named by its file and record number; its text position is stored only where
+-- ledger.transfer_source_position (migration 0091) would not derive it from the number ('line ' || (record_no + 1):
+-- a CSV record under its header, no line skipped before it).
 SELECT t.entry_id, CAST(t.leg_no AS SMALLINT) AS leg_no,
-       CASE WHEN t.amount < 0 THEN t.credit ELSE t.debit END AS debit_account,
-       CASE WHEN t.amount < 0 THEN t.debit ELSE t.credit END AS credit_account,
+       CASE WHEN t.amount < 0 THEN t.credit_no ELSE t.debit_no END AS debit_no,
+       CASE WHEN t.amount < 0 THEN t.debit_no ELSE t.credit_no END AS credit_no,
        abs(t.amount) AS amount_minor, t.currency, t.amount < 0 AS flipped, t.idempotency_key, t.key_date,
-       t.rule_id, t.file_id AS source_file_id, t.source_position, t.source_ref
+       t.rule_id, t.file_id AS source_file_id, t.record_no AS source_record_no,
+       CASE WHEN t.source_position = 'line ' || CAST(t.record_no + 1 AS VARCHAR) THEN NULL
+            ELSE t.source_position END AS source_position, t.source_ref
 FROM (
-    SELECT e.*, l.leg_no, l.debit, l.credit,
+    SELECT e.*, l.leg_no, l.debit_no, l.credit_no,
            CASE l.amount_column WHEN 'amount_minor' THEN e.amount_minor END AS amount
     FROM todo_{slice} e
     JOIN legs l ON l.rule_id = e.rule_id AND l.processor IS NOT DISTINCT FROM e.processor

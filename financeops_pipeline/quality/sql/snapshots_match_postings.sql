@@ -7,9 +7,15 @@
 -- scan them once per leg). Reported as before: the snapshot at the day (the last one before it when the day has
 -- none) and what the postings make of it (the snapshot before the day + the day's postings).
 -- Parameters: %(tenant)s, %(day)s.
-WITH moved AS (
-    SELECT debit_account, credit_account, currency, sum(amount_minor) AS amount_minor
-    FROM ledger.transfers WHERE tenant = %(tenant)s AND business_date = %(day)s GROUP BY 1, 2, 3
+WITH moved_by_number AS (
+    SELECT debit_account, credit_account, debit_no, credit_no, currency, sum(amount_minor) AS amount_minor
+    FROM ledger.transfers WHERE tenant = %(tenant)s AND business_date = %(day)s GROUP BY 1, 2, 3, 4, 5
+), moved AS (   -- the accounts' codes, stored or by number (0092), mapped on the aggregate
+    SELECT coalesce(m.debit_account, d.account_code) AS debit_account,
+           coalesce(m.credit_account, c.account_code) AS credit_account, m.currency, m.amount_minor
+    FROM moved_by_number m
+    LEFT JOIN ledger.accounts d ON d.tenant = %(tenant)s AND d.account_no = m.debit_no
+    LEFT JOIN ledger.accounts c ON c.tenant = %(tenant)s AND c.account_no = m.credit_no
 ), day_postings AS (
     SELECT account_code, currency, sum(amount_minor) AS amount_minor
     FROM (SELECT account_code, currency, amount_minor FROM ledger.postings_legacy
