@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def default_memory_limit() -> str:
@@ -12,3 +19,17 @@ def default_memory_limit() -> str:
     DuckDB spills to disk instead of exhausting the machine."""
     quarter = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 // 2**20
     return f"{min(quarter, 4096)}MB"
+
+
+@contextmanager
+def duckdb_connection(spill_prefix: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB on both cores within default_memory_limit(): past it, it spills to a temporary folder
+    (named with `spill_prefix`, removed afterwards) instead of growing the process."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix=spill_prefix) as spill:
+        con = duckdb.connect(config={"threads": 2, "memory_limit": default_memory_limit(), "temp_directory": spill})
+        try:
+            yield con
+        finally:
+            con.close()

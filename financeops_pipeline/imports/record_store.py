@@ -118,6 +118,25 @@ def _records_from_postgres(conn: psycopg.Connection, source: str, sha256: str, d
     return pa.table({name: pa.array(values, types.get(name)) for name, values in data.items()})
 
 
+def _unfiled_records_from_postgres(conn: psycopg.Connection, source: str, tenant: str, day: dt.date,
+                                   file_ids: Sequence[int]) -> pa.Table:
+    """The day's rows of one source whose file ids are no file of the day's in imports.files (rows written by hand,
+    behind the imports' back), with their file id and the file's SHA-256 where there is one."""
+    from financeops_pipeline.imports.records import SCHEMAS
+
+    columns = [*SCHEMAS[source].names, *(["classification", "processor"] if source == "bank" else [])]
+    cur = conn.execute(
+        f"SELECT {', '.join('r.' + c for c in dict.fromkeys(columns))}, r.record_no, r.business_date,"
+        f" f.sha256 AS file_sha256, r.file_id FROM imports.{SOURCE_TABLES[source]} r"   # noqa: S608
+        " LEFT JOIN imports.files f ON f.tenant = r.tenant AND f.file_id = r.file_id"
+        " WHERE r.tenant = %s AND r.business_date = %s AND r.file_id = ANY (%s) ORDER BY r.file_id, r.record_no",
+        (tenant, day, list(file_ids)))
+    names = [c.name for c in cur.description]
+    rows = cur.fetchall()
+    types = {"record_no": pa.int32(), "file_id": pa.int32(), "file_sha256": pa.string()}
+    return pa.table({name: pa.array([r[i] for r in rows], types.get(name)) for i, name in enumerate(names)})
+
+
 def records_view(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, archive_dir: Path, tenant: str,
                  source: str, view: str, columns: Sequence[str], first_day: dt.date,
                  last_day: dt.date | None = None) -> int | None:
@@ -146,3 +165,77 @@ def records_view(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, archi
                 f" FROM read_parquet([{listed}], union_by_name = true) r JOIN {files_table} f"
                 " ON f.sha256 = r.file_sha256")
     return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+
+
+def register_day_records(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, tenant: str, day: dt.date,
+                         archive_dir: Path | None, columns: dict[str, dict[str, str]], *,
+                         count_rows: bool = False) -> None:
+    """Table `files` (sha256, file_id) of the tenant-day's loaded files and one view per source of `columns`
+    (`internal`, `processor`, `bank`: column name -> DuckDB type; a column a file lacks is NULL) over their
+    records, each with its file's `file_sha256` and `file_id` (the posting and the ledger's record check read the
+    day this way). A record file is one file's records: its SHA-256 and id are constants of its rows (no join of
+    the day's rows to `files`). A file whose record file is missing (imported before the record store, rows
+    planted by hand, or no archive given) is read back from Postgres, and its record file written when there is
+    an archive; so is one whose record file does not hold as many records (by its Parquet footer) as the file's
+    rows in Postgres: imports.files.records_loaded, or with `count_rows` the rows its imports table holds (a
+    scan of the day's partitions: a check that audits the ledger against the system of record counts them, and
+    so reads a row written there by any other writer), its record file left as found."""
+    rows = conn.execute("SELECT source, sha256, file_id, records_loaded FROM imports.files WHERE tenant = %s"
+                        " AND business_date = %s AND status IN ('loaded', 'partial') ORDER BY imported_at, sha256",
+                        (tenant, day)).fetchall()
+    if count_rows:
+        held = {(source, file_id): n for source in columns for file_id, n in conn.execute(
+            f"SELECT file_id, count(*) FROM imports.{SOURCE_TABLES[source]}"   # noqa: S608 - our own table names
+            " WHERE tenant = %s AND business_date = %s GROUP BY file_id", (tenant, day)).fetchall()}
+        rows = [(source, sha, file_id, held.get((source, file_id), 0)) for source, sha, file_id, _ in rows]
+        filed = {(source, file_id) for source, _, file_id, _ in rows}
+        unfiled = {source: sorted(f for s, f in held if s == source and (s, f) not in filed) for source in columns}
+    con.register("files_arrow", pa.table({"sha256": pa.array([r[1] for r in rows], pa.string()),
+                                          "file_id": pa.array([r[2] for r in rows], pa.int32())}))
+    con.execute("CREATE TABLE files AS SELECT * FROM files_arrow").fetchall()
+    con.unregister("files_arrow")
+    for source, typed in columns.items():
+        parts = []
+        for n, (file_source, sha, file_id, loaded) in enumerate(rows):
+            path = records_path(archive_dir, source, sha) if archive_dir is not None else None
+            if path is not None and not path.exists():
+                if file_source != source:
+                    continue   # an imported file's records are all of its source
+                table = _records_from_postgres(conn, source, sha, day)
+                if not table.num_rows:
+                    continue
+                write_records(archive_dir, source, sha, table)
+            if path is not None and pq.ParquetFile(path).metadata.num_rows == loaded:
+                constants = {"file_sha256": f"'{sha}'", "file_id": str(int(file_id))}
+                present = pq.read_schema(path).names
+                parts.append(f"SELECT {_select(typed, present, constants)} FROM read_parquet('"
+                             + str(path).replace("'", "''") + "')")
+                continue
+            # Without an archive every table is read for every file: rows planted by hand may name any file.
+            table = _records_from_postgres(conn, source, sha, day)
+            if not table.num_rows:
+                continue
+            con.register(f"{source}_pg_{n}", table)
+            parts.append(f"SELECT {_select(typed, table.column_names)}, f.file_id FROM {source}_pg_{n}"
+                         f" LEFT JOIN files f ON f.sha256 = {source}_pg_{n}.file_sha256")
+        if count_rows and unfiled[source]:   # rows of no file of the day's (written by hand): read them too
+            table = _unfiled_records_from_postgres(conn, source, tenant, day, unfiled[source])
+            con.register(f"{source}_pg_unfiled", table)
+            parts.append(f"SELECT {_select(typed, table.column_names)}, file_id FROM {source}_pg_unfiled")
+        if not parts:
+            parts.append(f"SELECT {_select(typed, ())}, CAST(NULL AS INTEGER) AS file_id WHERE false")
+        con.execute(f"CREATE VIEW {source} AS " + " UNION ALL ".join(parts)).fetchall()
+
+
+def _select(columns: dict[str, str], present: Sequence[str], constants: dict[str, str] | None = None) -> str:
+    """The columns, cast to their types; a column the source lacks is NULL. `constants` (SQL literals by column)
+    replace columns, and add `file_id` (then the last column)."""
+    constants = constants or {}
+
+    def value(name: str) -> str:
+        return constants.get(name) or (name if name in present else "NULL")
+
+    selected = [f"CAST({value(name)} AS {type_}) AS {name}" for name, type_ in columns.items()]
+    if "file_id" in constants:
+        selected.append(f"CAST({constants['file_id']} AS INTEGER) AS file_id")
+    return ", ".join(selected)

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from psycopg import sql
 from financeops_pipeline.audit import code_version
 from financeops_pipeline.db.bulk import FreshPartition
 from financeops_pipeline.db.connect import copy_arrow, encoder_for
-from financeops_pipeline.duckdb_memory import default_memory_limit
+from financeops_pipeline.duckdb_memory import duckdb_connection
 from financeops_pipeline.imports import record_store
 from financeops_pipeline.ledger.rules import RuleBook, describe_account, load_rules
 from financeops_pipeline.sqlfiles import load_named_sql
@@ -139,7 +138,7 @@ def _compute_events(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, te
     another finds the keys that one posted."""
     started = time.perf_counter()
     with conn.transaction():
-        _register_records(con, conn, tenant, day, archive_dir)
+        record_store.register_day_records(con, conn, tenant, day, archive_dir, RECORD_COLUMNS)
     con.register("rules_arrow", _rules_table(load_rules()))
     con.execute("CREATE TABLE rules AS SELECT * FROM rules_arrow").fetchall()
     con.execute(_queries()["events"], {"slice": slice, "slices": slices}).fetchall()
@@ -385,75 +384,11 @@ def _rules_table(book: RuleBook) -> pa.Table:
     return pa.table({name: [r[i] for r in rows] for i, name in enumerate(names)})
 
 
-def _register_records(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, tenant: str, day: dt.date,
-                      archive_dir: Path | None) -> None:
-    """Table `files` (sha256, file_id) of the tenant-day's loaded files and views `internal`, `processor`, `bank`
-    over their records, each with its file's `file_id`. A file without a record file (imported before the record
-    store, or rows planted by hand, or no archive given) is read back from Postgres, and its record file written
-    when there is an archive. A record file is one file's records: its SHA-256 and id are constants of its rows
-    (no join of the day's rows to `files`)."""
-    import pyarrow.parquet as pq
-
-    rows = conn.execute("SELECT source, sha256, file_id FROM imports.files WHERE tenant = %s AND business_date = %s"
-                        " AND status IN ('loaded', 'partial') ORDER BY imported_at, sha256", (tenant, day)).fetchall()
-    con.register("files_arrow", pa.table({"sha256": pa.array([r[1] for r in rows], pa.string()),
-                                          "file_id": pa.array([r[2] for r in rows], pa.int32())}))
-    con.execute("CREATE TABLE files AS SELECT * FROM files_arrow").fetchall()
-    con.unregister("files_arrow")
-    for source, columns in RECORD_COLUMNS.items():
-        parts = []
-        for n, (file_source, sha, file_id) in enumerate(rows):
-            path = record_store.records_path(archive_dir, source, sha) if archive_dir is not None else None
-            if path is not None and not path.exists():
-                if file_source != source:
-                    continue   # an imported file's records are all of its source
-                table = record_store._records_from_postgres(conn, source, sha, day)   # noqa: SLF001 - same fallback
-                if not table.num_rows:
-                    continue
-                record_store.write_records(archive_dir, source, sha, table)
-            if path is not None:
-                constants = {"file_sha256": f"'{sha}'", "file_id": str(int(file_id))}
-                present = pq.read_schema(path).names
-                parts.append(f"SELECT {_select(columns, present, constants)} FROM read_parquet('"
-                             + str(path).replace("'", "''") + "')")
-                continue
-            # Without an archive every table is read for every file: rows planted by hand may name any file.
-            table = record_store._records_from_postgres(conn, source, sha, day)   # noqa: SLF001 - same fallback
-            if not table.num_rows:
-                continue
-            con.register(f"{source}_pg_{n}", table)
-            parts.append(f"SELECT {_select(columns, table.column_names)}, f.file_id FROM {source}_pg_{n}"
-                         f" LEFT JOIN files f ON f.sha256 = {source}_pg_{n}.file_sha256")
-        if not parts:
-            parts.append(f"SELECT {_select(columns, ())}, CAST(NULL AS INTEGER) AS file_id WHERE false")
-        con.execute(f"CREATE VIEW {source} AS " + " UNION ALL ".join(parts)).fetchall()
-
-
-def _select(columns: dict[str, str], present: Sequence[str], constants: dict[str, str] | None = None) -> str:
-    """The columns, cast to their types; a column the source lacks is NULL. `constants` (SQL literals by column)
-    replace columns, and add `file_id` (then the last column)."""
-    constants = constants or {}
-
-    def value(name: str) -> str:
-        return constants.get(name) or (name if name in present else "NULL")
-
-    selected = [f"CAST({value(name)} AS {type_}) AS {name}" for name, type_ in columns.items()]
-    if "file_id" in constants:
-        selected.append(f"CAST({constants['file_id']} AS INTEGER) AS file_id")
-    return ", ".join(selected)
-
-
-@contextmanager
-def _duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
+def _duckdb() -> AbstractContextManager[duckdb.DuckDBPyConnection]:
     """DuckDB for one day's posting, within the same memory limit as the match: past it the day's events table
     (~20M rows on a 10M-transaction day) spills to a temporary folder instead of growing the process (10M events
     posted in 53.7 s at 5.4 GB peak, against 55.3 s at 8.2 GB without a limit)."""
-    with tempfile.TemporaryDirectory(prefix="financeops-posting-spill-") as spill:
-        con = duckdb.connect(config={"threads": 2, "memory_limit": default_memory_limit(), "temp_directory": spill})
-        try:
-            yield con
-        finally:
-            con.close()
+    return duckdb_connection("financeops-posting-spill-")
 
 
 def posting_slices() -> int:

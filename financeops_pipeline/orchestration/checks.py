@@ -88,7 +88,9 @@ def _sql_check_group(names: list[str], asset: dg.AssetsDefinition | dg.AssetSpec
         for tenant in partition_tenants(context, financeops):
             with financeops.tenant_conn(tenant) as conn:
                 for day in partition_days(context):
-                    for name, rows in run_checks(conn, list(violations), tenant, day).items():
+                    for name, rows in run_checks(conn, list(violations), tenant, day,
+                                                 archive_dir=financeops.archive_path,
+                                                 connect=lambda t=tenant: financeops.tenant_conn(t)).items():
                         violations[name] += [{"tenant": tenant, "day": day.isoformat(), **row} for row in rows]
         return [_result(c.name, c.asset, dg.AssetCheckSeverity.ERROR, violations[c.name]) for c in checks]
 

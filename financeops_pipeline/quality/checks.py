@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 import psycopg
 
@@ -49,17 +51,31 @@ def _settings(conn: psycopg.Connection) -> None:
     conn.execute("SET LOCAL enable_mergejoin = off")
 
 
-def run_check(conn: psycopg.Connection, name: str, tenant: str, day: dt.date, **params: object) -> list[dict]:
+def run_check(conn: psycopg.Connection, name: str, tenant: str, day: dt.date, *, archive_dir: Path | None = None,
+              connect: Callable[[], AbstractContextManager[psycopg.Connection]] | None = None,
+              **params: object) -> list[dict]:
     """Violations found by the check (empty list = pass); `params` fill the query's other placeholders."""
-    return run_checks(conn, [name], tenant, day, **params)[name]
+    return run_checks(conn, [name], tenant, day, archive_dir=archive_dir, connect=connect, **params)[name]
 
 
-def run_checks(conn: psycopg.Connection, names: Sequence[str], tenant: str, day: dt.date,
+RECORD_CHECK_INCLUDE = "records_not_posted_from_themselves.sql"   # reads record_coverage's temporary table
+
+
+def run_checks(conn: psycopg.Connection, names: Sequence[str], tenant: str, day: dt.date, *,
+               archive_dir: Path | None = None,
+               connect: Callable[[], AbstractContextManager[psycopg.Connection]] | None = None,
                **params: object) -> dict[str, list[dict]]:
     """Several checks of one tenant-day on one session: a CTE that two of them include is computed once, into a
-    temporary table of its name (dropped with the transaction), which each of their queries then reads."""
+    temporary table of its name (dropped with the transaction), which each of their queries then reads. The
+    ledger's record check first finds the records that posted no transfer of their own (record_coverage.py): from
+    the day's record files under `archive_dir` (or from Postgres without one), the first legs streamed on
+    sessions of `connect` (tenant sessions) when given."""
     values = {"tenant": tenant, "day": day, "source": None, **params}
     _settings(conn)
+    if any(RECORD_CHECK_INCLUDE in _INCLUDE.findall(load_sql(f"quality/sql/{name}.sql")) for name in names):
+        from financeops_pipeline.quality.record_coverage import load_records_without_first_leg
+
+        load_records_without_first_leg(conn, tenant, day, archive_dir, connect)
     shared = shared_includes(names)
     for include in shared:
         stem = include.removesuffix(".sql")

@@ -14,6 +14,7 @@ from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.db.migrate import migrate
 from financeops_pipeline.ledger.posting import post_day
 from financeops_pipeline.quality.checks import run_checks
+from financeops_pipeline.quality.record_coverage import load_records_without_first_leg
 from financeops_pipeline.sqlfiles import load_sql
 from tests.conftest import database_at_release
 from tests.ledger.old_releases import old_batch_with_keys
@@ -73,6 +74,7 @@ def _to_look_up(url: str, day: dt.date) -> list[str]:
     """The positions of the day's records that no first leg names (by number, or by text for the old batches):
     the records the check then looks up by key."""
     with tenant_connection(url, "acme") as conn:
+        load_records_without_first_leg(conn, "acme", day)   # (no archive: the records from Postgres)
         return [p for (p,) in conn.execute(load_sql("quality/sql/records_not_posted_from_themselves.sql").rstrip()
                                            + "\nSELECT source_position FROM records_to_look_up ORDER BY 1",
                                            {"tenant": "acme", "day": day}).fetchall()]

@@ -1,7 +1,7 @@
 -- Every source record of the day is accounted for in the ledger (no rows = pass). Quarantined records never
 -- reach the imports tables (imports.quarantine holds them, see the quarantined_records check); every loaded
 -- record must have the journal entry its kind requires, found by idempotency key (the keys are listed in
--- records_not_posted_from_themselves.sql):
+-- record_coverage.sql):
 --  * internal transaction; processor line with a fee (fee lines: -net); processor balance adjustment;
 --  * processor payout row, or the lines of an itemized payout without a payout row (one key per payout);
 --  * booked bank line (an intraday or notification line, or an entry not booked yet, posts nothing: its
