@@ -44,9 +44,9 @@ def shared_includes(names: Sequence[str]) -> list[str]:
 
 
 def _settings(conn: psycopg.Connection) -> None:
-    # The ledger checks hash and join the day's records (millions): in memory, not in spilled batches. Hash, not
-    # merge: the planner has no statistics for a UNION's columns, prices a hash anti join's buckets as if the
-    # day's records had 200 positions, and sorts both sides of a 10M-record day instead.
+    # The ledger checks aggregate the day's transfers (millions) and, on a day posted before migration 0091, anti
+    # join its records with them by text position: in memory, not in spilled batches. Hash, not merge: the planner
+    # prices a hash anti join's buckets as if the records had 200 positions, and sorts both sides instead.
     conn.execute("SET LOCAL work_mem = '256MB'")
     conn.execute("SET LOCAL enable_mergejoin = off")
 
