@@ -103,34 +103,29 @@ def day_record_paths(conn: psycopg.Connection, archive_dir: Path, tenant: str, s
 def _records_from_postgres(conn: psycopg.Connection, source: str, sha256: str, day: dt.date) -> pa.Table:
     """A file's loaded records as the import wrote them, read back from its Postgres table (for files imported
     before the record store existed; migration 0026 numbered their records in source_position order)."""
-    from financeops_pipeline.imports.records import SCHEMAS
-
-    table = f"imports.{SOURCE_TABLES[source]}"
-    columns = [*SCHEMAS[source].names, *(["classification", "processor"] if source == "bank" else [])]
-    cur = conn.execute(
-        f"SELECT {', '.join(dict.fromkeys(columns))}, record_no, r.business_date, f.sha256 AS file_sha256"
-        f" FROM {table} r JOIN imports.files f USING (tenant, file_id)"   # noqa: S608
-        " WHERE r.business_date = %s AND f.sha256 = %s ORDER BY record_no", (day, sha256))
-    names = [c.name for c in cur.description]
-    rows = cur.fetchall()
-    data = {name: [r[i] for r in rows] for i, name in enumerate(names)}
-    types = {"record_no": pa.int32()}
-    return pa.table({name: pa.array(values, types.get(name)) for name, values in data.items()})
+    return _postgres_records(conn, source, "r.business_date = %s AND f.sha256 = %s", (day, sha256))
 
 
 def _unfiled_records_from_postgres(conn: psycopg.Connection, source: str, tenant: str, day: dt.date,
                                    file_ids: Sequence[int]) -> pa.Table:
     """The day's rows of one source whose file ids are no file of the day's in imports.files (rows written by hand,
     behind the imports' back), with their file id and the file's SHA-256 where there is one."""
+    return _postgres_records(conn, source, "r.tenant = %s AND r.business_date = %s AND r.file_id = ANY (%s)",
+                             (tenant, day, list(file_ids)), with_file_id=True)
+
+
+def _postgres_records(conn: psycopg.Connection, source: str, where: str, params: tuple, *,
+                      with_file_id: bool = False) -> pa.Table:
+    """Rows of the source's imports table as the record files hold them (in file and record order)."""
     from financeops_pipeline.imports.records import SCHEMAS
 
     columns = [*SCHEMAS[source].names, *(["classification", "processor"] if source == "bank" else [])]
     cur = conn.execute(
         f"SELECT {', '.join('r.' + c for c in dict.fromkeys(columns))}, r.record_no, r.business_date,"
-        f" f.sha256 AS file_sha256, r.file_id FROM imports.{SOURCE_TABLES[source]} r"   # noqa: S608
-        " LEFT JOIN imports.files f ON f.tenant = r.tenant AND f.file_id = r.file_id"
-        " WHERE r.tenant = %s AND r.business_date = %s AND r.file_id = ANY (%s) ORDER BY r.file_id, r.record_no",
-        (tenant, day, list(file_ids)))
+        f" f.sha256 AS file_sha256{', r.file_id' if with_file_id else ''}"
+        f" FROM imports.{SOURCE_TABLES[source]} r"   # noqa: S608 - our own table and column names
+        f" LEFT JOIN imports.files f ON f.tenant = r.tenant AND f.file_id = r.file_id WHERE {where}"
+        " ORDER BY r.file_id, r.record_no", params)
     names = [c.name for c in cur.description]
     rows = cur.fetchall()
     types = {"record_no": pa.int32(), "file_id": pa.int32(), "file_sha256": pa.string()}
