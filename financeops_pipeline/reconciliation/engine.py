@@ -153,6 +153,7 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     del int_cols, proc_cols, int_keys, proc_keys
     # the 1:1 pairs and the rows of the general rules, which match.sql reads
     con.register("key_pairs", split.key_pairs)
+    con.register("key_pair_exceptions", split.exceptions)   # filtered in Arrow: a DuckDB scan of the pairs cost more
     con.register("int_rest_rows", _with_file_order(split.int_rest))
     con.register("proc_rest_rows", _with_file_order(split.proc_rest))
     con.execute(load_sql("reconciliation/sql/match.sql"))

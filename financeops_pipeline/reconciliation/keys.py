@@ -40,6 +40,7 @@ class KeySplit:
     #                       both sides' currency, amount and date, same_key, plain (false where no pair)
     int_rest: pa.Table    # the internal rows for the general rules (the columns given, and `row`: their position)
     proc_rest: pa.Table   # the processor lines for the general rules, likewise
+    exceptions: pa.Table  # the rows of key_pairs that are a pair but not a plain match (a few of a day)
 
 
 def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
@@ -77,7 +78,8 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
         "p_amount": p_amount, "i_date": i["item_date"], "p_date": p["business_date"],
         "same_key": same_key, "plain": plain,
     })
-    return KeySplit(key_pairs=key_pairs, int_rest=int_rest, proc_rest=proc_rest)
+    exceptions = key_pairs.filter(pc.and_(key_pairs["pair"], pc.invert(plain)))
+    return KeySplit(key_pairs=key_pairs, int_rest=int_rest, proc_rest=proc_rest, exceptions=exceptions)
 
 
 def _rows_at(rows: pa.Table, positions: np.ndarray) -> pa.Table:

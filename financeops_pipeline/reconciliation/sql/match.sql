@@ -20,7 +20,7 @@ SELECT g, i_ref, p_ref, processor, pref, kind, i_currency, p_currency,
        i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on, same_key,
        CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
             WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
-FROM key_pairs WHERE pair AND NOT plain;
+FROM key_pair_exceptions;   -- key_pairs WHERE pair AND NOT plain (keys.py)
 
 -- 1:1 pairs with a difference (their states are in item_status, as rule 1 states them).
 CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE same_key;
