@@ -223,17 +223,20 @@ def _source_columns(rows: SourceRows, source: str, columns: Sequence[str]) -> pa
     parts = []
     for path in rows:
         # the few-valued columns as the files store them, dictionaries (decoding them into strings in the reader
-        # cost several times their cast from the dictionary; file_sha256 stays one)
+        # cost several times their cast from the dictionary); those only the keys, the kind or the rest read stay
+        # dictionaries (DuckDB reads them as VARCHAR)
         pf = pq.ParquetFile(path, read_dictionary=[c for c in (*columns, "file_sha256") if c in _FEW_VALUES])
         present = set(pf.schema_arrow.names)
         read = pf.read(columns=[c for c in (*columns, "file_sha256") if c in present])
-        parts.append(pa.table({c: read[c].cast(types[c]) if c in present else pa.nulls(read.num_rows, types[c])
-                               for c in columns} | {"file_sha256": read["file_sha256"]}))
+        parts.append(pa.table({c: (read[c] if c in _KEPT_DICTIONARIES else read[c].cast(types[c])) if c in present
+                               else pa.nulls(read.num_rows, types[c]) for c in columns}
+                              | {"file_sha256": read["file_sha256"]}))
     return pa.concat_tables(parts)
 
 
-# Columns of few distinct values (the record files store them dictionary-encoded)
+# Columns of few distinct values (the record files store them dictionary-encoded), and those of them kept so
 _FEW_VALUES = frozenset({"processor", "type", "category", "currency", "payout_id", "file_sha256"})
+_KEPT_DICTIONARIES = frozenset({"type", "payout_id", "file_sha256"})
 
 
 def _with_keys(cols: pa.Table, hashed: pa.Table) -> pa.Table:
@@ -249,14 +252,24 @@ def _int_rows(cols: pa.Table, hashed: pa.Table) -> pa.Table:
     """The internal records as keys.split_keys reads them: ref, processor, pref, kind (keys.sql's internal_kind:
     payment -> charge, refund -> refund, anything else or none -> dispute), currency, amount_minor, item_date, the
     columns only the rest needs, and the keys."""
-    kind_of = lambda value: pc.fill_null(pc.equal(cols["type"], value), False)   # noqa: E731
-    kind = pc.if_else(kind_of("payment"), "charge", pc.if_else(kind_of("refund"), "refund", "dispute"))
     rows = pa.table({"ref": cols["transaction_id"], "processor": cols["processor"],
-                     "pref": cols["processor_reference"], "kind": kind, "currency": cols["currency"],
+                     "pref": cols["processor_reference"], "kind": _kind(cols["type"]), "currency": cols["currency"],
                      "amount_minor": cols["amount_minor"], "item_date": cols["business_date"],
                      **{c: cols[c] for c in ("source_position", "file_order", "file_sha256")
                         if c in cols.column_names}})
     return _with_keys(rows, hashed)
+
+
+def _kind(types: pa.ChunkedArray) -> pa.ChunkedArray:
+    """keys.sql's internal_kind of each type, on a dictionary's values where the types are one (without nulls)."""
+    def kinds(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+        kind_of = lambda value: pc.fill_null(pc.equal(values, value), False)   # noqa: E731
+        return pc.if_else(kind_of("payment"), "charge", pc.if_else(kind_of("refund"), "refund", "dispute"))
+
+    if not pa.types.is_dictionary(types.type) or types.null_count:
+        return kinds(types.cast(pa.string()))
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(chunk.indices, kinds(chunk.dictionary))
+                             for chunk in types.chunks], pa.dictionary(pa.int32(), pa.string()))
 
 
 def _with_file_order(rest: pa.Table) -> pa.Table:
