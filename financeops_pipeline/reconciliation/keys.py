@@ -83,8 +83,21 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
 
 
 def _rows_at(rows: pa.Table, positions: np.ndarray) -> pa.Table:
-    """The rows at `positions` (ascending), with their positions as `row`."""
-    return rows.take(positions).append_column("row", pa.array(positions, pa.int64()))
+    """The rows at `positions` (ascending), with their positions as `row`. Taken chunk by chunk: Arrow's take from
+    a column of several chunks (one per record file, and DuckDB's batches) first concatenates the whole column."""
+    columns = {}
+    for name in rows.column_names:
+        column = rows[name]
+        if column.num_chunks <= 1:
+            columns[name] = column.take(positions)
+            continue
+        parts, offset = [], 0
+        for chunk in column.chunks:
+            lo, hi = np.searchsorted(positions, [offset, offset + len(chunk)])
+            parts.append(chunk.take(pa.array(positions[lo:hi] - offset)))
+            offset += len(chunk)
+        columns[name] = pa.chunked_array(parts, column.type)
+    return pa.table(columns).append_column("row", pa.array(positions, pa.int64()))
 
 
 def _u64(column: pa.ChunkedArray) -> np.ndarray:
