@@ -2,9 +2,9 @@
 (keys.sql), by numpy's sorts.
 
 Almost every internal record meets exactly one processor line under its rule-1 key (processor, processor
-reference, kind). keys.sql reads each source once (int_rows, proc_rows: the columns of the pairs, with h, the
-hash of the record's id, a delivery of it again repeats h, and g, the hash of its key, where it has one: keyed).
-From those:
+reference, kind). engine.py reads each source's columns once into Arrow and keys.sql hashes them (h, the hash of
+the record's id, a delivery of it again repeats h, and g, the hash of its key, where it has one: keyed); engine.py
+gives the rows with their keys beside them. From those:
 - repeated ids: rows whose h another row of the same side shares;
 - lone pairs: hash groups of g holding exactly one keyed record of each side, neither of them a repeated id.
   The processor lines' columns are taken by position beside the internal rows, in these rows' order (the
@@ -44,7 +44,8 @@ class KeySplit:
 
 
 def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
-    """Lone pairs and rests of the rows keys.sql gives (in the sources' order; not the columns only the rest needs).
+    """Lone pairs and rests of the sources' rows with their keys (engine.py: in the sources' order, with the columns
+    only the rest needs, which the rest's rows keep).
 
     The rest is every row that is not one side of a same-key pair (a side of a pair is no repeated id, so every
     delivery of a rest row's id is in the rest too)."""
