@@ -266,10 +266,10 @@ def _kind(types: pa.ChunkedArray) -> pa.ChunkedArray:
         kind_of = lambda value: pc.fill_null(pc.equal(values, value), False)   # noqa: E731
         return pc.if_else(kind_of("payment"), "charge", pc.if_else(kind_of("refund"), "refund", "dispute"))
 
-    if not pa.types.is_dictionary(types.type) or types.null_count:
+    if not pa.types.is_dictionary(types.type) or types.null_count or not types.num_chunks:
         return kinds(types.cast(pa.string()))
     return pa.chunked_array([pa.DictionaryArray.from_arrays(chunk.indices, kinds(chunk.dictionary))
-                             for chunk in types.chunks], pa.dictionary(pa.int32(), pa.string()))
+                             for chunk in types.chunks])
 
 
 def _with_file_order(rest: pa.Table) -> pa.Table:
