@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -134,20 +133,29 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         schema=pa.schema([("processor", pa.string()), ("pattern", pa.string())])))
     con.execute("CREATE TEMP TABLE params AS SELECT $day::DATE AS day, $bu::INTEGER AS bank_unmatched_days",
                 {"day": day, "bu": config.bank_unmatched_days})
-    con.execute(load_sql("reconciliation/sql/keys.sql"))   # int_rows, proc_rows: each source read once
-    con.execute("SET preserve_insertion_order = true")   # the sources' order: keys.py takes the lines in it,
-    # and a row's position is its position in the sources (files in their order, rows in file order)
-    # (but not the columns only the general rules' few rows need: added to those rows by position below)
-    split = keys.split_keys(
-        con.sql(f"SELECT * EXCLUDE ({', '.join(_INT_REST_ONLY)}) FROM int_rows").to_arrow_table(),
-        con.sql(f"SELECT * EXCLUDE ({', '.join(_PROC_REST_ONLY)}) FROM proc_rows").to_arrow_table())
+    # Each source's columns read once into Arrow, in the sources' order (a row's position is its position there:
+    # files in their order, rows in file order): the pairs', the keys' (keys.sql hashes them in DuckDB), the
+    # general rules' rows' (taken at those rows alone, by position).
+    int_cols = _source_columns(inputs.internal, "internal", _INT_READ)
+    proc_cols = _source_columns(inputs.processor, "processor", _PROC_READ)
+    con.register("int_cols", int_cols)
+    con.register("proc_cols", proc_cols)
+    con.execute(load_sql("reconciliation/sql/keys.sql"))   # int_keys, proc_keys: h, g, keyed of every row
+    con.execute("SET preserve_insertion_order = true")   # the keys in the rows' order
+    int_keys = con.sql("SELECT h, g, keyed FROM int_keys").to_arrow_table()
+    proc_keys = con.sql("SELECT h, g, keyed FROM proc_keys").to_arrow_table()
     con.execute("SET preserve_insertion_order = false")
+    for name in ("int_keys", "proc_keys"):
+        con.execute(f"DROP VIEW {name}")
+    for name in ("int_cols", "proc_cols"):
+        con.unregister(name)
+    split = keys.split_keys(_int_rows(int_cols, int_keys), _with_keys(proc_cols, proc_keys))
+    del int_cols, proc_cols, int_keys, proc_keys
     # the 1:1 pairs and the rows of the general rules, which match.sql reads
     con.register("key_pairs", split.key_pairs)
-    con.register("int_rest_rows", _with_source_columns(split.int_rest, inputs.internal, "internal",
-                                                       _INT_REST_ONLY, "amount_minor"))
-    con.register("proc_rest_rows", _with_source_columns(split.proc_rest, inputs.processor, "processor",
-                                                        _PROC_REST_ONLY, "gross_minor"))
+    con.register("key_pair_exceptions", split.exceptions)   # filtered in Arrow: a DuckDB scan of the pairs cost more
+    con.register("int_rest_rows", _with_file_order(split.int_rest))
+    con.register("proc_rest_rows", _with_file_order(split.proc_rest))
     con.execute(load_sql("reconciliation/sql/match.sql"))
     # The configured rules after the reference rules, on what those left (reconciliation/rules): parameters are
     # tables the SQL joins, never a Python loop over items.
@@ -192,58 +200,84 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     return ReconResult(open_states=item_status, breaks=breaks, adjustments=adjustments, plain_pairs=plain_pairs)
 
 
-# The columns of keys.sql's rows only the rest (~1% of the rows) needs: read for those rows alone, by position
-# (decoding them, and hashing every row again, for every row of the window cost ~5 s CPU at 10M).
-_INT_REST_ONLY = ("file_order", "source_position")
-_PROC_REST_ONLY = ("file_order", "source_position", "merchant_reference", "net_minor", "payout_id")
+# The columns of each source the match reads (once, into Arrow; with the file's order, from file_sha256): the
+# pairs' and keys', and those only the general rules' rows need (~1%: file_order, source_position,
+# merchant_reference, net_minor, payout_id), taken from the same rows by position. (DuckDB's read of the pairs'
+# columns into Arrow and pyarrow's second read of the files' column chunks for the rest decoded columns twice.)
+_INT_READ = ("transaction_id", "processor", "processor_reference", "type", "currency", "amount_minor",
+             "business_date", "source_position")
+_PROC_READ = ("processor", "line_id", "category", "reference", "merchant_reference", "currency", "gross_minor",
+              "net_minor", "payout_id", "business_date", "source_position")
 
 
-def _with_source_columns(rest: pa.Table, rows: SourceRows, source: str, columns: Sequence[str],
-                         check: str) -> pa.Table:
-    """`rest` (rows of a source with their position `row`, ascending) with `columns` of the source at those rows.
-    `check`, a column both have, must agree row for row (the positions are the sources' order as DuckDB read them)."""
-    positions = rest["row"].to_numpy()
-    wanted = [check, *columns]
-    if isinstance(rows, pa.Table):
-        taken = rows.select(wanted).take(positions)
-    else:
-        taken = _source_rows_at(rows, source, positions, wanted)
-    if not taken[check].equals(rest[check]):
-        raise RuntimeError(f"{source}: the rest's rows are not at their positions in the record files")
-    for name in columns:
-        rest = rest.append_column(name, taken[name])
-    return rest
-
-
-def _source_rows_at(paths: Sequence[Path], source: str, positions: np.ndarray, columns: Sequence[str]) -> pa.Table:
-    """`columns` of the record files' rows at `positions` (ascending, over the files in their order), one row group
-    at a time. file_order is the file's (left(file_sha256, 16), as _register_source); a column a file lacks is null
-    (read_parquet's union_by_name)."""
+def _source_columns(rows: SourceRows, source: str, columns: Sequence[str]) -> pa.Table:
+    """`columns` of a source's rows in Arrow, in the sources' order, with file_order (Arrow rows) or file_sha256
+    (record files, dictionary-encoded as they store it: _with_file_order derives file_order where it is needed).
+    A column a record file lacks is null (as read_parquet's union_by_name); every column has the record schema's
+    type."""
     types = {f.name: f.type for f in _empty(source).schema}
-    parts, offset = [], 0
-    for path in paths:
-        pf = pq.ParquetFile(path)
+    if isinstance(rows, pa.Table):
+        return rows.select([*columns, "file_order"])
+    if not rows:
+        return _empty(source).select([*columns, "file_order"])
+    parts = []
+    for path in rows:
+        # the few-valued columns as the files store them, dictionaries (decoding them into strings in the reader
+        # cost several times their cast from the dictionary); those only the keys, the kind or the rest read stay
+        # dictionaries (DuckDB reads them as VARCHAR)
+        pf = pq.ParquetFile(path, read_dictionary=[c for c in (*columns, "file_sha256") if c in _FEW_VALUES])
         present = set(pf.schema_arrow.names)
-        for g in range(pf.metadata.num_row_groups):
-            n = pf.metadata.row_group(g).num_rows
-            lo, hi = np.searchsorted(positions, [offset, offset + n])
-            if hi > lo:
-                read = [c for c in dict.fromkeys(["file_sha256" if c == "file_order" else c for c in columns])
-                        if c in present]
-                group = pf.read_row_group(g, columns=read).take(pa.array(positions[lo:hi] - offset))
-                parts.append(pa.table({c: _source_column(group, c, types[c]) for c in columns}))
-            offset += n
-    if not parts:
-        return pa.schema([(c, types[c]) for c in columns]).empty_table()
+        read = pf.read(columns=[c for c in (*columns, "file_sha256") if c in present])
+        parts.append(pa.table({c: (read[c] if c in _KEPT_DICTIONARIES else read[c].cast(types[c])) if c in present
+                               else pa.nulls(read.num_rows, types[c]) for c in columns}
+                              | {"file_sha256": read["file_sha256"]}))
     return pa.concat_tables(parts)
 
 
-def _source_column(group: pa.Table, name: str, type_: pa.DataType) -> pa.ChunkedArray | pa.Array:
-    if name == "file_order":
-        return pc.utf8_slice_codeunits(group["file_sha256"], 0, 16)
-    if name not in group.column_names:
-        return pa.nulls(group.num_rows, type_)
-    return group[name].cast(type_)
+# Columns of few distinct values (the record files store them dictionary-encoded), and those of them kept so
+_FEW_VALUES = frozenset({"processor", "type", "category", "currency", "payout_id", "file_sha256"})
+_KEPT_DICTIONARIES = frozenset({"type", "payout_id", "file_sha256"})
+
+
+def _with_keys(cols: pa.Table, hashed: pa.Table) -> pa.Table:
+    """A source's columns with their keys beside them (h, g, keyed: keys.sql, in the same order)."""
+    if hashed.num_rows != cols.num_rows:
+        raise RuntimeError("the keys are not the rows' (keys.sql)")
+    for name in hashed.column_names:
+        cols = cols.append_column(name, hashed[name])
+    return cols
+
+
+def _int_rows(cols: pa.Table, hashed: pa.Table) -> pa.Table:
+    """The internal records as keys.split_keys reads them: ref, processor, pref, kind (keys.sql's internal_kind:
+    payment -> charge, refund -> refund, anything else or none -> dispute), currency, amount_minor, item_date, the
+    columns only the rest needs, and the keys."""
+    rows = pa.table({"ref": cols["transaction_id"], "processor": cols["processor"],
+                     "pref": cols["processor_reference"], "kind": _kind(cols["type"]), "currency": cols["currency"],
+                     "amount_minor": cols["amount_minor"], "item_date": cols["business_date"],
+                     **{c: cols[c] for c in ("source_position", "file_order", "file_sha256")
+                        if c in cols.column_names}})
+    return _with_keys(rows, hashed)
+
+
+def _kind(types: pa.ChunkedArray) -> pa.ChunkedArray:
+    """keys.sql's internal_kind of each type, on a dictionary's values where the types are one (without nulls)."""
+    def kinds(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+        kind_of = lambda value: pc.fill_null(pc.equal(values, value), False)   # noqa: E731
+        return pc.if_else(kind_of("payment"), "charge", pc.if_else(kind_of("refund"), "refund", "dispute"))
+
+    if not pa.types.is_dictionary(types.type) or types.null_count or not types.num_chunks:
+        return kinds(types.cast(pa.string()))
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(chunk.indices, kinds(chunk.dictionary))
+                             for chunk in types.chunks])
+
+
+def _with_file_order(rest: pa.Table) -> pa.Table:
+    """The rest's rows with file_order (left(file_sha256, 16)) where they have the file's hash."""
+    if "file_order" in rest.column_names:
+        return rest
+    sha = rest["file_sha256"].cast(pa.string())
+    return rest.drop_columns(["file_sha256"]).append_column("file_order", pc.utf8_slice_codeunits(sha, 0, 16))
 
 
 def _plain_pairs(con: duckdb.DuckDBPyConnection, key_pairs: pa.Table, day: dt.date) -> pa.Table:

@@ -2,9 +2,9 @@
 (keys.sql), by numpy's sorts.
 
 Almost every internal record meets exactly one processor line under its rule-1 key (processor, processor
-reference, kind). keys.sql reads each source once (int_rows, proc_rows: the columns of the pairs, with h, the
-hash of the record's id, a delivery of it again repeats h, and g, the hash of its key, where it has one: keyed).
-From those:
+reference, kind). engine.py reads each source's columns once into Arrow and keys.sql hashes them (h, the hash of
+the record's id, a delivery of it again repeats h, and g, the hash of its key, where it has one: keyed); engine.py
+gives the rows with their keys beside them. From those:
 - repeated ids: rows whose h another row of the same side shares;
 - lone pairs: hash groups of g holding exactly one keyed record of each side, neither of them a repeated id.
   The processor lines' columns are taken by position beside the internal rows, in these rows' order (the
@@ -40,10 +40,12 @@ class KeySplit:
     #                       both sides' currency, amount and date, same_key, plain (false where no pair)
     int_rest: pa.Table    # the internal rows for the general rules (the columns given, and `row`: their position)
     proc_rest: pa.Table   # the processor lines for the general rules, likewise
+    exceptions: pa.Table  # the rows of key_pairs that are a pair but not a plain match (a few of a day)
 
 
 def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
-    """Lone pairs and rests of the rows keys.sql gives (in the sources' order; not the columns only the rest needs).
+    """Lone pairs and rests of the sources' rows with their keys (engine.py: in the sources' order, with the columns
+    only the rest needs, which the rest's rows keep).
 
     The rest is every row that is not one side of a same-key pair (a side of a pair is no repeated id, so every
     delivery of a rest row's id is in the rest too)."""
@@ -77,12 +79,26 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
         "p_amount": p_amount, "i_date": i["item_date"], "p_date": p["business_date"],
         "same_key": same_key, "plain": plain,
     })
-    return KeySplit(key_pairs=key_pairs, int_rest=int_rest, proc_rest=proc_rest)
+    exceptions = key_pairs.filter(pc.and_(key_pairs["pair"], pc.invert(plain)))
+    return KeySplit(key_pairs=key_pairs, int_rest=int_rest, proc_rest=proc_rest, exceptions=exceptions)
 
 
 def _rows_at(rows: pa.Table, positions: np.ndarray) -> pa.Table:
-    """The rows at `positions` (ascending), with their positions as `row`."""
-    return rows.take(positions).append_column("row", pa.array(positions, pa.int64()))
+    """The rows at `positions` (ascending), with their positions as `row`. Taken chunk by chunk: Arrow's take from
+    a column of several chunks (one per record file, and DuckDB's batches) first concatenates the whole column."""
+    columns = {}
+    for name in rows.column_names:
+        column = rows[name]
+        if column.num_chunks <= 1:
+            columns[name] = column.take(positions)
+            continue
+        parts, offset = [], 0
+        for chunk in column.chunks:
+            lo, hi = np.searchsorted(positions, [offset, offset + len(chunk)])
+            parts.append(chunk.take(pa.array(positions[lo:hi] - offset)))
+            offset += len(chunk)
+        columns[name] = pa.chunked_array(parts, column.type)
+    return pa.table(columns).append_column("row", pa.array(positions, pa.int64()))
 
 
 def _u64(column: pa.ChunkedArray) -> np.ndarray:

@@ -6,10 +6,10 @@
 -- Output: item_status (one row per item, exactly one state: matched, explained, pending, suggested or break).
 --
 -- Where the time goes (issue 13): almost every internal record meets exactly one processor line under its
--- processor reference. keys.sql reads each source once and keys.py finds, from 64-bit hashes of the keys and
--- numpy's sorts, those 1:1 pairs (key_pairs, the strings compared: a hash collision only sends its rows to the
--- general rules) and every other row (int_rest_rows, proc_rest_rows): no window, no aggregate and no join over
--- the day's rows. The general rules (splits, duplicates by amount, merchant reference, pending and one-sided
+-- processor reference. engine.py reads each source once (keys.sql hashes the keys) and keys.py finds, from the
+-- 64-bit hashes and numpy's sorts, those 1:1 pairs (key_pairs, the strings compared: a hash collision only sends
+-- its rows to the general rules) and every other row (int_rest_rows, proc_rest_rows): no window, no aggregate
+-- and no join over the day's rows. The general rules (splits, duplicates by amount, merchant reference, pending and one-sided
 -- items) are exact and see only those rows (int_rest, proc_rest). Plain matches never become rows of
 -- item_status: engine.py reads them as pairs (plain_pairs, one row per two items); item_status holds every other
 -- state, which the later steps update.
@@ -20,7 +20,7 @@ SELECT g, i_ref, p_ref, processor, pref, kind, i_currency, p_currency,
        i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on, same_key,
        CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
             WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
-FROM key_pairs WHERE pair AND NOT plain;
+FROM key_pair_exceptions;   -- key_pairs WHERE pair AND NOT plain (keys.py)
 
 -- 1:1 pairs with a difference (their states are in item_status, as rule 1 states them).
 CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE same_key;
