@@ -131,7 +131,7 @@ def _batch_rows(tenant: str, day: dt.date, batch_id: int, batch: list[Adjustment
                 "tenant": tenant, "business_date": day, "batch_id": batch_id,
                 "debit_account": credit if flipped else debit, "credit_account": debit if flipped else credit,
                 "amount_minor": abs(adjustment.amount_minor), "currency": currency, "flipped": flipped,
-                "key_date": UNDATED, "rule_id": adjustment.rule_id,   # the key: ledger.entry_keys (0096)
+                "idempotency_key": adjustment.idempotency_key, "key_date": UNDATED, "rule_id": adjustment.rule_id,
                 "source_kind": adjustment.source_kind, "source_ref": adjustment.source_ref,
             })
         keys.append({"tenant": tenant, "key_date": UNDATED, "key_slice": key_slice(adjustment.idempotency_key),
@@ -144,7 +144,7 @@ TRANSFER_SCHEMA = pa.schema([
     ("entry_id", pa.int64()), ("leg_no", pa.int16()), ("tenant", pa.string()),
     ("business_date", pa.date32()), ("batch_id", pa.int64()), ("debit_account", pa.string()),
     ("credit_account", pa.string()), ("amount_minor", pa.int64()), ("currency", pa.string()),
-    ("flipped", pa.bool_()), ("key_date", pa.date32()), ("rule_id", pa.string()),
+    ("flipped", pa.bool_()), ("idempotency_key", pa.string()), ("key_date", pa.date32()), ("rule_id", pa.string()),
     ("source_kind", pa.string()), ("source_ref", pa.string()),
 ])
 KEY_SCHEMA = pa.schema([("tenant", pa.string()), ("key_date", pa.date32()), ("key_slice", pa.int16()),

@@ -4,10 +4,9 @@ The day's events and their transfers are computed set-based in DuckDB over the i
 (imports/record_store.py), then COPYed (binary, FREEZE) into a fresh partition of ledger.transfers for the batch,
 indexed after the load, checked set-based and attached (db/bulk.py, migration 0018); the batch's idempotency keys
 go to ledger.entry_keys the same way (a fresh partition per key date that has none yet, row by row otherwise),
-where the unique index refuses a key posted before; the transfer rows do not repeat the key's text (migration 0096:
-readers take it from the registry by tenant, key date and entry id). Re-running a day posts nothing twice; a run
-killed half-way leaves nothing (one transaction); two runs of a tenant at once queue on an advisory lock (and the
-unique index would refuse the second anyway).
+where the unique index refuses a key posted before. Re-running a day posts nothing twice; a run killed half-way
+leaves nothing (one transaction); two runs of a tenant at once queue on an advisory lock (and the unique index
+would refuse the second anyway).
 """
 
 from __future__ import annotations

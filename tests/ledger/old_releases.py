@@ -29,10 +29,3 @@ def old_batch_with_keys(conn: psycopg.Connection, day: dt.date, keys: list[str],
         part.prepare()
         parts.append(part)
     return batch, entries, parts
-
-
-# ledger.transfers with each row's idempotency key: its own (rows written before 0096) or the registry's by tenant,
-# key date and entry id (0096: new rows leave theirs NULL). A FROM item named t, with the key as column `key`.
-KEYED_TRANSFERS = ("(SELECT t.*, coalesce(t.idempotency_key, k.idempotency_key COLLATE \"default\") AS key"
-                   " FROM ledger.transfers t LEFT JOIN ledger.entry_keys k ON t.idempotency_key IS NULL"
-                   " AND k.tenant = t.tenant AND k.key_date = t.key_date AND k.entry_id = t.entry_id) t")

@@ -16,7 +16,7 @@ from financeops_pipeline.ledger.adjustments import Adjustment, post_adjustments
 from financeops_pipeline.ledger.posting import UNDATED, post_day
 from tests.conftest import database_at_release
 from tests.ledger import test_posting_rules as planted
-from tests.ledger.old_releases import KEYED_TRANSFERS, old_batch_with_keys
+from tests.ledger.old_releases import old_batch_with_keys
 from tests.ledger.test_posting_rules import DAY, FILE_ID, SHA, plant_file
 
 ENTRIES = ("SELECT entry_id, tenant, idempotency_key, business_date, rule_id, rule_version, description, source_kind,"
@@ -132,7 +132,7 @@ def test_a_days_rows_leave_out_the_source_kind_and_ref_that_the_view_derives(db_
     with psycopg.connect(db_url) as owner:
         entries = owner.execute("SELECT idempotency_key, source_kind, source_ref FROM ledger.journal_entries"
                                 " ORDER BY 1").fetchall()
-        stored = owner.execute(f"SELECT key, source_kind, source_ref FROM {KEYED_TRANSFERS}"
+        stored = owner.execute("SELECT idempotency_key, source_kind, source_ref FROM ledger.transfers"
                                " ORDER BY 1").fetchall()
     assert entries == [("bank:ACC1:B1", "bank", "B1"), ("internal:T:1", "internal", "T:1"),
                        ("payout:stripe:po_1", "payout", "po_1"), ("processor_fee:stripe:txn:1", "processor", "txn:1")]

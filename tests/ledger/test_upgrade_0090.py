@@ -12,7 +12,7 @@ from financeops_pipeline.db.migrate import migrate
 from financeops_pipeline.ledger.posting import post_day
 from tests.conftest import database_at_release
 from tests.ledger import test_posting_rules as planted
-from tests.ledger.old_releases import KEYED_TRANSFERS, old_batch_with_keys
+from tests.ledger.old_releases import old_batch_with_keys
 from tests.ledger.test_posting_rules import DAY, FILE_ID, plant_file
 
 ENTRIES = "SELECT * FROM ledger.journal_entries ORDER BY entry_id"
@@ -64,8 +64,8 @@ def test_transfer_rows_of_the_old_release_survive_the_dropped_transfer_id(old_db
         # the entry id still belongs to its batch (the CHECK that came back)
         with pytest.raises(psycopg.errors.CheckViolation):
             owner.execute("INSERT INTO ledger.transfers (entry_id, leg_no, tenant, business_date, batch_id,"
-                          " debit_account, credit_account, amount_minor, currency, flipped, key_date,"
-                          " rule_id) VALUES (1, 1, 'acme', %s, 999, 'a', 'b', 1, 'USD', false, %s, 'r')",
+                          " debit_account, credit_account, amount_minor, currency, flipped, idempotency_key, key_date,"
+                          " rule_id) VALUES (1, 1, 'acme', %s, 999, 'a', 'b', 1, 'USD', false, 'k', %s, 'r')",
                           (DAY, DAY))
         owner.rollback()
 
@@ -81,6 +81,6 @@ def test_transfer_rows_of_the_old_release_survive_the_dropped_transfer_id(old_db
     with psycopg.connect(old_db) as owner:
         after = owner.execute(ENTRIES).fetchall()
         assert after[:2] == entries and [e[2] for e in after[2:]] == ["internal:T1"]
-        assert owner.execute(f"SELECT tenant, business_date, batch_id = entry_id >> 32 FROM {KEYED_TRANSFERS}"
-                             " WHERE key = 'internal:T1'").fetchall() == [("acme", DAY, True)]
+        assert owner.execute("SELECT tenant, business_date, batch_id = entry_id >> 32 FROM ledger.transfers"
+                             " WHERE idempotency_key = 'internal:T1'").fetchall() == [("acme", DAY, True)]
         assert owner.execute("SELECT count(*) FROM ledger.daily_balances").fetchone()[0] >= len(balances)

@@ -17,7 +17,7 @@ from financeops_pipeline.quality.checks import run_checks
 from financeops_pipeline.quality.record_coverage import load_records_without_first_leg
 from financeops_pipeline.sqlfiles import load_sql
 from tests.conftest import database_at_release
-from tests.ledger.old_releases import KEYED_TRANSFERS, old_batch_with_keys
+from tests.ledger.old_releases import old_batch_with_keys
 
 DAY1, DAY2 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
 FILES = {DAY1: 910_001, DAY2: 910_002}
@@ -127,8 +127,8 @@ def test_records_named_by_text_before_and_by_number_after_read_the_same(old_db):
     with tenant_connection(old_db, "acme") as conn:
         assert post_day(conn, "acme", DAY2, "day-2").entries_posted == 2
     with psycopg.connect(old_db) as owner:
-        rows = owner.execute(f"SELECT key, source_record_no, source_position FROM {KEYED_TRANSFERS}"
-                             " ORDER BY key").fetchall()
+        rows = owner.execute("SELECT idempotency_key, source_record_no, source_position FROM ledger.transfers"
+                             " ORDER BY idempotency_key").fetchall()
         assert rows == [("internal:N1", 1, None), ("internal:N2", 2, "line 9"), ("internal:O1", None, "line 2"),
                         ("internal:O2", None, "line 3"), ("internal:O3", 3, None)]
         after = owner.execute("SELECT idempotency_key, source_file_sha256, source_position FROM"

@@ -15,7 +15,7 @@ from financeops_pipeline.ledger.posting import open_accounts, post_day
 from financeops_pipeline.quality.checks import run_checks
 from financeops_pipeline.sqlfiles import load_sql
 from tests.conftest import database_at_release
-from tests.ledger.old_releases import KEYED_TRANSFERS, old_batch_with_keys
+from tests.ledger.old_releases import old_batch_with_keys
 from tests.ledger.test_upgrade_0091 import DAY1, DAY2, _plant_files, _record
 
 ENTRIES = "SELECT * FROM ledger.journal_entries ORDER BY entry_id"
@@ -91,8 +91,8 @@ def test_accounts_named_by_code_before_and_by_number_after_read_the_same(old_db)
         assert post_day(conn, "acme", DAY2, "day-2").entries_posted == 1
     with psycopg.connect(old_db) as owner:
         number = dict(numbers)
-        assert owner.execute(f"SELECT debit_account, credit_account, debit_no, credit_no FROM {KEYED_TRANSFERS}"
-                             " WHERE key = 'internal:N1'").fetchall() == [
+        assert owner.execute("SELECT debit_account, credit_account, debit_no, credit_no FROM ledger.transfers"
+                             " WHERE idempotency_key = 'internal:N1'").fetchall() == [
             (None, None, number["processor_receivable:stripe"], number["revenue"])]
         assert owner.execute(POSTINGS).fetchall()[:4] == postings
         assert [(p[4], p[6]) for p in owner.execute(POSTINGS).fetchall()[4:]] == [

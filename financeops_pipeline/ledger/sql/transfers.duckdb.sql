@@ -124,15 +124,14 @@ LEFT JOIN account_numbers c ON c.account_code = l.credit;
 -- name: transfers
 -- Each entry's transfers by its rule; a negative amount swaps the accounts (flipped). The batch's tenant, day and
 -- batch id are its fresh partition's pinned columns (migration 0090): Postgres fills them in; source_kind is
--- left NULL (derived from the rule, see events), and so are the account codes (named by number, 0092) and the
--- idempotency key (ledger.entry_keys holds it under the entry id and key date, 0096). The
+-- left NULL (derived from the rule, see events), and so are the account codes (named by number, 0092). The
 -- record is named by its file and record number; its text position is stored only where
 -- ledger.transfer_source_position (migration 0091) would not derive it from the number ('line ' || (record_no + 1):
 -- a CSV record under its header, no line skipped before it).
 SELECT t.entry_id, CAST(t.leg_no AS SMALLINT) AS leg_no,
        CASE WHEN t.amount < 0 THEN t.credit_no ELSE t.debit_no END AS debit_no,
        CASE WHEN t.amount < 0 THEN t.debit_no ELSE t.credit_no END AS credit_no,
-       abs(t.amount) AS amount_minor, t.currency, t.amount < 0 AS flipped, t.key_date,
+       abs(t.amount) AS amount_minor, t.currency, t.amount < 0 AS flipped, t.idempotency_key, t.key_date,
        t.rule_id, t.file_id AS source_file_id, t.record_no AS source_record_no,
        CASE WHEN t.source_position = 'line ' || CAST(t.record_no + 1 AS VARCHAR) THEN NULL
             ELSE t.source_position END AS source_position, t.source_ref

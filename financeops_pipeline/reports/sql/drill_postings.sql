@@ -8,10 +8,8 @@
 -- the days in range, one scan; the account's leg numbered and signed as ledger.postings numbers it). The file of
 -- a row: imports.files by hash (legacy) or by file_id (transfers); a transfer's source kind and reference are
 -- derived where its row leaves them NULL (migration 0081), and so is its text position (0091); its accounts are
--- named by number (0092) or by code (rows written before, adjustments), and its idempotency key is the registry's
--- (ledger.entry_keys by tenant, key date and entry id: the key date prunes to that date's key partitions, the
--- entry id is one probe of each) where the row has none (0096). Within a day the lines come in idempotency key
--- order. Parameters: %(tenant)s, %(account)s, %(currency)s (NULL = all), %(since)s (NULL = all), %(day)s.
+-- named by number (0092) or by code (rows written before, adjustments). Within a day the lines come in idempotency
+-- key order. Parameters: %(tenant)s, %(account)s, %(currency)s (NULL = all), %(since)s (NULL = all), %(day)s.
 WITH account AS (   -- the account's number (0092): a transfer names it by number or, written before, by code
     SELECT (SELECT account_no FROM ledger.accounts WHERE tenant = %(tenant)s AND account_code = %(account)s)
         AS account_no
@@ -30,11 +28,9 @@ WITH account AS (   -- the account's number (0092): a transfer names it by numbe
            (2 * t.leg_no - CASE WHEN t.debit_leg <> t.flipped THEN 1 ELSE 0 END)::smallint,
            %(account)s, t.currency::text,
            CASE WHEN t.debit_leg THEN t.amount_minor ELSE -t.amount_minor END,
-           t.rule_id, coalesce(t.idempotency_key, k.idempotency_key COLLATE "default"),
-           ledger.transfer_source_kind(t.rule_id, t.source_kind),
+           t.rule_id, t.idempotency_key, ledger.transfer_source_kind(t.rule_id, t.source_kind),
            ledger.transfer_source_position(t.source_position, t.source_record_no),
-           ledger.transfer_source_ref(t.rule_id, coalesce(t.idempotency_key, k.idempotency_key COLLATE "default"),
-                                      t.source_ref), f.original_name,
+           ledger.transfer_source_ref(t.rule_id, t.idempotency_key, t.source_ref), f.original_name,
            f.sha256, f.business_date
     FROM (SELECT t.*, coalesce(t.debit_account = %(account)s, false) OR coalesce(t.debit_no = a.account_no, false)
                           AS debit_leg
@@ -45,8 +41,6 @@ WITH account AS (   -- the account's number (0092): a transfer names it by numbe
             AND (%(currency)s::text IS NULL OR t.currency = %(currency)s::text)
             AND t.business_date <= %(day)s AND (%(since)s::date IS NULL OR t.business_date >= %(since)s::date)) t
     LEFT JOIN imports.files f ON f.tenant = t.tenant AND f.file_id = t.source_file_id
-    LEFT JOIN ledger.entry_keys k ON t.idempotency_key IS NULL AND k.tenant = t.tenant AND k.key_date = t.key_date
-         AND k.entry_id = t.entry_id
 )
 SELECT business_date, entry_id, line_no, account_code, currency, amount_minor, rule_id, idempotency_key,
        source_kind, original_name AS source_file, source_position, source_ref, source_file_sha256, source_file_date
