@@ -109,7 +109,7 @@ def measure_floor(database_url: str, landing: Path, log: Callable[[str], None]) 
 
     import psycopg
 
-    from financeops_pipeline.db.connect import encoder_for
+    from financeops_pipeline.db.connect import encoder_for, write_binary_copy
     from financeops_pipeline.imports.detect import parse_file
     from financeops_pipeline.landing import SOURCES, day_files
 
@@ -123,10 +123,7 @@ def measure_floor(database_url: str, landing: Path, log: Callable[[str], None]) 
             encoder = encoder_for(arrow.schema)
             conn.execute(encoder.schema().ddl(f"bench_floor_{i}"))
             with conn.cursor().copy(f"COPY bench_floor_{i} FROM STDIN WITH (FORMAT BINARY, FREEZE)") as copy:
-                copy.write(encoder.write_header())
-                for batch in arrow.to_batches(max_chunksize=100_000):
-                    copy.write(encoder.write_batch(batch))
-                copy.write(encoder.finish())
+                write_binary_copy(copy, encoder, arrow.to_batches(max_chunksize=100_000))
             copying += time.perf_counter() - started
             rows += arrow.num_rows
             del arrow

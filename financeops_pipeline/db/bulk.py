@@ -24,7 +24,7 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-from financeops_pipeline.db.connect import encoder_for
+from financeops_pipeline.db.connect import encoder_for, write_binary_copy
 
 
 @dataclass
@@ -50,14 +50,8 @@ class FreshPartition:
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in first.schema.names)
         statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY, FREEZE)").format(sql.SQL(self.table),
                                                                                           columns)
-        loaded = 0
         with self.conn.cursor().copy(statement) as copy:
-            copy.write(encoder.write_header())
-            for batch in _chain(first, batches):
-                if batch.num_rows:
-                    copy.write(encoder.write_batch(batch))
-                    loaded += batch.num_rows
-            copy.write(encoder.finish())
+            loaded = write_binary_copy(copy, encoder, _chain(first, batches))
         self.timings["copy"] = self.timings.get("copy", 0.0) + time.perf_counter() - started
         return loaded
 

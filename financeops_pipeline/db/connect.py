@@ -39,6 +39,19 @@ def encoder_for(arrow_schema: pa.Schema, jsonb_columns: Iterable[str] = ()):
     return ArrowToPostgresBinaryEncoder.new_with_encoders(arrow_schema, builders)
 
 
+def write_binary_copy(copy: psycopg.Copy, encoder, batches: Iterable[pa.RecordBatch]) -> int:
+    """Write Arrow record batches to an open `COPY ... FROM STDIN WITH (FORMAT BINARY)`: the header, each batch
+    as pgpq encodes it (in Rust: no per-row Python), the trailer. Returns the rows written."""
+    copy.write(encoder.write_header())
+    rows = 0
+    for batch in batches:
+        if batch.num_rows:
+            copy.write(encoder.write_batch(batch))
+            rows += batch.num_rows
+    copy.write(encoder.finish())
+    return rows
+
+
 def copy_arrow(
     conn: psycopg.Connection, table: str, arrow_table: pa.Table, jsonb_columns: Iterable[str] = (),
     constants: Mapping[str, object] | None = None,
@@ -59,10 +72,7 @@ def copy_arrow(
     conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT * FROM {} WITH NO DATA"
                          ).format(stage, sql.SQL(table)))
     with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(stage, columns)) as copy:
-        copy.write(encoder.write_header())
-        for batch in arrow_table.to_batches(max_chunksize=100_000):
-            copy.write(encoder.write_batch(batch))
-        copy.write(encoder.finish())
+        write_binary_copy(copy, encoder, arrow_table.to_batches(max_chunksize=100_000))
     constants = dict(constants or {})
     targets = sql.SQL(", ").join([columns, *(sql.Identifier(c) for c in constants)])
     values = sql.SQL(", ").join([columns, *(sql.Placeholder() for _ in constants)])

@@ -27,7 +27,7 @@ from psycopg import sql
 
 from financeops_pipeline.audit import code_version
 from financeops_pipeline.db.bulk import FreshPartition
-from financeops_pipeline.db.connect import copy_arrow, encoder_for
+from financeops_pipeline.db.connect import copy_arrow, encoder_for, write_binary_copy
 from financeops_pipeline.duckdb_memory import duckdb_connection
 from financeops_pipeline.imports import record_store
 from financeops_pipeline.ledger.rules import RuleBook, describe_account, load_rules
@@ -371,10 +371,7 @@ def _copy(conn: psycopg.Connection, table: str, rows: pa.Table) -> None:
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names)
     with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
             sql.Identifier(table), columns)) as copy:
-        copy.write(encoder.write_header())
-        for batch in rows.to_batches(max_chunksize=100_000):
-            copy.write(encoder.write_batch(batch))
-        copy.write(encoder.finish())
+        write_binary_copy(copy, encoder, rows.to_batches(max_chunksize=100_000))
 
 
 def _rules_table(book: RuleBook) -> pa.Table:

@@ -26,7 +26,7 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-from financeops_pipeline.db.connect import encoder_for
+from financeops_pipeline.db.connect import encoder_for, write_binary_copy
 from financeops_pipeline.duckdb_memory import duckdb_connection
 from financeops_pipeline.imports import record_store
 from financeops_pipeline.ledger.posting import RECORD_COLUMNS
@@ -58,10 +58,7 @@ def load_records_without_first_leg(conn: psycopg.Connection, tenant: str, day: d
         encoder = encoder_for(left.schema)
         with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN WITH (FORMAT BINARY)").format(
                 sql.Identifier(TEMP_TABLE))) as copy:
-            copy.write(encoder.write_header())
-            for batch in left.to_batches(max_chunksize=100_000):
-                copy.write(encoder.write_batch(batch))
-            copy.write(encoder.finish())
+            write_binary_copy(copy, encoder, left.to_batches(max_chunksize=100_000))
     conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(TEMP_TABLE)))
     return left.num_rows
 
