@@ -1,7 +1,7 @@
 -- The ledger's record check (source_records_posted, no_duplicate_idempotency_keys) in two steps: which of the
--- day's source records posted no transfer of their own (quality/record_coverage.py: an anti join in DuckDB of the
--- records with the day's numbered first legs streamed out of Postgres), then the few left looked up by key in
--- Postgres (records_not_posted_from_themselves.sql). The kinds are numbered alike on both sides.
+-- day's source records posted no transfer of their own (quality/record_coverage.py: DuckDB over the records and
+-- the bitmaps of record numbers that Postgres makes of the day's numbered first legs), then the few left looked up
+-- by key in Postgres (records_not_posted_from_themselves.sql). The kinds are numbered alike on both sides.
 
 -- name: first_legs
 -- Which record numbers the first legs of one of the tenant-day's batches posted since migration 0091 name (a
@@ -32,19 +32,18 @@ GROUP BY 1, 2, 3
 WITH legs AS (
     SELECT kind, file_id, bucket, bit_or(bits) AS bits FROM first_legs GROUP BY ALL
 ), records AS (
-    SELECT 'internal' AS kind, 1 AS kind_no, file_id, record_no, NULL AS category, amount_minor AS amount
+    SELECT 'internal' AS kind, 1 AS kind_no, file_id, record_no, amount_minor AS amount
     FROM internal
     UNION ALL
-    SELECT 'processor_fee', 2, file_id, record_no, category,
-           CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END
+    SELECT 'processor_fee', 2, file_id, record_no, CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END
     FROM processor
     WHERE category <> 'payout' AND CASE WHEN category = 'fee' THEN -net_minor ELSE fee_minor END <> 0
     UNION ALL
-    SELECT 'processor_adjustment', 3, file_id, record_no, category, gross_minor
+    SELECT 'processor_adjustment', 3, file_id, record_no, gross_minor
     FROM processor
     WHERE category = 'adjustment' AND gross_minor <> 0
     UNION ALL
-    SELECT 'bank', 4, file_id, record_no, NULL, amount_minor
+    SELECT 'bank', 4, file_id, record_no, amount_minor
     FROM bank
     WHERE amount_minor <> 0 AND booked
 ), left_over AS (

@@ -1,8 +1,8 @@
 -- Shared by source_records_posted and no_duplicate_idempotency_keys (`-- include:` line, quality/checks.py): the
 -- day's source records that did not post a transfer of their own, each with the entry its key was posted as, if
 -- any. Nearly every record did: quality/record_coverage.py finds the few that no first leg of the day names by
--- kind, file and record number (integers: ledger/sql/transfers.duckdb.sql, migration 0091), as an anti join in
--- DuckDB of the day's records with the first legs streamed out of ledger.transfers, and leaves them, with one
+-- kind, file and record number (integers: ledger/sql/transfers.duckdb.sql, migration 0091), in DuckDB from the
+-- day's records and the bitmaps of record numbers Postgres makes of the first legs, and leaves them, with one
 -- row per payout key (payouts are few and take one key each, so they are always looked up by key), in the
 -- temporary table records_without_first_leg (source, kind, file_id, record_no, source_position, record_ref,
 -- idempotency_key, key_date, currency, amount_minor; the keys and key dates as posting derives them, listed in
