@@ -162,6 +162,16 @@ def records_view(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, archi
     return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
 
 
+def written_after_load(conn: psycopg.Connection, tenant: str, source: str, first_day: dt.date,
+                       last_day: dt.date) -> bool:
+    """Whether anything but a file's bulk load wrote rows of the source's imports table for the tenant on these
+    days (or they were imported before migration 0097, which records that): only then may Postgres hold other
+    rows than the files' record files and imports.files.records_loaded say, and a check must count them there."""
+    return conn.execute("SELECT EXISTS (SELECT FROM imports.rows_written_after_load WHERE tenant = %s"
+                        " AND table_name = %s AND business_date BETWEEN %s AND %s)",
+                        (tenant, SOURCE_TABLES[source], first_day, last_day)).fetchone()[0]
+
+
 def register_day_records(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, tenant: str, day: dt.date,
                          archive_dir: Path | None, columns: dict[str, dict[str, str]], *,
                          count_rows: bool = False) -> None:
@@ -173,16 +183,20 @@ def register_day_records(con: duckdb.DuckDBPyConnection, conn: psycopg.Connectio
     planted by hand, or no archive given) is read back from Postgres, and its record file written when there is
     an archive; so is one whose record file does not hold as many records (by its Parquet footer) as the file's
     rows in Postgres: imports.files.records_loaded, or with `count_rows` the rows its imports table holds (a
-    scan of the day's partitions: a check that audits the ledger against the system of record counts them, and
-    so reads a row written there by any other writer), its record file left as found."""
+    check that audits the ledger against the system of record reads a row written there by any other writer:
+    on a day something other than a file's load wrote to, `written_after_load`, it counts the day's rows in
+    Postgres, a scan of its partitions), its record file left as found."""
     rows = conn.execute("SELECT source, sha256, file_id, records_loaded FROM imports.files WHERE tenant = %s"
                         " AND business_date = %s AND status IN ('loaded', 'partial') ORDER BY imported_at, sha256",
                         (tenant, day)).fetchall()
     if count_rows:
-        held = {(source, file_id): n for source in columns for file_id, n in conn.execute(
+        # only a day something else wrote to is counted: the others hold what their files' COPYs loaded
+        counted = [source for source in columns if written_after_load(conn, tenant, source, day, day)]
+        held = {(source, file_id): n for source in counted for file_id, n in conn.execute(
             f"SELECT file_id, count(*) FROM imports.{SOURCE_TABLES[source]}"   # noqa: S608 - our own table names
             " WHERE tenant = %s AND business_date = %s GROUP BY file_id", (tenant, day)).fetchall()}
-        rows = [(source, sha, file_id, held.get((source, file_id), 0)) for source, sha, file_id, _ in rows]
+        rows = [(source, sha, file_id, held.get((source, file_id), 0) if source in counted else loaded)
+                for source, sha, file_id, loaded in rows]
         filed = {(source, file_id) for source, _, file_id, _ in rows}
         unfiled = {source: sorted(f for s, f in held if s == source and (s, f) not in filed) for source in columns}
     con.register("files_arrow", pa.table({"sha256": pa.array([r[1] for r in rows], pa.string()),
