@@ -46,7 +46,7 @@ def _fresh_database(admin_url: str, url_of: Callable[[str], str], name: str, kee
               help="Run only these parts (repeatable; default: all but imports, which the day includes: `--only "
                    "imports` is the day's import stage alone, with the floor, at --transactions).")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where generated files go (default: a temporary folder, removed afterwards).")
+              help="Where generated files go (created if missing; default: a temporary folder, removed afterwards).")
 @click.option("--keep", is_flag=True, help="Keep the benchmark databases and files for inspection.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the whole day's figures (floor, stages, peak memory) to this file as JSON.")
@@ -67,6 +67,8 @@ def bench(transactions: int, format_records: int, posting_transactions: tuple[in
 
     parts = only or PARTS
     settings = load_settings()
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="financeops-bench-", dir=workdir) as tmp, \
             postgres(settings.home, settings.database_url) as target:
         folder = Path(tmp) if not keep else Path(tempfile.mkdtemp(prefix="financeops-bench-", dir=workdir))

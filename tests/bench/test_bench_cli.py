@@ -75,7 +75,7 @@ def test_bench_prints_formats_day_and_posting_figures(pipeline_env, tmp_path):
 
 def test_bench_imports_alone_prints_each_file_and_the_stage_against_its_floor(pipeline_env, tmp_path):
     result = CliRunner().invoke(main, ["bench", "--only", "imports", "--transactions", "2000",
-                                       "--workdir", str(tmp_path)])
+                                       "--workdir", str(tmp_path / "not" / "made" / "yet")])   # made for it
     assert result.exit_code == 0, result.output
     out = result.output
     assert "The import stage of one day of 2,000 internal transactions" in out and "One day of" not in out
