@@ -82,6 +82,7 @@ def read_states(archive_dir: Path, tenant: str, day: dt.date) -> pa.Table | None
 
 def expand_pairs(pairs: pa.Table, schema: pa.Schema) -> pa.Table:
     """The two item states of each plain match (internal record first), with the columns of `schema`."""
+    pairs = pairs.cast(PAIRS_SCHEMA)   # the few-valued columns are dictionaries as the match gives them
     n = pairs.num_rows
     matched_on = pc.max_element_wise(pairs["i_date"], pairs["p_date"])
     group = pc.binary_join_element_wise("ref", pairs["processor"], pairs["pref"], pairs["kind"], ":")

@@ -20,7 +20,7 @@ SELECT g, i_ref, p_ref, processor, pref, kind, i_currency, p_currency,
        i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on, same_key,
        CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
             WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
-FROM key_pair_exceptions;   -- key_pairs WHERE pair AND NOT plain (keys.py)
+FROM key_pair_exceptions;   -- the pairs that are not plain matches (keys.py)
 
 -- 1:1 pairs with a difference (their states are in item_status, as rule 1 states them).
 CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE same_key;
@@ -28,9 +28,9 @@ CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE 
 -- The plain 1:1 matches, one row per pair (two items each): never rows of item_status. engine.py reads them once
 -- at the end, and they are stored in this compact form (reconciliation/store.py: expand_pairs gives the items).
 CREATE OR REPLACE TEMP VIEW plain_pairs AS
-SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount AS amount_minor, i_date, p_date,
+SELECT i_ref, p_ref, processor, pref, kind, currency, amount_minor, i_date, p_date,
        greatest(i_date, p_date) AS matched_on
-FROM key_pairs WHERE plain;
+FROM key_plain;   -- every plain match of the window (keys.py)
 
 -- Both sides of each plain match as item states (for lookups by item: apply_resolutions.sql).
 CREATE OR REPLACE TEMP VIEW plain_pair_states AS
