@@ -37,8 +37,8 @@ _PROC_COLUMNS = ["processor", "line_id", "reference", "category", "currency", "g
 
 @dataclass
 class KeySplit:
-    plain: pa.Table       # every plain 1:1 match (same key, currency and amount), one row a pair: i_ref, p_ref,
-    #                       processor, pref, kind, currency, amount_minor, i_date, p_date
+    plain: pa.Table       # every plain 1:1 match (same key, currency and amount), one row a pair: i_ref, line_id,
+    #                       processor, pref, kind, currency, amount_minor, i_date, p_date (store.PAIRS_SCHEMA's)
     int_rest: pa.Table    # the internal rows for the general rules (the columns given, and `row`: their position)
     proc_rest: pa.Table   # the processor lines for the general rules, likewise
     exceptions: pa.Table  # the same-key pairs, and the hash collisions, that are not a plain match (a few of a day):
@@ -89,16 +89,17 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
         "p_amount": p_amount.take(odd), "i_date": odd_i["item_date"], "p_date": odd_p["business_date"],
         "same_key": same_key.take(odd)})
     # the plain matches: the internal rows' columns filtered chunk by chunk (the sides agree on the key, currency
-    # and amount), and of the processor lines' only the line id (for p_ref) and the date
+    # and amount; processor and currency as the record files' dictionaries where engine.py gives them), and of the
+    # processor lines' only the line id and the date
     mask = pa.array(plain)
-    few = [f"{c}_dict" for c in ("processor", "currency") if f"{c}_dict" in int_rows.column_names]
-    plain_i = int_rows.select([*_INT_COLUMNS, *few]).filter(mask)
     line_id, p_date = p["line_id"].filter(mask), p["business_date"].filter(mask)
-    del p, odd_p, int_rows, proc_rows
+    del p, odd_p, p_amount, proc_rows   # the partners' columns before the internal rows' are copied (peak memory)
+    processor, currency = _few(int_rows, "processor"), _few(int_rows, "currency")
+    plain_i = int_rows.select(["ref", processor, "pref", "kind", currency, "amount_minor", "item_date"]).filter(mask)
+    del int_rows
     plain_pairs = pa.table({
-        "i_ref": plain_i["ref"], "p_ref": pc.binary_join_element_wise(plain_i["processor"], line_id, ":"),
-        "processor": plain_i[_few(plain_i, "processor")], "pref": plain_i["pref"], "kind": plain_i["kind"],
-        "currency": plain_i[_few(plain_i, "currency")], "amount_minor": plain_i["amount_minor"],
+        "i_ref": plain_i["ref"], "line_id": line_id, "processor": plain_i[processor], "pref": plain_i["pref"],
+        "kind": plain_i["kind"], "currency": plain_i[currency], "amount_minor": plain_i["amount_minor"],
         "i_date": plain_i["item_date"], "p_date": p_date})
     return KeySplit(plain=plain_pairs, int_rest=int_rest, proc_rest=proc_rest, exceptions=exceptions)
 

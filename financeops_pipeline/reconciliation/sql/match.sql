@@ -28,7 +28,7 @@ CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE 
 -- The plain 1:1 matches, one row per pair (two items each): never rows of item_status. engine.py reads them once
 -- at the end, and they are stored in this compact form (reconciliation/store.py: expand_pairs gives the items).
 CREATE OR REPLACE TEMP VIEW plain_pairs AS
-SELECT i_ref, p_ref, processor, pref, kind, currency, amount_minor, i_date, p_date,
+SELECT i_ref, processor || ':' || line_id AS p_ref, processor, pref, kind, currency, amount_minor, i_date, p_date,
        greatest(i_date, p_date) AS matched_on
 FROM key_plain;   -- every plain match of the window (keys.py)
 
