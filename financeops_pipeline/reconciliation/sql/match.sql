@@ -7,7 +7,7 @@
 --
 -- Where the time goes (issue 13): almost every internal record meets exactly one processor line under its
 -- processor reference. engine.py reads each source once (keys.sql hashes the keys) and keys.py finds, from the
--- 64-bit hashes and numpy's sorts, those 1:1 pairs (key_pairs, the strings compared: a hash collision only sends
+-- 64-bit hashes and numpy's sorts, those 1:1 pairs (key_plain, the strings compared: a hash collision only sends
 -- its rows to the general rules) and every other row (int_rest_rows, proc_rest_rows): no window, no aggregate
 -- and no join over the day's rows. The general rules (splits, duplicates by amount, merchant reference, pending and one-sided
 -- items) are exact and see only those rows (int_rest, proc_rest). Plain matches never become rows of
@@ -107,7 +107,7 @@ SELECT i.processor, i.pref, i.kind, i.currency AS i_currency, p.currency AS p_cu
 FROM i JOIN p USING (processor, pref, kind)
 QUALIFY row_number() OVER (PARTITION BY i.processor, i.pref, i.kind ORDER BY (i.currency = p.currency) DESC) = 1;
 
--- The pairs of rule 1 that are not plain 1:1 matches (those are in key_pairs).
+-- The pairs of rule 1 that are not plain 1:1 matches (those are in key_plain).
 CREATE OR REPLACE TEMP VIEW ref_pairs AS
 SELECT * FROM ref_pairs_rest
 UNION ALL
