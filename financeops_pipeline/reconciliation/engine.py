@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -136,7 +137,7 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     # Each source's columns read once into Arrow, in the sources' order (a row's position is its position there:
     # files in their order, rows in file order): the pairs', the keys' (keys.sql hashes them in DuckDB), the
     # general rules' rows' (taken at those rows alone, by position).
-    int_cols = _source_columns(inputs.internal, "internal", _INT_READ)
+    int_cols = _source_columns(inputs.internal, "internal", _INT_READ, _PAIR_DICTIONARIES)
     proc_cols = _source_columns(inputs.processor, "processor", _PROC_READ)
     con.register("int_cols", int_cols)
     con.register("proc_cols", proc_cols)
@@ -152,8 +153,8 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
     split = keys.split_keys(_int_rows(int_cols, int_keys), _with_keys(proc_cols, proc_keys))
     del int_cols, proc_cols, int_keys, proc_keys
     # the 1:1 pairs and the rows of the general rules, which match.sql reads
-    con.register("key_pairs", split.key_pairs)
-    con.register("key_pair_exceptions", split.exceptions)   # filtered in Arrow: a DuckDB scan of the pairs cost more
+    con.register("key_plain", split.plain)
+    con.register("key_pair_exceptions", split.exceptions)   # taken in Arrow: a DuckDB scan of the pairs cost more
     con.register("int_rest_rows", _with_file_order(split.int_rest))
     con.register("proc_rest_rows", _with_file_order(split.proc_rest))
     con.execute(load_sql("reconciliation/sql/match.sql"))
@@ -185,7 +186,7 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: ReconInputs, day: dt.date, co
         " OR rule IN ('accepted', 'written_off')",
         params={"day": day},
     ).to_arrow_table()
-    plain_pairs = _plain_pairs(con, split.key_pairs, day)
+    plain_pairs = _plain_pairs(con, split.plain, day)
     breaks = con.sql(
         "SELECT break_id, break_type, source, source_ref, currency, amount_minor::BIGINT AS amount_minor,"
         " first_seen,"
@@ -210,16 +211,19 @@ _PROC_READ = ("processor", "line_id", "category", "reference", "merchant_referen
               "net_minor", "payout_id", "business_date", "source_position")
 
 
-def _source_columns(rows: SourceRows, source: str, columns: Sequence[str]) -> pa.Table:
+def _source_columns(rows: SourceRows, source: str, columns: Sequence[str], dictionaries: Sequence[str] = ()
+                    ) -> pa.Table:
     """`columns` of a source's rows in Arrow, in the sources' order, with file_order (Arrow rows) or file_sha256
     (record files, dictionary-encoded as they store it: _with_file_order derives file_order where it is needed).
     A column a record file lacks is null (as read_parquet's union_by_name); every column has the record schema's
     type."""
     types = {f.name: f.type for f in _empty(source).schema}
-    if isinstance(rows, pa.Table):
-        return rows.select([*columns, "file_order"])
-    if not rows:
-        return _empty(source).select([*columns, "file_order"])
+    if isinstance(rows, pa.Table) or not rows:
+        rows = rows if isinstance(rows, pa.Table) else _empty(source)
+        table = rows.select([*columns, "file_order"])
+        for c in dictionaries:
+            table = table.append_column(f"{c}_dict", rows[c])
+        return table
     parts = []
     for path in rows:
         # the few-valued columns as the files store them, dictionaries (decoding them into strings in the reader
@@ -230,13 +234,19 @@ def _source_columns(rows: SourceRows, source: str, columns: Sequence[str]) -> pa
         read = pf.read(columns=[c for c in (*columns, "file_sha256") if c in present])
         parts.append(pa.table({c: (read[c] if c in _KEPT_DICTIONARIES else read[c].cast(types[c])) if c in present
                                else pa.nulls(read.num_rows, types[c]) for c in columns}
-                              | {"file_sha256": read["file_sha256"]}))
+                              | {"file_sha256": read["file_sha256"]}
+                              | {f"{c}_dict": read[c] if c in present else pa.nulls(read.num_rows, types[c])
+                                 for c in dictionaries}))
     return pa.concat_tables(parts)
 
 
 # Columns of few distinct values (the record files store them dictionary-encoded), and those of them kept so
 _FEW_VALUES = frozenset({"processor", "type", "category", "currency", "payout_id", "file_sha256"})
 _KEPT_DICTIONARIES = frozenset({"type", "payout_id", "file_sha256"})
+# Columns of the internal records read a second time as the files' dictionaries, as <column>_dict: the plain pairs
+# keep them so (store.py writes a dictionary's few values once, and the cast to strings of ~10M values is left to
+# the keys and compares that need it)
+_PAIR_DICTIONARIES = ("processor", "currency")
 
 
 def _with_keys(cols: pa.Table, hashed: pa.Table) -> pa.Table:
@@ -255,8 +265,8 @@ def _int_rows(cols: pa.Table, hashed: pa.Table) -> pa.Table:
     rows = pa.table({"ref": cols["transaction_id"], "processor": cols["processor"],
                      "pref": cols["processor_reference"], "kind": _kind(cols["type"]), "currency": cols["currency"],
                      "amount_minor": cols["amount_minor"], "item_date": cols["business_date"],
-                     **{c: cols[c] for c in ("source_position", "file_order", "file_sha256")
-                        if c in cols.column_names}})
+                     **{c: cols[c] for c in ("source_position", "file_order", "file_sha256", "processor_dict",
+                                             "currency_dict") if c in cols.column_names}})
     return _with_keys(rows, hashed)
 
 
@@ -280,18 +290,21 @@ def _with_file_order(rest: pa.Table) -> pa.Table:
     return rest.drop_columns(["file_sha256"]).append_column("file_order", pc.utf8_slice_codeunits(sha, 0, 16))
 
 
-def _plain_pairs(con: duckdb.DuckDBPyConnection, key_pairs: pa.Table, day: dt.date) -> pa.Table:
-    """The plain matches of key_pairs (keys.py) as store.PAIRS_SCHEMA: a pair's items are the day's when it
-    matched that day (both are dated on or before it). Filtered and shaped in Arrow, where the pairs are."""
+def _plain_pairs(con: duckdb.DuckDBPyConnection, plain: pa.Table, day: dt.date) -> pa.Table:
+    """The plain matches (keys.py) of the day as store.PAIRS_SCHEMA's columns: a pair's items are the day's when it
+    matched that day (both are dated on or before it). In Arrow, where the pairs are: on most days every pair is
+    the day's, and the table is kept as it is (no copy); the kind and the rule version stay dictionaries (the
+    Parquet writer encodes those the cheaper, and store.py's readers cast them)."""
     version = con.execute("SELECT max(rule_version) FROM rule_versions WHERE rule = 'processor_reference'"
                           ).fetchall()[0][0]
-    later = pc.max_element_wise(key_pairs["i_date"], key_pairs["p_date"])
-    pairs = key_pairs.filter(pc.and_(key_pairs["plain"], pc.equal(later, pa.scalar(day, pa.date32()))))
-    return pa.table({"i_ref": pairs["i_ref"], "p_ref": pairs["p_ref"], "processor": pairs["processor"],
-                     "pref": pairs["pref"], "kind": pairs["kind"], "currency": pairs["i_currency"],
-                     "amount_minor": pairs["i_amount"], "i_date": pairs["i_date"], "p_date": pairs["p_date"],
-                     "rule_version": pa.repeat(pa.scalar(version, pa.string()), pairs.num_rows)}
-                    ).cast(store.PAIRS_SCHEMA)
+    later = pc.max_element_wise(plain["i_date"], plain["p_date"])
+    today = pc.equal(later, pa.scalar(day, pa.date32()))
+    if pc.all(today).as_py() is False:
+        plain = plain.filter(today)
+    n = plain.num_rows
+    versions = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([version], pa.string()))
+    return plain.select([f.name for f in store.PAIRS_SCHEMA if f.name != "rule_version"]).append_column(
+        "rule_version", versions)
 
 
 def _register_sources(con: duckdb.DuckDBPyConnection, inputs: ReconInputs) -> None:

@@ -23,6 +23,7 @@ collisions), and a collision only ever sends rows to the general rules.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,17 +31,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 # the columns of a pair taken from each side
-_INT_COLUMNS = ["g", "ref", "processor", "pref", "kind", "currency", "amount_minor", "item_date"]
+_INT_COLUMNS = ["ref", "processor", "pref", "kind", "currency", "amount_minor", "item_date"]
 _PROC_COLUMNS = ["processor", "line_id", "reference", "category", "currency", "gross_minor", "business_date"]
 
 
 @dataclass
 class KeySplit:
-    key_pairs: pa.Table   # every internal row, a lone pair where `pair`: g, i_ref, p_ref, processor, pref, kind,
-    #                       both sides' currency, amount and date, same_key, plain (false where no pair)
+    plain: pa.Table       # every plain 1:1 match (same key, currency and amount), one row a pair: i_ref, line_id,
+    #                       processor, pref, kind, currency, amount_minor, i_date, p_date (store.PAIRS_SCHEMA's)
     int_rest: pa.Table    # the internal rows for the general rules (the columns given, and `row`: their position)
     proc_rest: pa.Table   # the processor lines for the general rules, likewise
-    exceptions: pa.Table  # the rows of key_pairs that are a pair but not a plain match (a few of a day)
+    exceptions: pa.Table  # the same-key pairs, and the hash collisions, that are not a plain match (a few of a day):
+    #                       g, i_ref, p_ref, processor, pref, kind, both sides' currency, amount and date, same_key
 
 
 def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
@@ -48,14 +50,20 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
     only the rest needs, which the rest's rows keep).
 
     The rest is every row that is not one side of a same-key pair (a side of a pair is no repeated id, so every
-    delivery of a rest row's id is in the rest too)."""
+    delivery of a rest row's id is in the rest too). Only the pairs' columns are taken at the pairs (the plain ones
+    and the exceptions apart): no table of every internal row with its partner's columns is built."""
     h_int, h_proc = _u64(int_rows["h"]), _u64(proc_rows["h"])
-    i_row, p_row = _lone_pairs(_u64(int_rows["g"]), _flag(int_rows["keyed"]),
-                               _u64(proc_rows["g"]), _flag(proc_rows["keyed"]))
-    keep = ~(_repeated(h_int)[i_row] | _repeated(h_proc)[p_row])
+    # the repeated ids' two sorts on another thread while this one sorts the keys (numpy's sorts release the GIL)
+    with ThreadPoolExecutor(1, thread_name_prefix="recon-keys") as pool:
+        repeated = pool.submit(lambda: (_repeated(h_int), _repeated(h_proc)))
+        i_row, p_row = _lone_pairs(_u64(int_rows["g"]), _flag(int_rows["keyed"]),
+                                   _u64(proc_rows["g"]), _flag(proc_rows["keyed"]))
+        repeated_int, repeated_proc = repeated.result()
+    keep = ~(repeated_int[i_row] | repeated_proc[p_row])
+    del repeated_int, repeated_proc
     i_row, p_row = i_row[keep], p_row[keep]
     n_proc = proc_rows.num_rows
-    # every internal row as it is (no copy), beside its pair's processor line or nulls (pair false)
+    # every internal row as it is (no copy), beside its pair's processor line or nulls (no pair)
     partner = np.full(int_rows.num_rows, -1, dtype=np.int64)
     partner[i_row] = p_row
     pair = partner >= 0
@@ -65,22 +73,40 @@ def split_keys(int_rows: pa.Table, proc_rows: pa.Table) -> KeySplit:
                                             pc.equal(i["pref"], p["reference"])),
                                     pc.equal(i["kind"], p["category"])), False)
     paired = _flag(same_key)   # the internal rows that are one side of a same-key pair
+    p_amount = pc.abs(p["gross_minor"])
+    plain = _flag(pc.and_(same_key, pc.and_(pc.equal(i["currency"], p["currency"]),
+                                            pc.equal(i["amount_minor"], p_amount))))
     int_rest = _rows_at(int_rows, np.flatnonzero(~paired))
     proc_rest = _rows_at(proc_rows, np.flatnonzero(~_mask(n_proc, partner[paired])))
-    del int_rows, proc_rows
-    p_amount = pc.abs(p["gross_minor"])
-    plain = pc.fill_null(pc.and_(same_key, pc.and_(pc.equal(i["currency"], p["currency"]),
-                                                   pc.equal(i["amount_minor"], p_amount))), False)
-    key_pairs = pa.table({
-        "pair": pa.array(pair), "g": i["g"], "i_ref": i["ref"],
-        "p_ref": pc.binary_join_element_wise(p["processor"], p["line_id"], ":"),
-        "processor": i["processor"], "pref": i["pref"], "kind": i["kind"],
-        "i_currency": i["currency"], "p_currency": p["currency"], "i_amount": i["amount_minor"],
-        "p_amount": p_amount, "i_date": i["item_date"], "p_date": p["business_date"],
-        "same_key": same_key, "plain": plain,
-    })
-    exceptions = key_pairs.filter(pc.and_(key_pairs["pair"], pc.invert(plain)))
-    return KeySplit(key_pairs=key_pairs, int_rest=int_rest, proc_rest=proc_rest, exceptions=exceptions)
+    # the pairs that are not plain matches (a few): their columns taken at their rows
+    odd = np.flatnonzero(pair & ~plain)
+    odd_i, odd_p = _rows_at(int_rows.select(["g", *_INT_COLUMNS]), odd), p.take(odd)
+    exceptions = pa.table({
+        "g": odd_i["g"], "i_ref": odd_i["ref"],
+        "p_ref": pc.binary_join_element_wise(odd_p["processor"], odd_p["line_id"], ":"),
+        "processor": odd_i["processor"], "pref": odd_i["pref"], "kind": odd_i["kind"],
+        "i_currency": odd_i["currency"], "p_currency": odd_p["currency"], "i_amount": odd_i["amount_minor"],
+        "p_amount": p_amount.take(odd), "i_date": odd_i["item_date"], "p_date": odd_p["business_date"],
+        "same_key": same_key.take(odd)})
+    # the plain matches: the internal rows' columns filtered chunk by chunk (the sides agree on the key, currency
+    # and amount; processor and currency as the record files' dictionaries where engine.py gives them), and of the
+    # processor lines' only the line id and the date
+    mask = pa.array(plain)
+    line_id, p_date = p["line_id"].filter(mask), p["business_date"].filter(mask)
+    del p, odd_p, p_amount, proc_rows   # the partners' columns before the internal rows' are copied (peak memory)
+    processor, currency = _few(int_rows, "processor"), _few(int_rows, "currency")
+    plain_i = int_rows.select(["ref", processor, "pref", "kind", currency, "amount_minor", "item_date"]).filter(mask)
+    del int_rows
+    plain_pairs = pa.table({
+        "i_ref": plain_i["ref"], "line_id": line_id, "processor": plain_i[processor], "pref": plain_i["pref"],
+        "kind": plain_i["kind"], "currency": plain_i[currency], "amount_minor": plain_i["amount_minor"],
+        "i_date": plain_i["item_date"], "p_date": p_date})
+    return KeySplit(plain=plain_pairs, int_rest=int_rest, proc_rest=proc_rest, exceptions=exceptions)
+
+
+def _few(rows: pa.Table, name: str) -> str:
+    """A few-valued column's name in `rows`: its dictionary as the record files hold it (<name>_dict), if given."""
+    return f"{name}_dict" if f"{name}_dict" in rows.column_names else name
 
 
 def _rows_at(rows: pa.Table, positions: np.ndarray) -> pa.Table:

@@ -31,14 +31,25 @@ def states_path(archive_dir: Path, tenant: str, day: dt.date) -> Path:
     return Path(archive_dir) / "recon" / validate_tenant(tenant) / f"{day.isoformat()}.parquet"
 
 
-# The plain 1:1 matches by processor reference, one row per pair: internal record i_ref and processor line p_ref
-# (processor:line id), same currency and amount, matched under match group ref:<processor>:<pref>:<kind> on the
-# later of their dates, by rule processor_reference at rule_version.
+# The plain 1:1 matches by processor reference, one row per pair: internal record i_ref and the processor's line
+# line_id (its item is p_ref, processor:line id), same currency and amount, matched under match group
+# ref:<processor>:<pref>:<kind> on the later of their dates, by rule processor_reference at rule_version. The
+# few-valued columns may be dictionaries (the match writes them so). Files written before held p_ref itself
+# (ITEM_PAIRS_SCHEMA): the readers take both.
 PAIRS_SCHEMA = pa.schema([
-    ("i_ref", pa.string()), ("p_ref", pa.string()), ("processor", pa.string()), ("pref", pa.string()),
+    ("i_ref", pa.string()), ("line_id", pa.string()), ("processor", pa.string()), ("pref", pa.string()),
     ("kind", pa.string()), ("currency", pa.string()), ("amount_minor", pa.int64()), ("i_date", pa.date32()),
     ("p_date", pa.date32()), ("rule_version", pa.string()),
 ])
+ITEM_PAIRS_SCHEMA = pa.schema([("p_ref", pa.string()) if f.name == "line_id" else f for f in PAIRS_SCHEMA])
+
+
+def with_item_refs(pairs: pa.Table) -> pa.Table:
+    """The pairs as ITEM_PAIRS_SCHEMA (strings, p_ref = processor:line id), from either layout of the file."""
+    if "line_id" in pairs.column_names:
+        p_ref = pc.binary_join_element_wise(pairs["processor"].cast(pa.string()), pairs["line_id"], ":")
+        pairs = pairs.set_column(pairs.column_names.index("line_id"), "p_ref", p_ref)
+    return pairs.cast(ITEM_PAIRS_SCHEMA)
 
 
 def pairs_path(archive_dir: Path, tenant: str, day: dt.date) -> Path:
@@ -59,7 +70,7 @@ def write_states(archive_dir: Path, tenant: str, day: dt.date, states: pa.Table,
 
 # Min/max statistics of the pairs' columns, but for the ids (one value a row, never filtered on: the files are read
 # whole): computing them for the 10M pairs of a 10M day cost ~0.7 s of the write.
-_PAIRS_STATISTICS = [f.name for f in PAIRS_SCHEMA if f.name not in ("i_ref", "p_ref", "pref")]
+_PAIRS_STATISTICS = [f.name for f in PAIRS_SCHEMA if f.name not in ("i_ref", "line_id", "pref")]
 
 
 def _write(table: pa.Table, target: Path, statistics: bool | list[str] = True) -> None:
@@ -82,6 +93,7 @@ def read_states(archive_dir: Path, tenant: str, day: dt.date) -> pa.Table | None
 
 def expand_pairs(pairs: pa.Table, schema: pa.Schema) -> pa.Table:
     """The two item states of each plain match (internal record first), with the columns of `schema`."""
+    pairs = with_item_refs(pairs)
     n = pairs.num_rows
     matched_on = pc.max_element_wise(pairs["i_date"], pairs["p_date"])
     group = pc.binary_join_element_wise("ref", pairs["processor"], pairs["pref"], pairs["kind"], ":")

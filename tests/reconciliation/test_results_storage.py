@@ -138,3 +138,28 @@ def test_the_assets_counts_are_the_reports_counts(sample):
             matched = conn.execute("SELECT sum(items) FROM recon.day_totals WHERE business_date = %s"
                                    " AND status = 'matched' AND scope = 'day'", (day,)).fetchone()[0]
         assert event.materialization.metadata["matched"].value == matched, day
+
+
+def test_pairs_files_of_either_layout_give_the_same_item_states(tmp_path):
+    """The pairs file holds the processor line's id (p_ref made on reading); files written before held p_ref."""
+    import pyarrow as pa
+
+    from financeops_pipeline.reconciliation import store
+
+    day = dt.date(2026, 11, 2)
+    pairs = pa.table({
+        "i_ref": ["t1", "t2"], "line_id": ["l1", "AcmeUSD:100:1"], "processor": ["stripe", "adyen"],
+        "pref": ["ch_1", "psp_2"], "kind": ["charge", "refund"], "currency": ["USD", "EUR"],
+        "amount_minor": [100, 250], "i_date": [day, day - dt.timedelta(days=1)], "p_date": [day, day],
+        "rule_version": ["v1", "v1"]}, schema=store.PAIRS_SCHEMA)
+    schema = pa.schema([("source", pa.string()), ("source_ref", pa.string()), ("currency", pa.string()),
+                        ("amount_minor", pa.int64()), ("item_date", pa.date32()), ("status", pa.string()),
+                        ("match_group", pa.string()), ("matched_on", pa.date32()), ("rule_version", pa.string())])
+    states = schema.empty_table()
+    store.write_states(tmp_path / "new", "acme", day, states, pairs.cast(pa.schema(
+        [pa.field(f.name, pa.dictionary(pa.int32(), pa.string())) if f.name in ("processor", "kind") else f
+         for f in store.PAIRS_SCHEMA])))
+    store.write_states(tmp_path / "old", "acme", day, states, store.with_item_refs(pairs))
+    new, old = (store.read_states(tmp_path / side, "acme", day) for side in ("new", "old"))
+    assert new.to_pylist() == old.to_pylist()
+    assert sorted(new["source_ref"].to_pylist()) == ["adyen:AcmeUSD:100:1", "stripe:l1", "t1", "t2"]

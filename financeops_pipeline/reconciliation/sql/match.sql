@@ -7,7 +7,7 @@
 --
 -- Where the time goes (issue 13): almost every internal record meets exactly one processor line under its
 -- processor reference. engine.py reads each source once (keys.sql hashes the keys) and keys.py finds, from the
--- 64-bit hashes and numpy's sorts, those 1:1 pairs (key_pairs, the strings compared: a hash collision only sends
+-- 64-bit hashes and numpy's sorts, those 1:1 pairs (key_plain, the strings compared: a hash collision only sends
 -- its rows to the general rules) and every other row (int_rest_rows, proc_rest_rows): no window, no aggregate
 -- and no join over the day's rows. The general rules (splits, duplicates by amount, merchant reference, pending and one-sided
 -- items) are exact and see only those rows (int_rest, proc_rest). Plain matches never become rows of
@@ -20,7 +20,7 @@ SELECT g, i_ref, p_ref, processor, pref, kind, i_currency, p_currency,
        i_amount, p_amount, i_date, p_date, greatest(i_date, p_date) AS matched_on, same_key,
        CASE WHEN i_currency <> p_currency THEN 'currency_mismatch'
             WHEN i_amount <> p_amount THEN 'amount_mismatch' ELSE 'matched' END AS outcome
-FROM key_pair_exceptions;   -- key_pairs WHERE pair AND NOT plain (keys.py)
+FROM key_pair_exceptions;   -- the pairs that are not plain matches (keys.py)
 
 -- 1:1 pairs with a difference (their states are in item_status, as rule 1 states them).
 CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE same_key;
@@ -28,9 +28,9 @@ CREATE OR REPLACE TEMP VIEW simple_pairs AS SELECT * FROM pair_exceptions WHERE 
 -- The plain 1:1 matches, one row per pair (two items each): never rows of item_status. engine.py reads them once
 -- at the end, and they are stored in this compact form (reconciliation/store.py: expand_pairs gives the items).
 CREATE OR REPLACE TEMP VIEW plain_pairs AS
-SELECT i_ref, p_ref, processor, pref, kind, i_currency AS currency, i_amount AS amount_minor, i_date, p_date,
+SELECT i_ref, processor || ':' || line_id AS p_ref, processor, pref, kind, currency, amount_minor, i_date, p_date,
        greatest(i_date, p_date) AS matched_on
-FROM key_pairs WHERE plain;
+FROM key_plain;   -- every plain match of the window (keys.py)
 
 -- Both sides of each plain match as item states (for lookups by item: apply_resolutions.sql).
 CREATE OR REPLACE TEMP VIEW plain_pair_states AS
@@ -107,7 +107,7 @@ SELECT i.processor, i.pref, i.kind, i.currency AS i_currency, p.currency AS p_cu
 FROM i JOIN p USING (processor, pref, kind)
 QUALIFY row_number() OVER (PARTITION BY i.processor, i.pref, i.kind ORDER BY (i.currency = p.currency) DESC) = 1;
 
--- The pairs of rule 1 that are not plain 1:1 matches (those are in key_pairs).
+-- The pairs of rule 1 that are not plain 1:1 matches (those are in key_plain).
 CREATE OR REPLACE TEMP VIEW ref_pairs AS
 SELECT * FROM ref_pairs_rest
 UNION ALL
