@@ -165,7 +165,7 @@ def records_view(con: duckdb.DuckDBPyConnection, conn: psycopg.Connection, archi
 def written_after_load(conn: psycopg.Connection, tenant: str, source: str, first_day: dt.date,
                        last_day: dt.date) -> bool:
     """Whether anything but a file's bulk load wrote rows of the source's imports table for the tenant on these
-    days (or they were imported before migration 0097, which records that): only then may Postgres hold other
+    days (or they were imported before migration 0098, which records that): only then may Postgres hold other
     rows than the files' record files and imports.files.records_loaded say, and a check must count them there."""
     return conn.execute("SELECT EXISTS (SELECT FROM imports.rows_written_after_load WHERE tenant = %s"
                         " AND table_name = %s AND business_date BETWEEN %s AND %s)",

@@ -342,7 +342,7 @@ def _sample(conn: psycopg.Connection, e: Expect, predicate: str | None, where: s
 # it COPYs. Checked there, a 10M day's suites take DuckDB a second or two on two cores, where Postgres takes tens of
 # seconds (one process: see validate_sql). The files stand for the partition only while Postgres holds as many of
 # its rows as they do (a row added or removed behind the import's back, as the tests plant them, sends the suite
-# to Postgres): counted there on a day that something other than a file's load wrote to (migration 0097), else
+# to Postgres): counted there on a day that something other than a file's load wrote to (migration 0098), else
 # what the files' COPYs loaded.
 def validate_records(conn: psycopg.Connection, archive_dir: Path, table: str, tenant: str, start: dt.date,
                      end: dt.date) -> SuiteOutcome | None:
@@ -363,7 +363,7 @@ def validate_records(conn: psycopg.Connection, archive_dir: Path, table: str, te
         if written_after_load(conn, tenant, source, start, end):
             in_postgres = conn.execute(f"SELECT count(*) FROM imports.{table} WHERE tenant = %s"   # noqa: S608
                                        " AND business_date BETWEEN %s AND %s", (tenant, start, end)).fetchone()[0]
-        else:   # the partitions hold what their files' COPYs loaded (migration 0097)
+        else:   # the partitions hold what their files' COPYs loaded (migration 0098)
             in_postgres = conn.execute("SELECT coalesce(sum(records_loaded), 0) FROM imports.files"
                                        " WHERE tenant = %s AND source = %s AND business_date BETWEEN %s AND %s"
                                        " AND status IN ('loaded', 'partial')", (tenant, source, start, end)

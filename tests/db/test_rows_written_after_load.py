@@ -1,4 +1,4 @@
-"""Migration 0097: the tenant-days of the imports tables written to other than by a file's bulk load are recorded by
+"""Migration 0098: the tenant-days of the imports tables written to other than by a file's bulk load are recorded by
 the database (statement triggers of the parents), so that the checks reading the import's record files count
 Postgres's rows on those days only; a file's load records nothing, and days imported before the migration are
 recorded by it."""
@@ -68,7 +68,7 @@ def test_a_files_load_records_nothing_and_any_other_write_records_its_day(db_url
 
 
 def test_days_imported_before_the_migration_are_recorded_by_it(pg_target, tmp_path):
-    with database_at_release(pg_target, "fo_test_upgrade_0097", until="0095_processor_extra_text") as url:
+    with database_at_release(pg_target, "fo_test_upgrade_0098", until="0095_processor_extra_text") as url:
         _import_sample_day(url, tmp_path)
         with psycopg.connect(url) as owner:   # and a row of no file, in a default partition, another day
             owner.execute(PLANT.replace("999999", "999998"),

@@ -1,6 +1,6 @@
 -- Headline figures of a tenant-day for the CLI summary. Parameters: %(tenant)s, %(day)s.
 -- The records of a source are what its files' COPYs loaded (imports.files.records_loaded) unless something else
--- wrote to the day's rows (migration 0097): then they are counted (a scan of the day's partitions, 2-3 s at 10M).
+-- wrote to the day's rows (migration 0098): then they are counted (a scan of the day's partitions, 2-3 s at 10M).
 SELECT
     (SELECT CASE WHEN EXISTS (SELECT FROM imports.rows_written_after_load WHERE tenant = %(tenant)s
                               AND business_date = %(day)s AND table_name = 'internal_transactions')
