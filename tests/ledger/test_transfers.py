@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from financeops_pipeline.db.connect import tenant_connection
-from financeops_pipeline.ledger.posting import UNDATED, key_slice, post_day, register_keys
+from financeops_pipeline.ledger.posting import UNDATED, fresh_partition, key_slice, post_day, register_keys
 from tests.ledger.test_posting_rules import DAY, SHA, internal, posted
 
 NEXT_DAY = DAY + dt.timedelta(days=1)
@@ -97,7 +97,7 @@ def test_a_transfer_is_balanced_by_its_checks_which_copy_evaluates(owner, db_url
 
 def _planted_batch(conn: psycopg.Connection, *, tenant: str = "acme", currency: str = "USD",
                    register_key: bool = True, register_batch: bool = True,
-                   numbers: tuple[int, int] | None = None) -> None:
+                   numbers: tuple[int, int] | None = None, prepare: bool = True) -> None:
     """A one-transfer batch cash:A -> revenue, its accounts by code (or by these numbers, as posting writes them)."""
     batch = conn.execute("SELECT nextval('ledger.batch_id_seq')").fetchone()[0]
     entry = batch * 2**32 + 1
@@ -119,6 +119,8 @@ def _planted_batch(conn: psycopg.Connection, *, tenant: str = "acme", currency: 
                  " amount_minor, currency, flipped, idempotency_key, key_date, rule_id, source_kind) VALUES"
                  " (%s, 1, %s, %s, %s, %s, %s, 100, %s, false, %s, '1970-01-01', 'manual', 'manual')",
                  (entry, tenant, DAY, batch, *accounts[1], currency, f"k{batch}"))
+    if prepare:   # its unique index (entry_id, leg_no), which attach requires (migration 0096)
+        conn.execute("SELECT ops.prepare_load_table(%s::regclass)", (table,))
     conn.execute("SELECT ops.attach_load_table(%s::regclass)", (table,))
     for part in key_parts:
         part.attach()
@@ -141,6 +143,32 @@ def test_the_checker_refuses_a_batch_that_breaks_an_invariant(owner, db_url, kwa
     assert owner.execute("SELECT count(*) FROM ledger.transfers").fetchone() == (1,)
     assert owner.execute("SELECT account_code, balance_minor FROM ledger.daily_balances ORDER BY 1").fetchall() == [
         ("cash:A", 100), ("revenue", -100)]
+
+
+def test_a_partition_is_attached_only_with_its_unique_index_on_what_varies(owner, db_url):
+    """Migration 0096: the parents hold no unique index; each partition has its own, on the columns that vary (the
+    rest are the partition's constants), and attach refuses a table without it."""
+    with tenant_connection(db_url, "acme") as conn:
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation,
+                           match=r"no unique index on \(entry_id, leg_no\)"), conn.transaction():
+            _planted_batch(conn, prepare=False)
+        key = "internal:T9"
+        for keys, error in (([key], "idempotency_key"), ([key, key], None)):
+            with conn.transaction():
+                part = fresh_partition(conn, "ledger.entry_keys", ["acme", str(DAY), str(key_slice(key))],
+                                       ["acme", str(DAY), str(key_slice(key) + 1)])
+                part.copy(pa.table({"idempotency_key": keys, "entry_id": list(range(1, len(keys) + 1))}))
+                if error:   # not prepared: refused at attach
+                    with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match=error):
+                        part.attach()
+                else:       # a key twice in one fresh table: its index refuses it
+                    with pytest.raises(psycopg.errors.UniqueViolation):
+                        part.prepare()
+                raise psycopg.Rollback()
+    assert owner.execute("SELECT count(*) FROM ledger.transfers").fetchone() == (0,)
+    assert owner.execute("SELECT count(*) FROM ledger.entry_keys").fetchone() == (0,)
+    assert owner.execute("SELECT count(*) FROM pg_index WHERE indrelid IN ('ledger.transfers'::regclass,"
+                         " 'ledger.entry_keys'::regclass)").fetchone() == (0,)
 
 
 def test_the_checker_refuses_a_transfer_naming_another_tenants_account_number(owner, db_url):

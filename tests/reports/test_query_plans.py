@@ -39,6 +39,11 @@ def test_query_uses_indexes(sample, name):
             load_records_without_first_leg(conn, PARAMS["tenant"], PARAMS["day"])
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + text, PARAMS).fetchall())
     day = f"{PARAMS['day']:%Y%m%d}_{PARAMS['tenant']}_"
+    # the drill reads the tenant's transfer partitions of the days in range whole (drill_postings.sql: one scan of
+    # each, a partition being one tenant-day batch); before migration 0096 the plan read them through the parent
+    # index's parts instead (entry_id first: every entry of the partition, the same rows), the only index there was
+    whole = f"transfers_{PARAMS['tenant']}_" if name == "drill_postings" else None
     scans = [t for t in re.findall(r"Seq Scan on (\S+)", plan)
-             if day not in t and not t.endswith("_unfiled") and t != TEMP_TABLE]
+             if day not in t and not t.endswith("_unfiled") and t != TEMP_TABLE
+             and not (whole and t.startswith(whole))]
     assert scans == [], plan
