@@ -68,7 +68,7 @@ def test_a_files_load_records_nothing_and_any_other_write_records_its_day(db_url
 
 
 def test_days_imported_before_the_migration_are_recorded_by_it(pg_target, tmp_path):
-    with database_at_release(pg_target, "fo_test_upgrade_0098", until="0095_processor_extra_text") as url:
+    with database_at_release(pg_target, "fo_test_upgrade_0098", until="0097_key_slice_check_by_last_byte") as url:
         _import_sample_day(url, tmp_path)
         with psycopg.connect(url) as owner:   # and a row of no file, in a default partition, another day
             owner.execute(PLANT.replace("999999", "999998"),
