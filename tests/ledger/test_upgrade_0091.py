@@ -49,6 +49,28 @@ def _record(owner: psycopg.Connection, day: dt.date, record_no: int, position: s
                            dt.datetime.combine(day, dt.time(12), dt.UTC), "ch_" + tx_id))
 
 
+LEDGER_ROWS = {"entries": ENTRIES, "postings": POSTINGS,
+               "balances": "SELECT * FROM ledger.daily_balances ORDER BY 1, 2, 3, 4"}
+
+
+def ledger_rows(owner: psycopg.Connection) -> dict[str, list[tuple]]:
+    """The ledger's entries, postings and balance snapshots, row by row: what an upgrade must leave as it found."""
+    return {name: owner.execute(query).fetchall() for name, query in LEDGER_ROWS.items()}
+
+
+def post_the_next_day(url: str, *, rerun: bool = True) -> None:
+    """After an upgrade: a re-run of DAY1 posts nothing, and DAY2's one record (N1) posts its entry through the
+    fresh partition path."""
+    if rerun:
+        with tenant_connection(url, "acme") as conn:
+            assert post_day(conn, "acme", DAY1, "day-1-again").entries_posted == 0
+    with psycopg.connect(url) as owner:
+        _record(owner, DAY2, 1, "line 2", "N1")
+        owner.commit()
+    with tenant_connection(url, "acme") as conn:
+        assert post_day(conn, "acme", DAY2, "day-2").entries_posted == 1
+
+
 def _old_batch(conn: psycopg.Connection, records: list[tuple[str, str]]) -> None:
     """A DAY1 batch as the release before 0091 wrote it: every row names its record by file and text position."""
     keys = [f"internal:{tx}" for tx, _ in records]

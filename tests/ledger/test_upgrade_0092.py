@@ -11,16 +11,14 @@ import pytest
 
 from financeops_pipeline.db.connect import tenant_connection
 from financeops_pipeline.db.migrate import migrate
-from financeops_pipeline.ledger.posting import open_accounts, post_day
+from financeops_pipeline.ledger.posting import open_accounts
 from financeops_pipeline.quality.checks import run_checks
 from financeops_pipeline.sqlfiles import load_sql
 from tests.conftest import database_at_release
 from tests.ledger.old_releases import old_batch_with_keys
-from tests.ledger.test_upgrade_0091 import DAY1, DAY2, _plant_files, _record
+from tests.ledger.test_upgrade_0091 import DAY1, DAY2, _plant_files, _record, ledger_rows, post_the_next_day
 
-ENTRIES = "SELECT * FROM ledger.journal_entries ORDER BY entry_id"
 POSTINGS = "SELECT * FROM ledger.postings ORDER BY entry_id, line_no"
-BALANCES = "SELECT * FROM ledger.daily_balances ORDER BY 1, 2, 3, 4"
 CHECKS = ["snapshots_match_postings", "no_duplicate_idempotency_keys", "source_records_posted"]
 
 
@@ -68,15 +66,13 @@ def test_accounts_named_by_code_before_and_by_number_after_read_the_same(old_db)
     with tenant_connection(old_db, "acme") as conn, conn.transaction():
         _old_batch(conn, ["O1", "O2"])
     with psycopg.connect(old_db) as owner:
-        entries, postings = owner.execute(ENTRIES).fetchall(), owner.execute(POSTINGS).fetchall()
-        balances = owner.execute(BALANCES).fetchall()
-    assert len(postings) == 4 and balances
+        before = ledger_rows(owner)
+    postings = before["postings"]
+    assert len(postings) == 4 and before["balances"]
 
     assert "0092_transfer_account_numbers" in migrate(old_db)
     with psycopg.connect(old_db) as owner:
-        assert owner.execute(ENTRIES).fetchall() == entries
-        assert owner.execute(POSTINGS).fetchall() == postings
-        assert owner.execute(BALANCES).fetchall() == balances
+        assert ledger_rows(owner) == before
         numbers = owner.execute("SELECT account_code, account_no FROM ledger.accounts ORDER BY 1").fetchall()
         assert [c for c, _ in numbers] == ["processor_receivable:stripe", "revenue"] and all(n for _, n in numbers)
     assert _checks(old_db, DAY1) == {name: [] for name in CHECKS}
@@ -84,11 +80,7 @@ def test_accounts_named_by_code_before_and_by_number_after_read_the_same(old_db)
     assert [(r[0], r[5], r[7]) for r in old_drill] == [(DAY1, -100, "internal:O1"), (DAY1, -100, "internal:O2")]
 
     # a new day posts its accounts by number; every reader gives their codes
-    with psycopg.connect(old_db) as owner:
-        _record(owner, DAY2, 1, "line 2", "N1")
-        owner.commit()
-    with tenant_connection(old_db, "acme") as conn:
-        assert post_day(conn, "acme", DAY2, "day-2").entries_posted == 1
+    post_the_next_day(old_db, rerun=False)
     with psycopg.connect(old_db) as owner:
         number = dict(numbers)
         assert owner.execute("SELECT debit_account, credit_account, debit_no, credit_no FROM ledger.transfers"

@@ -13,11 +13,8 @@ from financeops_pipeline.db.migrate import migrate
 from financeops_pipeline.ledger.posting import key_slice, post_day
 from financeops_pipeline.quality.checks import run_checks
 from tests.conftest import database_at_release
-from tests.ledger.test_upgrade_0091 import DAY1, DAY2, _plant_files, _record
+from tests.ledger.test_upgrade_0091 import DAY1, DAY2, POSTINGS, _plant_files, _record, ledger_rows, post_the_next_day
 
-ENTRIES = "SELECT * FROM ledger.journal_entries ORDER BY entry_id"
-POSTINGS = "SELECT * FROM ledger.postings ORDER BY entry_id, line_no"
-BALANCES = "SELECT * FROM ledger.daily_balances ORDER BY 1, 2, 3, 4"
 CHECKS = ["snapshots_match_postings", "no_duplicate_idempotency_keys", "source_records_posted"]
 NARROW = {"ledger.entry_keys": ["idempotency_key"], "ledger.transfers": ["entry_id", "leg_no"]}
 INDEXES = """
@@ -53,20 +50,18 @@ def test_partitions_indexed_by_their_parents_get_their_own_narrow_unique_index(o
     with tenant_connection(old_db, "acme") as conn:
         assert post_day(conn, "acme", DAY1, "day-1").entries_posted == 3
     with psycopg.connect(old_db) as owner:
-        entries, postings = owner.execute(ENTRIES).fetchall(), owner.execute(POSTINGS).fetchall()
-        balances = owner.execute(BALANCES).fetchall()
+        before = ledger_rows(owner)
         # as the release before wrote them: each leaf's index is its part of the parent's, partition key included
         old = {parent: _indexes(owner, parent) for parent in NARROW}
         assert [r[3] for r in old["ledger.entry_keys"]] == [["idempotency_key", "tenant", "key_date", "key_slice"]] * 3
         assert [r[3] for r in old["ledger.transfers"]] == [["entry_id", "leg_no", "tenant", "business_date",
                                                             "batch_id"]]
-    assert len(postings) == 6 and balances
+    postings = before["postings"]
+    assert len(postings) == 6 and before["balances"]
 
     assert "0096_fresh_partitions_unique_on_what_varies" in migrate(old_db)
     with psycopg.connect(old_db) as owner:
-        assert owner.execute(ENTRIES).fetchall() == entries
-        assert owner.execute(POSTINGS).fetchall() == postings
-        assert owner.execute(BALANCES).fetchall() == balances
+        assert ledger_rows(owner) == before
         assert owner.execute("SELECT count(*) FROM pg_index WHERE indrelid IN ('ledger.entry_keys'::regclass,"
                              " 'ledger.transfers'::regclass)").fetchone() == (0,)
         for parent, columns in NARROW.items():
@@ -86,13 +81,7 @@ def test_partitions_indexed_by_their_parents_get_their_own_narrow_unique_index(o
     assert _checks(old_db, DAY1) == {name: [] for name in CHECKS}
 
     # a re-run posts nothing; the next day's partitions get the narrow indexes from the fresh partition path
-    with tenant_connection(old_db, "acme") as conn:
-        assert post_day(conn, "acme", DAY1, "day-1-again").entries_posted == 0
-    with psycopg.connect(old_db) as owner:
-        _record(owner, DAY2, 1, "line 2", "N1")
-        owner.commit()
-    with tenant_connection(old_db, "acme") as conn:
-        assert post_day(conn, "acme", DAY2, "day-2").entries_posted == 1
+    post_the_next_day(old_db)
     with psycopg.connect(old_db) as owner:
         assert owner.execute(POSTINGS).fetchall()[:6] == postings
         assert owner.execute("SELECT count(*) FROM ledger.transfers WHERE business_date = %s",
