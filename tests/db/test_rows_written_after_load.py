@@ -62,6 +62,9 @@ def test_a_files_load_records_nothing_and_any_other_write_records_its_day(db_url
         assert owner.execute(MARKS).fetchall() == [
             ("acme", DAY, "bank_lines"), ("acme", DAY, "internal_transactions"), ("acme", DAY, "processor_lines"),
             ("acme", moved, "internal_transactions")]
+        for table in ("internal_transactions", "processor_lines", "bank_lines"):   # a TRUNCATE names no day: refused
+            with pytest.raises(psycopg.errors.RestrictViolation), owner.transaction():
+                owner.execute(f"TRUNCATE imports.{table}")
     with tenant_connection(db_url, "globex") as other:   # row-level security: another tenant sees none of them
         assert other.execute(MARKS).fetchall() == []
         assert not written_after_load(other, "globex", "internal", DAY, DAY)

@@ -2,7 +2,7 @@
 -- A file's records reach Postgres by COPY into a fresh table that is then attached as the file's partition
 -- (db/bulk.py): that COPY fires no trigger of the parent, and nothing else of the pipeline writes these rows. Any
 -- other write through a parent (an INSERT of a tenant role, which may insert; an UPDATE or DELETE of the owner) is
--- recorded here per tenant, day and table, by the statement triggers below. The checks that read the day's records
+-- recorded here per tenant, day and table, by the statement triggers below; a TRUNCATE of a parent is refused. The checks that read the day's records
 -- from the import's record files (the import checks' suites, the ledger's record check) must know that Postgres
 -- holds exactly those rows: on a day recorded here they count its rows in Postgres as before (a scan of every
 -- partition of the day: ~1.7 s on both cores for a 10M day, once per check); on any other day the rows are the
@@ -49,6 +49,9 @@ BEGIN
                        v_table);
         EXECUTE format('CREATE TRIGGER rows_deleted AFTER DELETE ON imports.%I REFERENCING OLD TABLE AS old_rows'
                        ' FOR EACH STATEMENT EXECUTE FUNCTION imports.note_rows_written()', v_table);
+        -- a TRUNCATE names no row, so no day could be recorded: refused (a file's records are the audit's source)
+        EXECUTE format('CREATE TRIGGER no_truncate BEFORE TRUNCATE ON imports.%I'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION ops.refuse_change()', v_table);
     END LOOP;
     -- the days already imported (their files', and those of rows of no file: the default partitions)
     INSERT INTO imports.rows_written_after_load (tenant, business_date, table_name)
