@@ -6,6 +6,7 @@ import datetime as dt
 
 import psycopg
 
+from financeops_pipeline.imports.record_store import rows_in_postgres
 from financeops_pipeline.money import format_minor
 from financeops_pipeline.sqlfiles import load_sql
 
@@ -14,6 +15,8 @@ def day_summary(conn: psycopg.Connection, tenant: str, day: dt.date) -> list[str
     """Human lines for one tenant-day, read back from the database (what was stored, not what was meant)."""
     cur = conn.execute(load_sql("reports/sql/day_summary.sql"), {"tenant": tenant, "day": day})
     row = dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True))
+    for source in ("internal", "processor", "bank"):   # what the COPYs loaded, counted where another write went
+        row[f"{source}_rows"] = rows_in_postgres(conn, tenant, source, day, day)
     totals = conn.execute(
         "SELECT currency, sum(debit_minor), sum(credit_minor) FROM reports.trial_balance"
         " WHERE tenant = %s AND business_date = %s GROUP BY currency ORDER BY currency", (tenant, day)).fetchall()

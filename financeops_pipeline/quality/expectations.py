@@ -351,7 +351,7 @@ def validate_records(conn: psycopg.Connection, archive_dir: Path, table: str, te
     import duckdb
 
     from financeops_pipeline.duckdb_memory import default_memory_limit
-    from financeops_pipeline.imports.record_store import records_view, written_after_load
+    from financeops_pipeline.imports.record_store import records_view, rows_in_postgres
 
     source = next(s for s, t in SOURCE_TABLES.items() if t == table)
     columns = [c.split(" AS ")[-1].strip() for c in COLUMNS[table].split(",")]
@@ -360,14 +360,7 @@ def validate_records(conn: psycopg.Connection, archive_dir: Path, table: str, te
         in_files = records_view(con, conn, archive_dir, tenant, source, "records", columns, start, end)
         if in_files is None:
             return None
-        if written_after_load(conn, tenant, source, start, end):
-            in_postgres = conn.execute(f"SELECT count(*) FROM imports.{table} WHERE tenant = %s"   # noqa: S608
-                                       " AND business_date BETWEEN %s AND %s", (tenant, start, end)).fetchone()[0]
-        else:   # the partitions hold what their files' COPYs loaded (migration 0098)
-            in_postgres = conn.execute("SELECT coalesce(sum(records_loaded), 0) FROM imports.files"
-                                       " WHERE tenant = %s AND source = %s AND business_date BETWEEN %s AND %s"
-                                       " AND status IN ('loaded', 'partial')", (tenant, source, start, end)
-                                       ).fetchone()[0]
+        in_postgres = rows_in_postgres(conn, tenant, source, start, end)
         conn.rollback()
         if in_files != in_postgres:
             return None
