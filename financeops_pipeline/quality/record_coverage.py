@@ -47,7 +47,8 @@ def load_records_without_first_leg(conn: psycopg.Connection, tenant: str, day: d
     stream at once; without it they stream one after the other on `conn`. Returns the rows."""
     queries = load_named_sql("quality/sql/record_coverage.sql")
     with duckdb_connection("financeops-record-check-") as con, ThreadPoolExecutor(1) as background:
-        # the legs stream on their own sessions while this one counts the day's rows per file
+        # the legs stream on their own sessions while this one lists the day's files (and counts their rows in
+        # Postgres on a day something other than a file's load wrote to: record_store.written_after_load)
         legs = background.submit(first_legs, None, tenant, day, connect) if connect else None
         record_store.register_day_records(con, conn, tenant, day, archive_dir, RECORD_COLUMNS, count_rows=True)
         con.register("first_legs", legs.result() if legs else first_legs(conn, tenant, day))
